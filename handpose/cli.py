@@ -27,7 +27,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _load(name: str):  # noqa: ANN202
+def _load(name: str):
     """The module of a subcommand; None while it is not written yet (tests/test_cli.py requires all)."""
     module_name = f"handpose.commands.{name.replace('-', '_')}"
     try:

@@ -1,0 +1,102 @@
+"""What an exported model says about itself (ONNX ``metadata_props``), read by the runtime.
+
+Written by ``training/export.py``, read by ``inference/estimator.py``: nothing is configured twice.
+
+Input layouts (``input_layout``), each tensor float32 ``(B, C, S, S)`` with S = ``input_size``:
+- ``"depth"``: one input ``depth`` (C=1), the normalised depth crop;
+- ``"rgb"``: one input ``rgb`` (C=3), the masked, standardised RGB crop;
+- ``"rgbd"``: one input ``rgbd`` (C=4), depth then RGB stacked (input fusion, RGBD-Net);
+- ``"depth+rgb"``: two inputs ``depth`` (C=1) and ``rgb`` (C=3) (Fuse-Net, FusePred-Net).
+The output ``joints`` is ``(B, 3 * J)`` in cube units (eqs. 4.7-4.9), joint order ``joint_ids``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from inference.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
+
+PREFIX = "handpose."
+FORMAT_VERSION = 1
+INPUT_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "depth": (("depth", 1),),
+    "rgb": (("rgb", 3),),
+    "rgbd": (("rgbd", 4),),
+    "depth+rgb": (("depth", 1), ("rgb", 3)),
+}
+OUTPUT_NAME = "joints"
+
+
+@dataclass
+class ModelMetadata:
+    """Self-description of a pose model. ``rgb_mean``/``rgb_std`` are on the 0-255 scale."""
+
+    architecture: str
+    input_layout: str = "depth"
+    input_size: int = 128
+    cube_mm: float = 300.0
+    joint_ids: list[int] = field(default_factory=lambda: list(EVAL_JOINT_IDS))
+    joint_names: list[str] = field(default_factory=lambda: list(EVAL_JOINT_NAMES))
+    rgb_mean: list[float] | None = None
+    rgb_std: list[float] | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_rgb(self) -> bool:
+        return self.input_layout != "depth"
+
+    @property
+    def inputs(self) -> tuple[tuple[str, int], ...]:
+        """``((name, channels), ...)`` of the model's inputs."""
+        return INPUT_LAYOUTS[self.input_layout]
+
+    def to_props(self) -> dict[str, str]:
+        """String key/values for ONNX ``metadata_props``."""
+        values: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "architecture": self.architecture,
+            "input_layout": self.input_layout,
+            "input_size": self.input_size,
+            "cube_mm": self.cube_mm,
+            "joint_ids": self.joint_ids,
+            "joint_names": self.joint_names,
+            "rgb_mean": self.rgb_mean,
+            "rgb_std": self.rgb_std,
+            "training": self.training,
+            "metrics": self.metrics,
+        }
+        return {PREFIX + k: json.dumps(v) for k, v in values.items()}
+
+    @classmethod
+    def from_props(cls, props: dict[str, str]) -> ModelMetadata:
+        """Parse ``metadata_props``; raises ValueError naming the missing or bad key."""
+        values: dict[str, Any] = {}
+        for key, raw in props.items():
+            if key.startswith(PREFIX):
+                try:
+                    values[key[len(PREFIX):]] = json.loads(raw)
+                except ValueError:
+                    raise ValueError(f"metadata '{key}' is not valid JSON: {raw[:60]!r}") from None
+        if "architecture" not in values:
+            raise ValueError(f"no '{PREFIX}architecture' in the model's metadata: not a handpose model")
+        layout = values.get("input_layout", "depth")
+        if layout not in INPUT_LAYOUTS:
+            raise ValueError(f"unknown input_layout {layout!r}; expected one of {sorted(INPUT_LAYOUTS)}")
+        meta = cls(
+            architecture=str(values["architecture"]),
+            input_layout=layout,
+            input_size=int(values.get("input_size", 128)),
+            cube_mm=float(values.get("cube_mm", 300.0)),
+            joint_ids=list(values.get("joint_ids", EVAL_JOINT_IDS)),
+            joint_names=list(values.get("joint_names", EVAL_JOINT_NAMES)),
+            rgb_mean=values.get("rgb_mean"),
+            rgb_std=values.get("rgb_std"),
+            training=dict(values.get("training") or {}),
+            metrics=dict(values.get("metrics") or {}),
+        )
+        if meta.uses_rgb and (meta.rgb_mean is None or meta.rgb_std is None):
+            raise ValueError(f"input_layout {layout!r} uses RGB but rgb_mean/rgb_std are missing")
+        return meta
