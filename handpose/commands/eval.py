@@ -1,0 +1,103 @@
+"""Evaluate predicted hand poses against labels: mean / median / per-joint 3D error and success rate.
+
+LABELS and each PREDICTIONS file may be:
+  - the 42-float uvd text format (one frame per line: 14 joints x u px, v px, d mm; NYU joint order),
+    converted to camera space with NYU's intrinsics or --intrinsics;
+  - an NYU joint_data.mat (its joint_xyz, view --view) or an NYU-format directory holding one;
+  - a poses JSONL written by `handpose run` (rows matched to labels by their 0-based "index").
+Two positional files (text, .mat) must have the same number of frames. A labelled frame with no JSONL row
+is "missing", one whose row has "found": false is "not found".
+
+Metrics: mean error = mean over all joints of the frames that have a prediction; median error = median of
+the per-frame mean joint errors; per-joint error = mean per joint; success rate at T mm = % of ALL labelled
+frames whose maximum joint error is <= T (missing and not-found frames count as failures).
+
+--json prints one object {"frames", "missing", "not_found", "mean_error_mm", "median_error_mm",
+"per_joint_mm": {P1..C: mm}, "success_rate": {"0": %, "10": %, ..., "80": %}}. With several prediction
+files it prints one object keyed by file stem instead: {"<stem>": {...}, ...}.
+
+example:
+  handpose eval --labels nyu_eval/groundtruth/nyu_test_groundtruth_label.txt \\
+      --predictions nyu_eval/results/*.txt --plot docs/nyu_comparison.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--labels", required=True, type=Path, metavar="L",
+                        help="ground truth: uvd text, joint_data.mat, NYU directory or poses JSONL")
+    parser.add_argument("--predictions", required=True, nargs="+", type=Path, metavar="P",
+                        help="one or more prediction files (same formats); several are compared")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object on stdout (keyed by file stem when several files)")
+    parser.add_argument("--plot", type=Path, metavar="PNG",
+                        help="write the success-rate curve and per-joint error bars of all files to PNG")
+    parser.add_argument("--intrinsics", type=Path, metavar="JSON",
+                        help="camera of uvd text files: JSON with fx, fy, cx, cy (default: NYU's Kinect)")
+    parser.add_argument("--view", type=int, default=1,
+                        help="view of joint_data.mat files, 1 = frontal (default: %(default)s)")
+
+
+def result_names(paths: list[Path]) -> list[str]:
+    """File stems; the paths as given where two stems coincide; numbered (``path [k]``) where even those do."""
+    stems = [p.stem for p in paths]
+    names = [stem if stems.count(stem) == 1 else str(path) for stem, path in zip(stems, paths, strict=True)]
+    return [name if names.count(name) == 1 else f"{name} [{k + 1}]" for k, name in enumerate(names)]
+
+
+def format_table(results: dict) -> str:
+    """A readable summary of ``name -> EvalResult``: counts, mean, median, success rates, per-joint errors."""
+    from inference.evaluation import REPORT_THRESHOLDS_MM
+    from inference.skeleton import EVAL_SHORT_NAMES
+
+    width = max(12, *(len(n) for n in results))
+    head = f"{'predictions':<{width}} {'frames':>6} {'missing':>7} {'notfound':>8} {'mean_mm':>8} {'median_mm':>9}"
+    head += "".join(f" {'SR@' + str(t):>6}" for t in REPORT_THRESHOLDS_MM)
+    lines = [head]
+    for name, r in results.items():
+        row = f"{name:<{width}} {r.frames:>6} {r.missing:>7} {r.not_found:>8} {r.mean_error_mm:>8.2f} "
+        row += f"{r.median_error_mm:>9.2f}" + "".join(f" {p:>6.1f}" for p in r.success_rate_pct())
+        lines.append(row)
+    lines += ["", "success rate SR@T: % of all labelled frames with max joint error <= T mm", "",
+              "mean error per joint (mm)",
+              f"{'predictions':<{width}}" + "".join(f" {j:>5}" for j in EVAL_SHORT_NAMES)]
+    for name, r in results.items():
+        lines.append(f"{name:<{width}}" + "".join(f" {e:>5.1f}" for e in r.per_joint_mm))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from inference.eval_plots import plot_comparison
+    from inference.evaluation import evaluate
+    from inference.geometry import NYU_INTRINSICS, Intrinsics
+    from inference.pose_files import load_poses
+
+    intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
+    labels = load_poses(args.labels, intrinsics, args.view)
+    results = {}
+    names = result_names(args.predictions)
+    bar = tqdm(list(zip(names, args.predictions, strict=True)), desc="evaluating", unit="file", file=sys.stderr,
+               disable=len(names) < 2)
+    for name, path in bar:
+        results[name] = evaluate(labels, load_poses(path, intrinsics, args.view))
+
+    if args.plot:
+        plot_comparison(results, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        if len(results) == 1:
+            out = next(iter(results.values())).to_dict()
+        else:
+            out = {name: r.to_dict() for name, r in results.items()}
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_table(results))
+    return 0
