@@ -30,12 +30,16 @@ def crop_window(com_uvd: np.ndarray, cube_mm: float, intr: Intrinsics) -> tuple[
 
 
 def _window_affine(window: tuple[float, float, float, float], size: int) -> np.ndarray:
-    """2x3 affine mapping image pixel centres to crop pixel centres."""
+    """2x3 affine mapping image coordinates to crop coordinates.
+
+    Both use OpenCV's convention, the one ``u, v`` of uvd use: integer coordinates are pixel centres, so
+    pixel ``i`` spans ``[i - 0.5, i + 0.5]``. The window's edges ``u0``, ``u1`` map to the crop's outer
+    edges ``-0.5`` and ``size - 0.5``; the window centre (the hand centre) maps to ``(size - 1) / 2``.
+    """
     u0, v0, u1, v1 = window
     sx = size / (u1 - u0)
     sy = size / (v1 - v0)
-    # pixel centre u maps to (u + 0.5 - u0) * sx - 0.5
-    return np.array([[sx, 0.0, (0.5 - u0) * sx - 0.5], [0.0, sy, (0.5 - v0) * sy - 0.5]], dtype=np.float64)
+    return np.array([[sx, 0.0, -u0 * sx - 0.5], [0.0, sy, -v0 * sy - 0.5]], dtype=np.float64)
 
 
 def crop_depth(
@@ -56,12 +60,15 @@ def crop_depth(
         ``depth (size, size)`` float32 in [-1, 1], ``mask (size, size)`` bool (valid and inside the cube),
         and the image window.
     """
+    if not float(com_uvd[2]) > 0:
+        raise ValueError(f"crop centre depth must be > 0 mm, got {com_uvd[2]}")
     window = crop_window(com_uvd, cube_mm, intr)
     affine = _window_affine(window, size)
+    # Nearest neighbour copies values, so uint16 / float can be warped as they are (no full-frame conversion).
+    src = depth_mm if depth_mm.dtype in (np.uint16, np.float32, np.float64) else depth_mm.astype(np.float32)
     patch = cv2.warpAffine(
-        depth_mm.astype(np.float32, copy=False), affine, (size, size),
-        flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
-    )
+        src, affine, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+    ).astype(np.float32, copy=False)
     half = 0.5 * cube_mm
     norm = (patch - np.float32(com_uvd[2])) / np.float32(half)
     missing = ~(patch > 0)
@@ -133,7 +140,9 @@ def denormalise_joints(joints_norm: np.ndarray, com_xyz_mm: np.ndarray, cube_mm:
     return np.asarray(joints_norm, np.float64) * (0.5 * cube_mm) + np.asarray(com_xyz_mm, np.float64)[..., None, :]
 
 
-def joints_to_crop_px(joints_uvd: np.ndarray, window: tuple[float, float, float, float], size: int = CROP_SIZE) -> np.ndarray:
+def joints_to_crop_px(
+    joints_uvd: np.ndarray, window: tuple[float, float, float, float], size: int = CROP_SIZE
+) -> np.ndarray:
     """Map image ``(J, 3)`` uvd to crop pixel coordinates ``(J, 2)`` (for drawing on the 128x128 input)."""
     affine = _window_affine(window, size)
     uv1 = np.concatenate([np.asarray(joints_uvd)[:, :2], np.ones((len(joints_uvd), 1))], axis=1)

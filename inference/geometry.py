@@ -35,8 +35,8 @@ class Intrinsics:
             fy=self.fy * factor,
             cx=(self.cx + 0.5) * factor - 0.5,
             cy=(self.cy + 0.5) * factor - 0.5,
-            width=int(round(self.width * factor)),
-            height=int(round(self.height * factor)),
+            width=round(self.width * factor),
+            height=round(self.height * factor),
         )
 
     def to_json(self, path: str | Path) -> None:
@@ -46,17 +46,24 @@ class Intrinsics:
     def from_json(cls, path: str | Path) -> Intrinsics:
         try:
             raw = json.loads(Path(path).read_text())
-            values = {k: raw[k] for k in ("fx", "fy", "cx", "cy")}
         except (OSError, ValueError) as exc:
             raise DataFormatError(path, f"cannot read intrinsics JSON ({exc})") from None
-        except (KeyError, TypeError):
-            raise DataFormatError(path, "intrinsics JSON needs numbers fx, fy, cx, cy (and width, height)") from None
-        intr = cls(
-            fx=float(values["fx"]), fy=float(values["fy"]), cx=float(values["cx"]), cy=float(values["cy"]),
-            width=int(raw.get("width", 640)), height=int(raw.get("height", 480)),
-        )
-        if not (intr.fx > 0 and intr.fy > 0 and intr.width > 0 and intr.height > 0):
-            raise DataFormatError(path, f"intrinsics must be positive, got {intr}")
+        if not isinstance(raw, dict):
+            raise DataFormatError(path, f"intrinsics JSON must be an object, got {type(raw).__name__}")
+        missing = [k for k in ("fx", "fy", "cx", "cy") if k not in raw]
+        if missing:
+            needs = "fx, fy, cx, cy, width, height"
+            raise DataFormatError(path, f"intrinsics JSON lacks {', '.join(missing)} (needs {needs})")
+        try:
+            intr = cls(
+                fx=float(raw["fx"]), fy=float(raw["fy"]), cx=float(raw["cx"]), cy=float(raw["cy"]),
+                width=int(raw.get("width", 640)), height=int(raw.get("height", 480)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(path, f"intrinsics must be numbers ({exc})") from None
+        positive = intr.fx > 0 and intr.fy > 0 and intr.width > 0 and intr.height > 0
+        if not (positive and np.isfinite([intr.fx, intr.fy, intr.cx, intr.cy]).all()):
+            raise DataFormatError(path, f"intrinsics must be finite with positive fx, fy, width, height, got {intr}")
         return intr
 
 
@@ -89,7 +96,7 @@ def depth_to_points(
     """Back-project a depth image to a point cloud.
 
     Args:
-        depth_mm: ``(H, W)`` depth in mm; 0 (or anything <= 0) is invalid.
+        depth_mm: ``(H, W)`` depth in mm; 0 (or anything <= 0, NaN, inf) is invalid.
         intr: intrinsics of that image.
         mask: optional ``(H, W)`` bool; only these pixels are used.
 
@@ -97,6 +104,8 @@ def depth_to_points(
         ``points_mm (N, 3)`` float32 (y up) and ``pixels (N, 2)`` int ``(v, u)`` of each point.
     """
     valid = depth_mm > 0
+    if depth_mm.dtype.kind == "f":
+        valid &= np.isfinite(depth_mm)  # inf from a float source is no point
     if mask is not None:
         valid &= mask
     v, u = np.nonzero(valid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -63,8 +63,12 @@ def decode_nyu_depth(bgr: np.ndarray) -> np.ndarray:
 
 def encode_nyu_depth(depth_mm: np.ndarray) -> np.ndarray:
     """``(H, W)`` uint16 depth mm -> ``(H, W, 3)`` uint8 BGR with B = low byte, G = high byte, R = 0."""
-    d = np.asarray(depth_mm, dtype=np.uint16)
-    out = np.zeros(d.shape + (3,), np.uint8)
+    d = np.asarray(depth_mm)
+    if d.dtype != np.uint16:  # refuse values a 16-bit depth cannot hold instead of wrapping them silently
+        if d.size and not (np.isfinite(d).all() and d.min() >= 0 and d.max() <= 65535):
+            raise ValueError(f"depth must be finite and within 0-65535 mm to encode, got {d.min()}..{d.max()}")
+        d = d.astype(np.uint16)
+    out = np.zeros((*d.shape, 3), np.uint8)
     out[..., 0] = d & 0xFF
     out[..., 1] = d >> 8
     return out
@@ -101,9 +105,12 @@ def read_rgb_png(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(img[..., 2::-1])
 
 
-def _atomic_imwrite(path: Path, img: np.ndarray, compression: int) -> None:
-    """Write via a temporary name and rename, so an interrupted write never leaves a readable half frame."""
-    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+def _atomic_imwrite(path: Path, img: np.ndarray, compression: int, png_params: Sequence[int] = ()) -> None:
+    """Write via a temporary name and rename, so an interrupted write never leaves a readable half frame.
+
+    ``png_params``: extra OpenCV PNG flags (e.g. ``(cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE)``).
+    """
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, compression, *png_params])
     if not ok:
         raise DataFormatError(path, "PNG encoding failed")
     tmp = path.with_name(f".{path.name}.part")
@@ -111,12 +118,12 @@ def _atomic_imwrite(path: Path, img: np.ndarray, compression: int) -> None:
     os.replace(tmp, path)
 
 
-def write_depth_png(path: str | Path, depth_mm: np.ndarray, compression: int = 1) -> None:
-    _atomic_imwrite(Path(path), encode_nyu_depth(depth_mm), compression)
+def write_depth_png(path: str | Path, depth_mm: np.ndarray, compression: int = 1, png_params: Sequence[int] = ()) -> None:
+    _atomic_imwrite(Path(path), encode_nyu_depth(depth_mm), compression, png_params)
 
 
-def write_rgb_png(path: str | Path, rgb: np.ndarray, compression: int = 1) -> None:
-    _atomic_imwrite(Path(path), np.ascontiguousarray(np.asarray(rgb, np.uint8)[..., ::-1]), compression)
+def write_rgb_png(path: str | Path, rgb: np.ndarray, compression: int = 1, png_params: Sequence[int] = ()) -> None:
+    _atomic_imwrite(Path(path), np.ascontiguousarray(np.asarray(rgb, np.uint8)[..., ::-1]), compression, png_params)
 
 
 # --- joint_data.mat -------------------------------------------------------------------------------
@@ -144,6 +151,21 @@ def read_joint_data(path: str | Path) -> dict[str, np.ndarray]:
     if out["joint_uvd"].shape != out["joint_xyz"].shape:
         raise DataFormatError(path, f"joint_uvd {out['joint_uvd'].shape} and joint_xyz {out['joint_xyz'].shape} differ")
     return out
+
+
+def read_joint_names(path: str | Path) -> tuple[str, ...] | None:
+    """The ``joint_names`` of a ``joint_data.mat`` (36 strings), or None when the file has none."""
+    path = Path(path)
+    try:
+        mat = scipy.io.loadmat(path, variable_names=["joint_names"])
+    except FileNotFoundError:
+        raise DataFormatError(path, "file not found") from None
+    except Exception as exc:  # scipy raises several types for corrupt files
+        raise DataFormatError(path, f"not a readable MATLAB file ({type(exc).__name__}: {exc})") from None
+    if "joint_names" not in mat:
+        return None
+    # MATLAB cell array of strings: (1, 36) object array whose cells are (1,) str arrays.
+    return tuple(str(np.asarray(cell).ravel()[0]) for cell in np.asarray(mat["joint_names"]).ravel())
 
 
 def write_joint_data(path: str | Path, joint_uvd: np.ndarray, joint_xyz: np.ndarray) -> None:
@@ -210,8 +232,9 @@ class NyuSequence:
             self._labels_loaded = True
             if self.has_labels:
                 data = read_joint_data(self.root / JOINT_DATA)
-                if self.view > data["joint_uvd"].shape[0]:
-                    raise DataFormatError(self.root / JOINT_DATA, f"has {data['joint_uvd'].shape[0]} views, view {self.view} asked")
+                views = data["joint_uvd"].shape[0]
+                if self.view > views:
+                    raise DataFormatError(self.root / JOINT_DATA, f"has {views} views, view {self.view} asked")
                 self._labels = {k: v[self.view - 1] for k, v in data.items()}
         return self._labels
 
@@ -229,11 +252,18 @@ class NyuSequence:
         return read_rgb_png(path) if path.exists() else None
 
     def eval_labels_uvd(self, number: int) -> np.ndarray | None:
-        """The 14 evaluation joints ``(14, 3)`` uvd of a frame, or None when unlabelled."""
+        """The 14 evaluation joints ``(14, 3)`` uvd of a frame, or None when unlabelled.
+
+        NaN policy: :meth:`labels` keeps the all-NaN rows :class:`NyuWriter` writes for frames never labelled
+        (a row index must stay its frame number); here such a row means "no label" (None). A row with only
+        some joints NaN is returned as it is, so readers never raise mid-sequence: the training dataset skips
+        non-finite labels and the evaluator rejects them with an error naming the file and frame.
+        """
         labels = self.labels()
-        if labels is None or number - 1 >= labels["joint_uvd"].shape[0]:
+        if labels is None or not 1 <= number <= labels["joint_uvd"].shape[0]:
             return None
-        return to_eval_joints(labels["joint_uvd"][number - 1])
+        uvd = to_eval_joints(labels["joint_uvd"][number - 1])
+        return None if np.isnan(uvd).all() else uvd
 
     def frame(self, number: int, timestamp_s: float | None = None, with_color: bool = True) -> Frame:
         """Load frame ``number`` (1-based, as in the file name) as a :class:`Frame`."""
@@ -241,7 +271,10 @@ class NyuSequence:
         color = self.read_rgb(number) if with_color else None
         intr = self.intrinsics
         if depth.shape != (intr.height, intr.width):
-            raise DataFormatError(self.depth_path(number), f"depth is {depth.shape[::-1]} (WxH), intrinsics say {intr.width}x{intr.height}")
+            raise DataFormatError(
+                self.depth_path(number),
+                f"depth is {depth.shape[1]}x{depth.shape[0]} (WxH), intrinsics say {intr.width}x{intr.height}",
+            )
         if color is not None and color.shape[:2] != depth.shape:
             raise DataFormatError(self.rgb_path(number), f"RGB is {color.shape[:2]}, depth is {depth.shape}")
         return Frame(
@@ -290,9 +323,26 @@ class NyuWriter:
         gesture: str | None = None,
     ) -> None:
         """Write frame ``number`` (1-based). Joints are ``(36, 3)``; RGB first, so a readable depth implies its RGB."""
+        if number < 1:
+            raise ValueError(f"NYU frame numbers start at 1, got {number}")
+        if (joints_uvd is None) != (joints_xyz is None):
+            raise ValueError("give both joints_uvd and joints_xyz, or neither")
+        for name, joints in (("joints_uvd", joints_uvd), ("joints_xyz", joints_xyz)):
+            if joints is not None and np.shape(joints) != (NUM_NYU_JOINTS, 3):
+                raise ValueError(f"{name} must be shaped ({NUM_NYU_JOINTS}, 3), got {np.shape(joints)}")
         if rgb is not None:
             write_rgb_png(self.root / rgb_png_name(number, self.view), rgb, self.png_compression)
         write_depth_png(self.root / depth_png_name(number, self.view), depth_mm, self.png_compression)
+        self.add_labels(number, joints_uvd, joints_xyz, gesture)
+
+    def add_labels(
+        self,
+        number: int,
+        joints_uvd: np.ndarray | None = None,
+        joints_xyz: np.ndarray | None = None,
+        gesture: str | None = None,
+    ) -> None:
+        """Record the labels of frame ``number`` whose PNGs were written elsewhere (e.g. by worker processes)."""
         if joints_uvd is not None and joints_xyz is not None:
             self._uvd[number] = np.asarray(joints_uvd, np.float64)
             self._xyz[number] = np.asarray(joints_xyz, np.float64)
