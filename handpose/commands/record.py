@@ -1,0 +1,116 @@
+"""Record a source to an NYU-format directory (depth + rgb PNGs, intrinsics.json, labels when the source
+has them, and poses.jsonl when a model is given). The result replays with `--source replay:DIR`.
+
+Frames are written by a background thread from a bounded queue: a replay or recording waits for the
+disk (nothing dropped); a live camera drops frames when the disk cannot keep up, and says how many.
+Ctrl-C stops capturing and writes every frame already captured before exiting.
+
+examples:
+  handpose record --source realsense --out takes/alice --frames 300
+  handpose record --source bag:session.db3 --out takes/session
+  handpose record --source replay:assets/demo --out /tmp/copy --model models/depthnet.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", required=True, help="replay:DIR | bag:FILE | realsense[:SERIAL] | synthetic[:SEED]")
+    parser.add_argument("--out", required=True, help="output directory (new or empty)")
+    parser.add_argument(
+        "--frames", type=int, default=0, help="stop after N frames (default: until the source ends or Ctrl-C)"
+    )
+    parser.add_argument("--model", default=None, help="ONNX model: also estimate poses and write poses.jsonl")
+    parser.add_argument("--fps", type=float, default=None, help="replay: pace to this rate; camera: stream rate")
+    parser.add_argument("--loop", action="store_true", default=None, help="replay / bag: start again at the end")
+    parser.add_argument("--real-time", action="store_true", default=None,
+                        help="bag: play at the recorded rate (default: every frame, as fast as possible)")
+    parser.add_argument("--queue", type=int, default=32, help="frames buffered for the writer thread (default 32)")
+    parser.add_argument(
+        "--json", action="store_true", help='print {"out", "captured", "written", "dropped", "skipped", "interrupted"}'
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from inference.errors import HandposeError
+    from inference.recording import Recorder
+    from inference.sources import open_source
+
+    if args.frames < 0:
+        raise HandposeError(f"--frames must be >= 0, got {args.frames}")
+    options = {"fps": args.fps, "loop": args.loop}
+    if args.real_time:
+        options["real_time"] = True
+    source = open_source(args.source, **options)
+    estimate = _pose_estimator(args.model) if args.model else None
+
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        # First Ctrl-C: finish the current frame, then flush. A second one interrupts for real.
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    interrupted = False
+    try:
+        with source:
+            recorder = Recorder(args.out, queue_size=args.queue, block=not source.live, poses=estimate is not None)
+            try:
+                total = args.frames or _length(source)
+                print(f"recording {source.description} to {args.out} (Ctrl-C stops and saves)",
+                      file=sys.stderr, flush=True)
+                with tqdm(total=total, unit="frame", file=sys.stderr, disable=None) as bar:
+                    while not stop.is_set() and (not args.frames or recorder.stats.captured < args.frames):
+                        frame = source.read()
+                        if frame is None:
+                            break
+                        recorder.put(frame, estimate(frame) if estimate else None)
+                        bar.update(1)
+                interrupted = stop.is_set()
+            finally:
+                stats = recorder.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    skipped = getattr(source, "skipped", [])
+    print(
+        f"{'interrupted: ' if interrupted else ''}wrote {stats.written} of {stats.captured} captured frames"
+        f" to {args.out}"
+        f" ({stats.dropped} dropped, {len(skipped)} skipped in the source)",
+        file=sys.stderr,
+    )
+    if args.json:
+        print(json.dumps({
+            "out": str(args.out), "captured": stats.captured, "written": stats.written, "dropped": stats.dropped,
+            "skipped": [{"index": i, "reason": r} for i, r in skipped], "interrupted": interrupted,
+        }))
+    return 130 if interrupted else 0
+
+
+def _length(source: object) -> int | None:
+    try:
+        return len(source)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _pose_estimator(model: str):
+    """A Frame -> HandPose function from the runtime pipeline with ``model``."""
+    from inference.errors import HandposeError
+
+    try:
+        from inference.pipeline import Pipeline
+    except ModuleNotFoundError as exc:
+        if exc.name != "inference.pipeline":
+            raise
+        raise HandposeError("--model needs the pose pipeline (inference/pipeline.py), which this build lacks") from None
+    pipeline = Pipeline.from_model(model)
+    return pipeline.process
