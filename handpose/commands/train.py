@@ -1,0 +1,82 @@
+"""Train a thesis network on NYU-format data (the real NYU layout or `handpose synth` output).
+
+Defaults are the thesis recipe (sec. 4.4.3): SGD lr 0.009, momentum 0.98, batch 128, up to 100 epochs,
+dropout 0.03, 25% validation split, lr x0.5 when validation saturates, early stopping. Crops are
+preprocessed once into a memory-mapped cache (reused while data and parameters are unchanged).
+RUN_DIR gets last.pt (resume: run the same command again), best.pt (for `handpose export`), log.csv and
+tb/ (TensorBoard). Ctrl-C keeps the last completed epoch.
+Several GPUs / processes:  torchrun --nproc_per_node N -m handpose train ...
+
+Example:  handpose train data/nyu/train --arch depthnet --out runs/depthnet
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+ARCH_HELP = ("net1..net9, depthnet (=net6), rgbnet, rgbdnet, fusepred, fusenet-max, fusenet-sum, fusenet-cat, "
+             "fusenet-conv (see `handpose nets`)")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `train` and `tune`."""
+    parser.add_argument("data", nargs="+", metavar="DATA_DIR", help="NYU-format directories with joint_data.mat")
+    parser.add_argument("--arch", default="depthnet", help=f"architecture (default: depthnet): {ARCH_HELP}")
+    parser.add_argument("--compact", action="store_true",
+                        help="compact shipped variant: 1x1-conv bottleneck to 16 channels + fc-512 (~12 MB fp32)")
+    parser.add_argument("--fc-width", type=int, default=None, help="fc layer width (default: 4096; 512 with --compact)")
+    parser.add_argument("--fuse-at", type=int, default=4, help="Fuse-Net: fuse after this conv layer (default: 4)")
+    parser.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
+    parser.add_argument("--batch-size", type=int, default=128, help="global batch size (default: 128)")
+    parser.add_argument("--centre", choices=["segment", "labels"], default="segment",
+                        help="hand centre: the runtime's segmentation (default) or the labelled joints")
+    parser.add_argument("--cube-mm", type=float, default=300.0, help="crop cube edge in mm (default: 300)")
+    parser.add_argument("--no-augment", action="store_true", help="no rotation/scale/translation augmentation")
+    parser.add_argument("--val-fraction", type=float, default=0.25, help="validation share (default: 0.25)")
+    parser.add_argument("--test-subjects", nargs="*", default=None,
+                        help="subjects (subjects.json) held out for testing (default: the last one when >= 2)")
+    parser.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of each directory")
+    parser.add_argument("--workers", type=int, default=2, help="data loader processes (default: 2)")
+    parser.add_argument("--cache-dir", default=None, help="crop cache folder (default: ~/.cache/handpose/crops)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cuda, cuda:N or cpu")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory (resumed when it exists)")
+    parser.add_argument("--lr", type=float, default=0.009, help="learning rate (default: 0.009)")
+    parser.add_argument("--momentum", type=float, default=0.98, help="SGD momentum (default: 0.98)")
+    parser.add_argument("--dropout", type=float, default=0.03, help="dropout after each fc layer (default: 0.03)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
+
+
+def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
+    """The TrainConfig of parsed `train`/`tune` arguments."""
+    from training.dataset import Augment
+    from training.nets import ModelConfig
+    from training.train import TrainConfig
+
+    ModelConfig(arch=args.arch)  # unknown architecture -> one clear error listing the valid names
+    values = dict(
+        data=args.data, out=out, arch=args.arch, compact=args.compact, fc_width=args.fc_width, fuse_at=args.fuse_at,
+        epochs=args.epochs, batch_size=args.batch_size, centre=args.centre, cube_mm=args.cube_mm,
+        augment=None if args.no_augment else Augment(), val_fraction=args.val_fraction,
+        test_subjects=args.test_subjects, max_frames=args.max_frames, workers=args.workers,
+        cache_dir=args.cache_dir, device=args.device, seed=args.seed,
+    )
+    for key in ("lr", "momentum", "dropout"):
+        if hasattr(args, key):
+            values[key] = getattr(args, key)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.train import train
+
+    summary = train(config_from_args(args, args.out))
+    if args.json:
+        print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
+    return 0

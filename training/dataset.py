@@ -1,0 +1,479 @@
+"""Training data: NYU-format directories -> a preprocessed, memory-mapped crop cache -> a torch Dataset.
+
+1. :func:`build_cache` reads every labelled frame of one or more NYU-format directories (the real NYU
+   layout or the synthetic generator's), finds the hand centre with the runtime's own
+   :func:`inference.segmentation.segment_hand` (or from the labels), and cuts the crop with the shared
+   :func:`inference.crop.make_crop`. Frames are processed in parallel with a progress bar and written to
+   ``.npy`` arrays that are memory-mapped at training time. The cache directory name is a hash of the
+   input files (names, sizes, mtimes) and the parameters, so a changed input or parameter builds a new one;
+   ``manifest.json`` is written last, so an interrupted build is never mistaken for a complete one.
+   Missing, corrupt, unlabelled or hand-less frames are skipped and counted (``manifest["skipped"]``).
+2. :class:`HandPoseDataset` serves crops with augmentation (in-plane rotation, scale, 3-D translation of
+   the crop centre), applied to image and joints by one transform so they stay consistent, and
+   deterministic per (seed, epoch, sample) whatever the number of loader workers.
+
+Cache arrays (N frames, S = crop size, J = joints): ``depth (N, S, S) float16`` normalised depth,
+``rgb (N, 3, S, S) uint8`` masked raw RGB crop (zeros when a frame has no colour), ``joints_uvd (N, J, 3)``
+(u px, v px, d mm), ``com_uvd (N, 3)``, ``intrinsics (N, 4)`` (fx, fy, cx, cy), ``source (N, 2)`` (directory
+index, frame number).
+
+Subjects: a directory may hold ``subjects.json`` = ``{"frames": {"<0-based frame index>": "<subject>"}}``;
+then a held-out test split is made by subject (:func:`split_indices`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from inference.crop import _window_affine, crop_window, make_crop
+from inference.errors import DataFormatError, HandposeError
+from inference.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
+from inference.nyu_io import INTRINSICS_JSON, JOINT_DATA, NyuSequence
+from inference.segmentation import SegmentationParams, segment_hand
+
+CACHE_VERSION = 1
+SUBJECTS_JSON = "subjects.json"
+_ARRAYS = ("depth", "rgb", "joints_uvd", "com_uvd", "intrinsics", "source")
+
+
+@dataclass(frozen=True)
+class CacheParams:
+    """What a cache depends on besides the input files.
+
+    Attributes:
+        cube_mm: cube edge (thesis: 300 mm for NYU).
+        size: crop edge in pixels.
+        centre: ``"segment"`` (the runtime's nearest-blob segmentation, default) or ``"labels"`` (mean of the
+            labelled joints in 3-D).
+        view: NYU view (1 = frontal).
+        with_rgb: also cache the masked RGB crop.
+    """
+
+    cube_mm: float = 300.0
+    size: int = 128
+    centre: str = "segment"
+    view: int = 1
+    with_rgb: bool = True
+
+    def __post_init__(self) -> None:
+        if self.centre not in ("segment", "labels"):
+            raise HandposeError(f"centre must be 'segment' or 'labels', got {self.centre!r}")
+
+
+@dataclass
+class Cache:
+    """An opened (memory-mapped) cache. ``arrays`` holds the arrays of :data:`_ARRAYS` cut to ``count`` rows."""
+
+    path: Path
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.manifest["count"])
+
+    @property
+    def params(self) -> CacheParams:
+        return CacheParams(**self.manifest["params"])
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        return dict(self.manifest["skipped"])
+
+    @property
+    def subjects(self) -> list[str | None]:
+        return list(self.manifest["subjects"])
+
+    @property
+    def has_rgb(self) -> bool:
+        return bool(self.manifest["has_rgb"])
+
+
+# --- building the cache -----------------------------------------------------------------------------
+
+def _input_fingerprint(roots: list[Path], view: int) -> str:
+    """Hash of the names, sizes and mtimes of every file a cache is built from."""
+    h = hashlib.sha256()
+    for root in roots:
+        h.update(str(root.resolve()).encode())
+        for name in sorted(os.listdir(root)):
+            if (name.endswith(".png") and f"_{view}_" in name) or name in (JOINT_DATA, INTRINSICS_JSON, SUBJECTS_JSON):
+                st = (root / name).stat()
+                h.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()
+
+
+def cache_key(roots: list[Path], params: CacheParams) -> str:
+    h = hashlib.sha256()
+    h.update(_input_fingerprint(roots, params.view).encode())
+    h.update(json.dumps(asdict(params), sort_keys=True).encode())
+    h.update(f"v{CACHE_VERSION}".encode())
+    return h.hexdigest()[:16]
+
+
+def _read_subjects(root: Path) -> dict[int, str]:
+    path = root / SUBJECTS_JSON
+    if not path.exists():
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+        return {int(k): str(v) for k, v in raw["frames"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataFormatError(path, f'expected {{"frames": {{"<frame index>": "<subject>"}}}} ({exc})') from None
+
+
+_SEQUENCES: dict[tuple[str, int], NyuSequence] = {}  # per worker process
+
+
+def _sequence(root: str, view: int) -> NyuSequence:
+    key = (root, view)
+    if key not in _SEQUENCES:
+        _SEQUENCES[key] = NyuSequence(root, view)
+    return _SEQUENCES[key]
+
+
+def preprocess_frame(root: str, number: int, params: CacheParams) -> tuple[str, dict[str, np.ndarray] | None]:
+    """One frame -> ("ok", arrays) or (skip reason, None). Never raises for bad data (it is counted instead)."""
+    seq = _sequence(root, params.view)
+    labels_uvd = seq.eval_labels_uvd(number)
+    if labels_uvd is None or not np.all(np.isfinite(labels_uvd)):
+        return "unlabelled", None
+    try:
+        frame = seq.frame(number, with_color=params.with_rgb)
+    except DataFormatError:
+        return "unreadable", None
+    intr = frame.intrinsics
+    if params.centre == "labels":
+        com_uvd = xyz_to_uvd(uvd_to_xyz(labels_uvd, intr).mean(axis=0), intr)
+    else:
+        seg = segment_hand(frame.depth_mm, intr, SegmentationParams(cube_mm=params.cube_mm))
+        if not seg.found:
+            return "no hand segmented", None
+        com_uvd = seg.com_uvd
+    crop = make_crop(frame.depth_mm, com_uvd, intr, params.cube_mm, size=params.size)
+    rgb = np.zeros((3, params.size, params.size), np.uint8)
+    if frame.color is not None:
+        # Raw (0-255) masked crop; standardisation needs the training split's statistics, applied at load time.
+        masked = make_crop(frame.depth_mm, com_uvd, intr, params.cube_mm, frame.color, np.zeros(3), np.ones(3),
+                           size=params.size).rgb
+        rgb = np.clip(np.rint(masked), 0, 255).astype(np.uint8)
+    return "ok", {
+        "depth": crop.depth.astype(np.float16),
+        "rgb": rgb,
+        "joints_uvd": labels_uvd,
+        "com_uvd": crop.com_uvd,
+        "intrinsics": np.array([intr.fx, intr.fy, intr.cx, intr.cy]),
+        "has_rgb": np.array(frame.color is not None),
+    }
+
+
+def _work(task: tuple[int, str, int, CacheParams]) -> tuple[int, int, str, dict[str, np.ndarray] | None]:
+    dir_index, root, number, params = task
+    status, out = preprocess_frame(root, number, params)
+    return dir_index, number, status, out
+
+
+def build_cache(
+    roots: list[str | Path],
+    cache_root: str | Path,
+    params: CacheParams = CacheParams(),
+    workers: int | None = None,
+    progress: bool = True,
+    max_frames: int | None = None,
+) -> Cache:
+    """Build (or reuse) the cache of ``roots`` under ``cache_root/<key>/`` and open it.
+
+    Args:
+        workers: processes (default: CPU count; 0 = in this process).
+        max_frames: use only the first N frames of each directory (quick experiments).
+    """
+    from tqdm import tqdm
+
+    paths = [Path(r) for r in roots]
+    for p in paths:
+        if not p.is_dir():
+            raise DataFormatError(p, "dataset directory not found")
+    key = cache_key(paths, params) + (f"-first{max_frames}" if max_frames else "")
+    out_dir = Path(cache_root) / key
+    if (out_dir / "manifest.json").exists():
+        return open_cache(out_dir)
+    sequences = [NyuSequence(p, params.view) for p in paths]
+    for seq in sequences:
+        if not seq.has_labels:
+            raise DataFormatError(seq.root / JOINT_DATA, "missing: training needs joint labels")
+        seq.labels()  # fail early, with the file's name, on a corrupt label file
+    subjects_by_dir = [_read_subjects(p) for p in paths]
+    tasks = [
+        (i, str(seq.root), n, params)
+        for i, seq in enumerate(sequences)
+        for n in (seq.frame_numbers[:max_frames] if max_frames else seq.frame_numbers)
+    ]
+    tmp_dir = out_dir.with_name(out_dir.name + ".part")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+    n, s, j = len(tasks), params.size, None
+    arrays: dict[str, np.ndarray] = {}
+    skipped: Counter[str] = Counter()
+    subjects: list[str | None] = []
+    count = 0
+    any_rgb = False
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    results = _map(tasks, workers)
+    for dir_index, number, status, out in tqdm(results, total=n, desc="preprocess", unit="frame",
+                                               disable=not progress, file=sys.stderr, dynamic_ncols=True):
+        if out is None:
+            skipped[status] += 1
+            continue
+        if not arrays:
+            j = out["joints_uvd"].shape[0]
+            shapes = {"depth": ((n, s, s), np.float16), "rgb": ((n, 3, s, s), np.uint8),
+                      "joints_uvd": ((n, j, 3), np.float64), "com_uvd": ((n, 3), np.float64),
+                      "intrinsics": ((n, 4), np.float64), "source": ((n, 2), np.int64)}
+            arrays = {k: np.lib.format.open_memmap(tmp_dir / f"{k}.npy", "w+", dt, shp)
+                      for k, (shp, dt) in shapes.items()}
+        for k in _ARRAYS[:-1]:
+            arrays[k][count] = out[k]
+        arrays["source"][count] = (dir_index, number)
+        any_rgb |= bool(out["has_rgb"])
+        subjects.append(subjects_by_dir[dir_index].get(number - 1))
+        count += 1
+    if count == 0:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise HandposeError(f"no usable frames in {', '.join(map(str, paths))} (skipped: {dict(skipped)})")
+    for a in arrays.values():
+        a.flush()
+    manifest = {
+        "version": CACHE_VERSION, "key": key, "roots": [str(p.resolve()) for p in paths], "params": asdict(params),
+        "count": count, "total": n, "skipped": dict(skipped), "subjects": subjects, "has_rgb": any_rgb,
+        "num_joints": j,
+    }
+    (tmp_dir / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp_dir, out_dir)
+    return open_cache(out_dir)
+
+
+def _map(tasks: list, workers: int):
+    if workers <= 0 or len(tasks) < 32:
+        return map(_work, tasks)
+    import multiprocessing as mp
+
+    pool = mp.get_context("fork").Pool(workers)
+
+    def results():
+        try:
+            yield from pool.imap(_work, tasks, chunksize=8)
+        finally:
+            pool.terminate()
+
+    return results()
+
+
+def open_cache(path: str | Path) -> Cache:
+    path = Path(path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(path / "manifest.json", f"not a readable cache manifest ({exc})") from None
+    count = int(manifest["count"])
+    arrays = {k: np.load(path / f"{k}.npy", mmap_mode="r")[:count] for k in _ARRAYS}
+    return Cache(path=path, manifest=manifest, arrays=arrays)
+
+
+# --- splits and statistics ----------------------------------------------------------------------------
+
+def split_indices(
+    n: int,
+    val_fraction: float = 0.25,
+    seed: int = 0,
+    subjects: list[str | None] | None = None,
+    test_subjects: list[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """``{"train", "val", "test"}`` index arrays.
+
+    Test = frames of ``test_subjects`` (default: the last subject in sorted order, when there are >= 2);
+    of the rest, ``val_fraction`` sampled uniformly (thesis: 25%) is validation.
+    """
+    idx = np.arange(n)
+    test_mask = np.zeros(n, bool)
+    names = sorted({s for s in (subjects or []) if s is not None})
+    if test_subjects is None and len(names) >= 2:
+        test_subjects = names[-1:]
+    if test_subjects:
+        unknown = set(test_subjects) - set(names)
+        if unknown:
+            raise HandposeError(f"test subjects {sorted(unknown)} not in the data (subjects: {names})")
+        test_mask = np.array([s in test_subjects for s in subjects or []], bool)
+    rest = idx[~test_mask]
+    perm = np.random.default_rng(seed).permutation(rest)
+    n_val = round(val_fraction * len(rest))
+    return {"train": np.sort(perm[n_val:]), "val": np.sort(perm[:n_val]), "test": idx[test_mask]}
+
+
+def rgb_stats(cache: Cache, indices: np.ndarray, max_frames: int = 2000) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std (0-255) of the masked RGB crops of ``indices`` (the training split)."""
+    sel = np.asarray(indices)[np.linspace(0, len(indices) - 1, min(len(indices), max_frames)).astype(int)]
+    total = np.zeros(3)
+    total_sq = np.zeros(3)
+    n = 0
+    for i in sel:
+        mask = cache.arrays["depth"][i] < 1.0  # hand pixels (behind-cube and missing pixels are exactly 1)
+        px = cache.arrays["rgb"][i][:, mask].astype(np.float64)  # (3, M)
+        total += px.sum(1)
+        total_sq += (px ** 2).sum(1)
+        n += px.shape[1]
+    if n == 0:
+        return [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
+    mean = total / n
+    std = np.sqrt(np.maximum(total_sq / n - mean ** 2, 1e-6))
+    return mean.tolist(), std.tolist()
+
+
+# --- augmentation -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Augment:
+    """Augmentation ranges: rotation uniform in +-``rotation_deg`` about the crop centre (in-plane), cube scale
+    uniform in [1/``scale``, ``scale``], crop centre shifted by N(0, ``shift_mm``) mm along each axis."""
+
+    rotation_deg: float = 30.0
+    scale: float = 1.1
+    shift_mm: float = 8.0
+
+    def sample(self, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
+        rot = math.radians(rng.uniform(-self.rotation_deg, self.rotation_deg))
+        s = math.exp(rng.uniform(-math.log(self.scale), math.log(self.scale)))
+        return rot, s, rng.normal(0.0, self.shift_mm, 3)
+
+
+def _h(m2x3: np.ndarray) -> np.ndarray:
+    return np.vstack([m2x3, [0.0, 0.0, 1.0]])
+
+
+def transform_sample(
+    depth: np.ndarray,
+    rgb: np.ndarray | None,
+    joints_uvd: np.ndarray,
+    com_uvd: np.ndarray,
+    intr: Intrinsics,
+    cube_mm: float,
+    rotation_rad: float = 0.0,
+    scale: float = 1.0,
+    shift_mm: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, float]:
+    """Re-crop a cached sample as if it had been cut with a rotated scene, a cube ``scale`` times larger and a
+    centre moved by ``shift_mm``; the joints get the same transform.
+
+    Args:
+        depth: ``(S, S)`` normalised depth crop (1 = background); rgb: ``(3, S, S)`` raw masked crop or None.
+        joints_uvd: ``(J, 3)`` labels (u px, v px, d mm) in the full image; com_uvd: ``(3,)`` crop centre.
+
+    Returns:
+        ``(depth (S, S) float32, rgb (3, S, S) float32 | None, joints (J, 3) in the new cube's units,
+        new com_xyz_mm (3,), new cube_mm)``.
+    """
+    size = depth.shape[0]
+    com_uvd = np.asarray(com_uvd, np.float64)
+    new_cube = cube_mm * scale
+    com_xyz = uvd_to_xyz(com_uvd, intr)
+    new_com_xyz = com_xyz + (np.zeros(3) if shift_mm is None else np.asarray(shift_mm, np.float64))
+    new_com_uvd = xyz_to_uvd(new_com_xyz, intr)
+    a_old = _h(_window_affine(crop_window(com_uvd, cube_mm, intr), size))
+    a_new = _h(_window_affine(crop_window(new_com_uvd, new_cube, intr), size))
+    c, s = math.cos(rotation_rad), math.sin(rotation_rad)
+    cu, cv = com_uvd[:2]
+    rot = np.array([[c, -s, cu - c * cu + s * cv], [s, c, cv - s * cu - c * cv], [0.0, 0.0, 1.0]])  # about the centre
+    warp = (a_new @ rot @ np.linalg.inv(a_old))[:2]  # old crop px -> new crop px
+    # Back to mm for valid pixels, so that the new centre depth and cube re-normalise them exactly.
+    d = depth.astype(np.float32)
+    background = d >= 1.0
+    d_mm = np.where(background, np.float32(np.nan), d * np.float32(0.5 * cube_mm) + np.float32(com_uvd[2]))
+    d_mm = cv2.warpAffine(d_mm, warp, (size, size), flags=cv2.INTER_NEAREST,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
+    new_depth = (d_mm - np.float32(new_com_uvd[2])) / np.float32(0.5 * new_cube)
+    new_depth = np.where(np.isnan(new_depth) | (new_depth > 1.0), np.float32(1.0), np.maximum(new_depth, -1.0))
+    new_rgb = None
+    if rgb is not None:
+        hwc = np.ascontiguousarray(np.asarray(rgb).transpose(1, 2, 0))
+        warped = cv2.warpAffine(hwc, warp, (size, size), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        new_rgb = warped.astype(np.float32).transpose(2, 0, 1) * (new_depth < 1.0)
+    uv1 = np.concatenate([joints_uvd[:, :2], np.ones((len(joints_uvd), 1))], axis=1)
+    new_uvd = np.concatenate([(uv1 @ rot.T)[:, :2], joints_uvd[:, 2:3]], axis=1)
+    joints = (uvd_to_xyz(new_uvd, intr) - new_com_xyz) / (0.5 * new_cube)
+    return new_depth.astype(np.float32), new_rgb, joints, new_com_xyz, new_cube
+
+
+# --- the torch Dataset ----------------------------------------------------------------------------------
+
+class HandPoseDataset(Dataset):
+    """Samples of a cache split, ready for a net.
+
+    Each item is a dict: ``depth (1, S, S)`` float32, ``rgb (3, S, S)`` float32 standardised (when the
+    dataset has RGB statistics), ``joints (3J,)`` float32 in cube units, ``com_xyz_mm (3,)``, ``cube_mm`` and
+    ``index`` (row in the cache).
+    """
+
+    def __init__(
+        self,
+        cache: Cache,
+        indices: np.ndarray,
+        augment: Augment | None = None,
+        rgb_mean: list[float] | None = None,
+        rgb_std: list[float] | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.cache = cache
+        self.indices = np.asarray(indices, np.int64)
+        self.augment = augment
+        self.rgb_mean = None if rgb_mean is None else np.asarray(rgb_mean, np.float32)[:, None, None]
+        self.rgb_std = None if rgb_std is None else np.asarray(rgb_std, np.float32)[:, None, None]
+        self.seed = seed
+        self.epoch = 0
+        self.cube_mm = cache.params.cube_mm
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentation of sample i in epoch e depends only on (seed, e, i): reproducible and resumable."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int) -> dict[str, Any]:
+        i = int(self.indices[item])
+        a = self.cache.arrays
+        fx, fy, cx, cy = a["intrinsics"][i]
+        intr = Intrinsics(fx=fx, fy=fy, cx=cx, cy=cy, width=0, height=0)
+        use_rgb = self.rgb_mean is not None
+        rot, scale, shift = 0.0, 1.0, None
+        if self.augment is not None:
+            rot, scale, shift = self.augment.sample(np.random.default_rng((self.seed, self.epoch, i)))
+        depth, rgb, joints, com_xyz, cube = transform_sample(
+            a["depth"][i], a["rgb"][i] if use_rgb else None, a["joints_uvd"][i], a["com_uvd"][i], intr,
+            self.cube_mm, rot, scale, shift,
+        )
+        out: dict[str, Any] = {
+            "depth": torch.from_numpy(depth[None]),
+            "joints": torch.from_numpy(joints.reshape(-1).astype(np.float32)),
+            "com_xyz_mm": torch.from_numpy(com_xyz.astype(np.float32)),
+            "cube_mm": torch.tensor(cube, dtype=torch.float32),
+            "index": i,
+        }
+        if use_rgb:
+            assert rgb is not None and self.rgb_std is not None
+            # Masked-out pixels stay 0 before standardisation, as in inference.crop.crop_rgb.
+            out["rgb"] = torch.from_numpy((rgb - self.rgb_mean) / self.rgb_std)
+        return out
