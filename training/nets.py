@@ -78,6 +78,8 @@ class ModelConfig:
         dropout: dropout probability after each fc layer (thesis: 0.03).
         input_size: crop edge in pixels (thesis: 128).
         bottleneck: channels of an optional 1x1 conv (+ReLU) before the fc layers, or None.
+        width: multiplier of every conv layer's filter count (thesis: 1.0; < 1 for nets cheap enough to
+            train and run on a CPU, same layer layout).
         fuse_at: Fuse-Net only: fuse the streams after this conv layer (1-based; thesis: conv4).
     """
 
@@ -88,6 +90,7 @@ class ModelConfig:
     input_size: int = 128
     bottleneck: int | None = None
     fuse_at: int = 4
+    width: float = 1.0
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -117,8 +120,10 @@ class ModelConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def _conv_stack(layout: tuple[LayoutItem, ...], in_channels: int) -> tuple[nn.Sequential, int, int, int]:
-    """Build ``layout`` -> (layers, out channels, number of convs, number of pools)."""
+def _conv_stack(
+    layout: tuple[LayoutItem, ...], in_channels: int, width: float = 1.0
+) -> tuple[nn.Sequential, int, int, int]:
+    """Build ``layout`` (filters scaled by ``width``) -> (layers, out channels, number of convs, number of pools)."""
     layers: list[nn.Module] = []
     channels, n_conv, n_pool = in_channels, 0, 0
     for item in layout:
@@ -127,6 +132,7 @@ def _conv_stack(layout: tuple[LayoutItem, ...], in_channels: int) -> tuple[nn.Se
             n_pool += 1
         else:
             filters, kernel = item
+            filters = max(1, round(filters * width))
             layers += [nn.Conv2d(channels, filters, kernel, stride=1, padding=kernel // 2), nn.ReLU(inplace=True)]
             channels, n_conv = filters, n_conv + 1
     return nn.Sequential(*layers), channels, n_conv, n_pool
@@ -173,7 +179,7 @@ class PoseNet(nn.Module):
         self.cfg = cfg
         layout = LAYOUTS[cfg.layout]
         in_channels = in_channels or _CHANNELS[cfg.input_layout]
-        self.features, channels, self.n_conv, self.n_pool = _conv_stack(layout, in_channels)
+        self.features, channels, self.n_conv, self.n_pool = _conv_stack(layout, in_channels, cfg.width)
         self.head = RegressionHead(channels, cfg.input_size >> self.n_pool, cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -206,11 +212,11 @@ class FuseNet(nn.Module):
         self.cfg = cfg
         self.fusion = cfg.fusion
         before, after = _split_after_conv(LAYOUTS[cfg.layout], cfg.fuse_at)
-        self.depth_stream, d, _, p1 = _conv_stack(before, 1)
-        self.rgb_stream, _, _, _ = _conv_stack(before, 3)
+        self.depth_stream, d, _, p1 = _conv_stack(before, 1, cfg.width)
+        self.rgb_stream, _, _, _ = _conv_stack(before, 3, cfg.width)
         # 1x1 conv reducing 2D -> D channels (eq. 4.18); ReLU keeps the trunk's input like a conv layer output.
         self.fuse_conv = nn.Sequential(nn.Conv2d(2 * d, d, 1), nn.ReLU(inplace=True)) if self.fusion == "conv" else None
-        self.trunk, channels, _, p2 = _conv_stack(after, 2 * d if self.fusion == "cat" else d)
+        self.trunk, channels, _, p2 = _conv_stack(after, 2 * d if self.fusion == "cat" else d, cfg.width)
         self.head = RegressionHead(channels, cfg.input_size >> (p1 + p2), cfg)
 
     def forward(self, depth: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:

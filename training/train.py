@@ -53,6 +53,7 @@ class TrainConfig:
     compact: bool = False  # the shipped variant: 1x1-conv bottleneck + narrow head (training.nets.COMPACT)
     fc_width: int | None = None  # None: 4096 (thesis), or COMPACT's when compact
     fuse_at: int = 4
+    width: float = 1.0  # conv filter multiplier (training.nets.ModelConfig.width)
     epochs: int = 100
     batch_size: int = 128
     lr: float = 0.009
@@ -77,7 +78,7 @@ class TrainConfig:
         if self.fc_width is not None:
             extra["fc_width"] = self.fc_width
         return ModelConfig(arch=self.arch, dropout=self.dropout, input_size=self.input_size, fuse_at=self.fuse_at,
-                           **extra)
+                           width=self.width, **extra)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -26,6 +26,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compact", action="store_true",
                         help="compact shipped variant: 1x1-conv bottleneck to 16 channels + fc-512 (~12 MB fp32)")
     parser.add_argument("--fc-width", type=int, default=None, help="fc layer width (default: 4096; 512 with --compact)")
+    parser.add_argument("--width", type=float, default=1.0,
+                        help="conv filter multiplier (default: 1.0 = thesis; e.g. 0.25 for a CPU-sized net)")
     parser.add_argument("--fuse-at", type=int, default=4, help="Fuse-Net: fuse after this conv layer (default: 4)")
     parser.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
     parser.add_argument("--batch-size", type=int, default=128, help="global batch size (default: 128)")
@@ -61,6 +63,7 @@ def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
     ModelConfig(arch=args.arch)  # unknown architecture -> one clear error listing the valid names
     values = dict(
         data=args.data, out=out, arch=args.arch, compact=args.compact, fc_width=args.fc_width, fuse_at=args.fuse_at,
+        width=args.width,
         epochs=args.epochs, batch_size=args.batch_size, centre=args.centre, cube_mm=args.cube_mm,
         augment=None if args.no_augment else Augment(), val_fraction=args.val_fraction,
         test_subjects=args.test_subjects, max_frames=args.max_frames, workers=args.workers,

@@ -125,3 +125,16 @@ def test_nets_cli_json() -> None:
     assert set(table) == set(ARCHITECTURES)
     assert table["depthnet"] == {"conv": 9, "pool": 3, "params": 151_904_394, "inputs": ["depth"]}
     assert table["fusenet-conv"]["inputs"] == ["depth", "rgb"]
+
+
+def test_width_multiplier_scales_every_conv_and_keeps_the_layout() -> None:
+    from training.nets import ModelConfig, build_model
+
+    full = build_model(ModelConfig(arch="depthnet", fc_width=64, bottleneck=8, input_size=32))
+    narrow = build_model(ModelConfig(arch="depthnet", fc_width=64, bottleneck=8, input_size=32, width=0.25))
+    convs_full = [m for m in full.modules() if isinstance(m, torch.nn.Conv2d)]
+    convs_narrow = [m for m in narrow.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs_full) == len(convs_narrow)
+    # the 1x1 bottleneck keeps its own width; the 9 thesis convs are scaled
+    assert [c.out_channels // 4 for c in convs_full[:9]] == [c.out_channels for c in convs_narrow[:9]]
+    assert narrow(torch.zeros(2, 1, 32, 32)).shape == (2, 42)
