@@ -118,7 +118,9 @@ def _atomic_imwrite(path: Path, img: np.ndarray, compression: int, png_params: S
     os.replace(tmp, path)
 
 
-def write_depth_png(path: str | Path, depth_mm: np.ndarray, compression: int = 1, png_params: Sequence[int] = ()) -> None:
+def write_depth_png(
+    path: str | Path, depth_mm: np.ndarray, compression: int = 1, png_params: Sequence[int] = ()
+) -> None:
     _atomic_imwrite(Path(path), encode_nyu_depth(depth_mm), compression, png_params)
 
 
