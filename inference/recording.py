@@ -25,6 +25,7 @@ from inference.errors import HandposeError
 from inference.frame import Frame, HandPose
 from inference.geometry import uvd_to_xyz
 from inference.nyu_io import NyuWriter
+from inference.poses_jsonl import pose_record
 from inference.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
 
 log = logging.getLogger(__name__)
@@ -163,23 +164,3 @@ def _full_skeleton(joints_uvd: np.ndarray, frame: Frame) -> tuple[np.ndarray, np
     uvd = np.full((NUM_NYU_JOINTS, 3), np.nan)
     uvd[list(EVAL_JOINT_IDS)] = joints_uvd
     return uvd, uvd_to_xyz(uvd, frame.intrinsics)
-
-
-def pose_record(index: int, timestamp_s: float, pose: HandPose) -> dict:
-    """One poses-JSONL row (the ``handpose run`` format): index, timestamp_s, found, joints, com, gesture, timings."""
-
-    def as_list(a: np.ndarray | None, found_only: bool = True) -> list | None:
-        if a is None or (found_only and not pose.found):
-            return None
-        return np.round(np.asarray(a, np.float64), 3).tolist()
-
-    return {
-        "index": index,
-        "timestamp_s": timestamp_s,
-        "found": pose.found,
-        "joints_uvd": as_list(pose.joints_uvd),
-        "joints_xyz_mm": as_list(pose.joints_xyz_mm),
-        "com_xyz_mm": as_list(pose.com_xyz_mm, found_only=False),
-        "gesture": pose.gesture,
-        "timings_ms": {k: round(float(v), 3) for k, v in pose.timings_ms.items()},
-    }

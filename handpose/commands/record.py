@@ -113,4 +113,4 @@ def _pose_estimator(model: str):
             raise
         raise HandposeError("--model needs the pose pipeline (inference/pipeline.py), which this build lacks") from None
     pipeline = Pipeline.from_model(model)
-    return pipeline.process
+    return lambda frame: pipeline.process(frame).pose
