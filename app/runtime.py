@@ -1,0 +1,138 @@
+"""The app's one doorway to the inference runtime (Qt-free): sources, models, pipeline, tracker, recorder.
+
+Everything the app needs from ``inference`` goes through these few functions, so the widgets never
+depend on the runtime's details and the choices the app makes (replays loop, recordings play in real
+time, what opens by default) live in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from app.settings import AppSettings
+from inference.errors import HandposeError
+from inference.estimator import OnnxEstimator, default_model_path, project_root
+from inference.pipeline import FrameResult, Pipeline, PipelineSettings
+from inference.recording import Recorder
+from inference.segmentation import SegmentationParams
+from inference.sources import FrameSource
+from inference.sources import open_source as _open_source
+from inference.tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+DEMO_DIR = project_root() / "assets" / "demo"
+MODELS_DIR = project_root() / "models"
+SYNTHETIC_SPEC = "synthetic:0"
+
+# Replays are paced like a camera by default (None = as fast as they decode); set by `handpose app --replay-fps`.
+replay_fps: float | None = 30.0
+
+
+def default_model() -> Path:
+    return default_model_path()
+
+
+def demo_spec() -> str:
+    return f"replay:{DEMO_DIR}"
+
+
+def connected_cameras() -> list[tuple[str, str]]:
+    """``(label, spec)`` of connected RealSense cameras; empty when none or when the SDK is missing."""
+    try:
+        from inference.sources.devices import list_devices
+
+        devices = list_devices()
+    except HandposeError as exc:
+        log.info("no RealSense cameras listed: %s", exc)
+        return []
+    return [(f"RealSense {d.name} ({d.serial})", f"realsense:{d.serial}") for d in devices]
+
+
+def default_source() -> str:
+    """A connected RealSense if there is one, else the bundled demo sequence (else the synthetic hand)."""
+    cameras = connected_cameras()
+    if cameras:
+        return cameras[0][1]
+    return demo_spec() if DEMO_DIR.is_dir() else SYNTHETIC_SPEC
+
+
+def source_choices() -> list[tuple[str, str]]:
+    """What the source picker offers: cameras, the demo sequence, the synthetic hand."""
+    choices = connected_cameras()
+    if DEMO_DIR.is_dir():
+        choices.append(("Demo sequence (assets/demo)", demo_spec()))
+    choices.append(("Synthetic hand (live)", SYNTHETIC_SPEC))
+    return choices
+
+
+def model_choices() -> list[Path]:
+    """The shipped models (``models/*.onnx``)."""
+    return sorted(MODELS_DIR.glob("*.onnx")) if MODELS_DIR.is_dir() else []
+
+
+def open_source(spec: str) -> FrameSource:
+    """Build the source for ``spec`` the way the app plays it: replays and recordings loop."""
+    kind = spec.partition(":")[0]
+    if kind == "replay":
+        return _open_source(spec, loop=True, fps=replay_fps)
+    if kind == "bag":
+        return _open_source(spec, loop=True, real_time=True)
+    return _open_source(spec)
+
+
+def seekable_length(source: FrameSource) -> int | None:
+    """Number of frames of a source that can seek (replays), else None."""
+    if not hasattr(source, "seek"):
+        return None
+    try:
+        return len(source)
+    except TypeError:
+        return None
+
+
+def load_estimator(path: str | Path) -> OnnxEstimator:
+    return OnnxEstimator(path)
+
+
+def pipeline_settings(s: AppSettings) -> PipelineSettings:
+    return PipelineSettings(
+        segmentation=SegmentationParams(near_mm=s.near_mm, far_mm=s.far_mm),
+        cube_mm=s.cube_mm,
+        smoothing=s.smoothing,
+        min_cutoff=s.min_cutoff_hz,
+        beta=s.beta,
+    )
+
+
+def make_pipeline(estimator: Any, s: AppSettings) -> Pipeline:
+    return Pipeline(estimator, pipeline_settings(s))
+
+
+def update_pipeline(pipeline: Pipeline, s: AppSettings) -> None:
+    """Apply changed settings to a running pipeline (thread-safe on the pipeline's side)."""
+    pipeline.update_settings(pipeline_settings(s))
+
+
+def make_tracker(source: FrameSource, pipeline: Pipeline, on_result: Any, on_error: Any) -> Tracker:
+    return Tracker(source, pipeline, on_result=on_result, on_error=on_error)
+
+
+def make_recorder(directory: str | Path, live: bool) -> Recorder:
+    """A recorder of frames + poses; live sources never wait for the disk (a full queue drops)."""
+    return Recorder(directory, block=not live, poses=True)
+
+
+def end_to_end_ms(state: Any, rendered_s: float) -> float:
+    """From the frame in memory to its pixels updated, in ms: pipeline (segment, crop, infer, post) + hand-over to
+    the UI thread + render. Capture (decoding, the SDK's wait, a paced replay's sleep) is plotted apart."""
+    timings = state.timings_ms
+    pipeline_ms = timings.get("total")
+    if pipeline_ms is None:
+        pipeline_ms = sum(timings.get(k, 0.0) for k in ("segment", "crop", "infer", "post"))
+    return pipeline_ms + max(rendered_s - state.delivered_s, 0.0) * 1000.0
+
+
+__all__ = ["FrameResult", "default_model", "default_source", "end_to_end_ms", "open_source"]

@@ -1,0 +1,236 @@
+"""The app's model layer: plain-Python state the widgets draw (napari style), no Qt.
+
+The worker hands a pipeline ``FrameResult`` to :func:`build_view_state`, which turns it into a
+:class:`ViewState` holding exactly what the views need (colour-mapped depth, 2D/3D joints, the cube
+outline, the network input, a subsampled point cloud, the ground-truth error). Metering
+(:class:`RateMeter`, :class:`StageHistory`, :class:`GestureHistory`) is bounded so a long session
+never grows memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from inference.geometry import Intrinsics, depth_to_points, uvd_to_xyz, xyz_to_uvd
+
+# Stages plotted and listed, in pipeline order; "render" is measured by the UI itself.
+STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "post", "render")
+MAX_CLOUD_POINTS = 20000
+
+# The 12 edges of a cube as pairs of corner indices; corner i has bits (x, y, z) = (i & 1, i >> 1 & 1, i >> 2 & 1).
+CUBE_EDGES: tuple[tuple[int, int], ...] = tuple(
+    (a, a | bit) for bit in (1, 2, 4) for a in range(8) if not a & bit
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _depth_lut(near_mm: float, far_mm: float) -> np.ndarray:
+    """``(65536, 3)`` uint8 RGB for every uint16 depth (mm): turbo over [near, far], black outside and for 0."""
+    depth = np.arange(65536, dtype=np.float32)
+    span = max(far_mm - near_mm, 1.0)
+    scaled = np.clip((depth - near_mm) * (255.0 / span), 0, 255).astype(np.uint8)
+    # Near = red end of turbo: inverted so the hand (nearest) is warm.
+    lut = cv2.applyColorMap((255 - scaled)[:, None], cv2.COLORMAP_TURBO)[:, 0, ::-1].copy()
+    lut[(depth <= 0) | (depth < near_mm) | (depth > far_mm)] = 0
+    return lut
+
+
+def colourise_depth(depth_mm: np.ndarray, near_mm: float, far_mm: float) -> np.ndarray:
+    """Depth in mm (any shape, values rounded to whole mm) -> same shape + (3,) uint8 RGB.
+
+    Turbo colour map over [near, far]; invalid (0) and out-of-range depths are black. One table lookup per
+    pixel (~1 ms for 640x480), so it can run for every frame.
+    """
+    index = np.asarray(depth_mm)
+    if index.dtype != np.uint16:
+        index = np.clip(np.rint(index), 0, 65535).astype(np.uint16)
+    return _depth_lut(float(near_mm), float(far_mm))[index]
+
+
+def cube_corners_xyz(com_xyz_mm: np.ndarray, cube_mm: float) -> np.ndarray:
+    """The 8 corners ``(8, 3)`` mm of the axis-aligned cube of edge ``cube_mm`` centred on ``com_xyz_mm``."""
+    bits = np.array([[(i >> k) & 1 for k in range(3)] for i in range(8)], np.float64)
+    return np.asarray(com_xyz_mm, np.float64) + (bits - 0.5) * cube_mm
+
+
+def cube_edges_uv(com_xyz_mm: np.ndarray, cube_mm: float, intr: Intrinsics) -> np.ndarray:
+    """The cube's 12 edges projected to the image: ``(12, 2, 2)`` (edge, end, (u px, v px))."""
+    uv = xyz_to_uvd(cube_corners_xyz(com_xyz_mm, cube_mm), intr)[:, :2]
+    return np.stack([uv[[a, b]] for a, b in CUBE_EDGES])
+
+
+def crop_to_rgb(crop_depth: np.ndarray) -> np.ndarray:
+    """Network input ``(S, S)`` in [-1, 1] -> ``(S, S, 3)`` uint8 grey (near = bright, background = black)."""
+    grey = np.clip((1.0 - crop_depth) * 127.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def mean_joint_error_mm(pred_xyz_mm: np.ndarray, gt_uvd: np.ndarray, intr: Intrinsics) -> float | None:
+    """Mean 3D distance (mm) between predicted ``(J, 3)`` xyz and ground-truth ``(J, 3)`` uvd; None if GT is NaN."""
+    gt_xyz = uvd_to_xyz(gt_uvd, intr)
+    if not np.all(np.isfinite(gt_xyz)):
+        return None
+    return float(np.linalg.norm(np.asarray(pred_xyz_mm) - gt_xyz, axis=1).mean())
+
+
+@dataclass
+class ViewState:
+    """Everything the views draw for one frame. Image coordinates are pixels of the depth grid.
+
+    Attributes:
+        index: frame index in the source.
+        depth_rgb: ``(H, W, 3)`` uint8 colour-mapped depth.
+        color: ``(H, W, 3)`` uint8 RGB or None.
+        found: whether a hand was found; ``reason`` says why not.
+        joints_uv: ``(14, 2)`` predicted joints in pixels, or None.
+        gt_uv: ``(14, 2)`` ground-truth joints in pixels, or None.
+        cube_edges_uv: ``(12, 2, 2)`` projected cube outline, or None.
+        crop_rgb: ``(S, S, 3)`` uint8 network input, or None.
+        crop_joints_px: ``(14, 2)`` predicted joints in crop pixels, or None.
+        points_xyz_mm: ``(N, 3)`` float32 hand point cloud (y up); ``points_depth_rgb`` / ``points_color_rgb``
+            ``(N, 3)`` uint8 colours by depth / from the RGB image (None without RGB).
+        joints_xyz_mm: ``(14, 3)`` predicted joints, or None.
+        error_mm: mean per-joint error vs ground truth for this frame, or None.
+        gesture, gesture_confidence: recognised gesture.
+        timings_ms: per-stage timings from the pipeline.
+    """
+
+    index: int
+    depth_rgb: np.ndarray
+    color: np.ndarray | None
+    found: bool
+    reason: str = ""
+    joints_uv: np.ndarray | None = None
+    gt_uv: np.ndarray | None = None
+    cube_edges_uv: np.ndarray | None = None
+    crop_rgb: np.ndarray | None = None
+    crop_joints_px: np.ndarray | None = None
+    points_xyz_mm: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    points_depth_rgb: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint8))
+    points_color_rgb: np.ndarray | None = None
+    joints_xyz_mm: np.ndarray | None = None
+    com_xyz_mm: np.ndarray | None = None
+    error_mm: float | None = None
+    gesture: str | None = None
+    gesture_confidence: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    delivered_s: float = 0.0  # perf_counter when the worker handed it over (for end-to-end latency)
+
+
+def build_view_state(
+    result: Any,
+    near_mm: float = 200.0,
+    far_mm: float = 1500.0,
+    max_points: int = MAX_CLOUD_POINTS,
+) -> ViewState:
+    """Turn a pipeline ``FrameResult`` (``frame``, ``pose``, ``crop``, ``segmentation``) into a :class:`ViewState`.
+
+    Runs in the worker thread so the UI thread only blits.
+    """
+    from inference.crop import joints_to_crop_px
+
+    frame, pose, crop, seg = result.frame, result.pose, result.crop, result.segmentation
+    intr = frame.intrinsics
+    state = ViewState(
+        index=int(frame.index),
+        depth_rgb=colourise_depth(frame.depth_mm, near_mm, far_mm),
+        color=frame.color,
+        found=bool(pose.found),
+        reason="" if pose.found else (getattr(seg, "reason", "") or "no hand"),
+        gesture=pose.gesture,
+        gesture_confidence=float(pose.gesture_confidence or 0.0),
+        timings_ms=dict(pose.timings_ms),
+    )
+    if frame.joints_uvd is not None and np.all(np.isfinite(frame.joints_uvd)):
+        state.gt_uv = np.asarray(frame.joints_uvd, np.float64)[:, :2]
+    if crop is not None:
+        state.crop_rgb = crop_to_rgb(crop.depth)
+        state.cube_edges_uv = cube_edges_uv(crop.com_xyz_mm, crop.cube_mm, intr)
+        state.com_xyz_mm = np.asarray(crop.com_xyz_mm, np.float64)
+        mask = getattr(seg, "mask", None)
+        if mask is not None:
+            points, pixels = depth_to_points(frame.depth_mm, intr, mask)
+            # The hand as the network sees it: segmented pixels inside the crop cube's depth range.
+            in_cube = np.abs(points[:, 2] - np.float32(crop.com_uvd[2])) <= 0.5 * crop.cube_mm
+            points, pixels = points[in_cube], pixels[in_cube]
+            if len(points) > max_points:  # evenly strided subsample keeps the cloud's shape
+                keep = np.linspace(0, len(points) - 1, max_points).astype(np.int64)
+                points, pixels = points[keep], pixels[keep]
+            state.points_xyz_mm = points
+            z = points[:, 2]
+            if len(z):
+                state.points_depth_rgb = colourise_depth(z[None, :], float(z.min()), float(z.max()) + 1.0)[0]
+            if frame.color is not None:
+                state.points_color_rgb = frame.color[pixels[:, 0], pixels[:, 1]]
+    if pose.found and pose.joints_uvd is not None:
+        state.joints_uv = np.asarray(pose.joints_uvd, np.float64)[:, :2]
+        state.joints_xyz_mm = np.asarray(pose.joints_xyz_mm, np.float64)
+        if crop is not None:
+            state.crop_joints_px = joints_to_crop_px(pose.joints_uvd, crop.window_px, crop.depth.shape[0])
+        if frame.joints_uvd is not None:
+            state.error_mm = mean_joint_error_mm(state.joints_xyz_mm, frame.joints_uvd, intr)
+    return state
+
+
+class RateMeter:
+    """Events per second over a sliding window of the last ``window_s`` seconds."""
+
+    def __init__(self, window_s: float = 2.0, clock=time.perf_counter) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self._times: deque[float] = deque()
+
+    def tick(self) -> None:
+        now = self._clock()
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+
+    @property
+    def rate_hz(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class StageHistory:
+    """The last ``length`` values of FPS, end-to-end latency and each stage's time (ms), for the plots."""
+
+    def __init__(self, length: int = 300) -> None:
+        self.length = length
+        self.fps: deque[float] = deque(maxlen=length)
+        self.latency_ms: deque[float] = deque(maxlen=length)
+        self.stages_ms: dict[str, deque[float]] = {s: deque(maxlen=length) for s in STAGES}
+
+    def add(self, fps: float, latency_ms: float, timings_ms: dict[str, float]) -> None:
+        self.fps.append(fps)
+        self.latency_ms.append(latency_ms)
+        for stage, values in self.stages_ms.items():
+            values.append(float(timings_ms.get(stage, np.nan)))
+
+    def median(self, stage: str) -> float:
+        values = [v for v in self.stages_ms[stage] if np.isfinite(v)]
+        return float(np.median(values)) if values else float("nan")
+
+
+class GestureHistory:
+    """Recent distinct gestures (newest first): consecutive repeats collapse into one entry."""
+
+    def __init__(self, length: int = 6) -> None:
+        self.entries: deque[tuple[str, float]] = deque(maxlen=length)
+
+    def add(self, gesture: str | None, confidence: float) -> None:
+        if gesture is None:
+            return
+        if self.entries and self.entries[0][0] == gesture:
+            self.entries[0] = (gesture, max(confidence, self.entries[0][1]))
+        else:
+            self.entries.appendleft((gesture, confidence))

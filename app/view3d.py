@@ -1,0 +1,80 @@
+"""The embedded 3D view (pyqtgraph.opengl): the hand's point cloud and the 3D skeleton; orbit/zoom by mouse.
+
+Camera space (mm, x right, y up, z away from the camera) is shown in GL coordinates (x, z, y) so that
+"up" is up and the view orbits around the hand's centre; everything is in metres relative to the hand
+centre so the default camera distance fits any hand position.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
+
+
+def camera_to_gl(points_mm: np.ndarray, centre_mm: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` camera-space mm (y up, z forward) -> ``(N, 3)`` GL metres (x right, y into the screen, z up)."""
+    rel = (np.asarray(points_mm, np.float32) - np.asarray(centre_mm, np.float32)) / 1000.0
+    return np.ascontiguousarray(rel[:, [0, 2, 1]])
+
+
+def _rgba(rgb: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """``(N, 3)`` uint8 -> ``(N, 4)`` float32 in [0, 1]."""
+    out = np.empty((len(rgb), 4), np.float32)
+    out[:, :3] = np.asarray(rgb, np.float32) / 255.0
+    out[:, 3] = alpha
+    return out
+
+
+_BONE_RGBA = np.repeat(_rgba(np.array([FINGER_COLOURS[f] for _, _, f in BONES])), 2, axis=0)  # (2*bones, 4)
+_JOINT_RGBA = _rgba(np.array([FINGER_COLOURS[f] for f in JOINT_FINGER]))
+
+
+class HandView3D(gl.GLViewWidget):
+    """Point cloud coloured by depth or RGB, with the predicted 3D skeleton."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(260, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setBackgroundColor((18, 18, 22))
+        # Look at the hand from the camera's side (azimuth -90 puts the GL -y axis, i.e. the camera, in front).
+        self.setCameraPosition(distance=0.55, elevation=8, azimuth=-90)
+        grid = gl.GLGridItem()
+        grid.setSize(0.4, 0.4)
+        grid.setSpacing(0.05, 0.05)
+        grid.translate(0, 0, -0.15)
+        self.addItem(grid)
+        self.cloud = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=2.0, pxMode=True)
+        self.cloud.setGLOptions("opaque")
+        self.bones = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), mode="lines", width=3.0, antialias=True)
+        self.joints = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=9.0, pxMode=True)
+        for item in (self.cloud, self.bones, self.joints):
+            item.setVisible(False)
+            self.addItem(item)
+        self.colour_mode = "depth"  # or "rgb"
+
+    def show_state(self, state) -> None:
+        """Draw an :class:`app.state.ViewState` (keeps the previous cloud when no hand was found)."""
+        centre = state.com_xyz_mm
+        if centre is None or len(state.points_xyz_mm) == 0:
+            self.bones.setVisible(False)
+            self.joints.setVisible(False)
+            return
+        colours = state.points_color_rgb if self.colour_mode == "rgb" and state.points_color_rgb is not None else (
+            state.points_depth_rgb
+        )
+        self.cloud.setData(pos=camera_to_gl(state.points_xyz_mm, centre), color=_rgba(colours))
+        self.cloud.setVisible(True)
+        if state.joints_xyz_mm is None:
+            self.bones.setVisible(False)
+            self.joints.setVisible(False)
+            return
+        joints = camera_to_gl(state.joints_xyz_mm, centre)
+        segments = joints[[j for p, c, _ in BONES for j in (p, c)]]
+        self.bones.setData(pos=segments, color=_BONE_RGBA, mode="lines", width=3.0)
+        self.joints.setData(pos=joints, color=_JOINT_RGBA, size=9.0)
+        self.bones.setVisible(True)
+        self.joints.setVisible(True)

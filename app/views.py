@@ -1,0 +1,184 @@
+"""2D views: colour-mapped depth and RGB with the skeleton, the cube outline and the network input.
+
+Drawing is plain QPainter on a QWidget: the image is scaled to fit (aspect kept, centred) and the
+overlays are drawn in image pixel coordinates through the same transform, so
+:meth:`ImageCanvas.image_to_widget` tells exactly where a joint lands on screen (the tests use it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
+
+from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
+
+BONE_WIDTH_PX = 3.0
+JOINT_RADIUS_PX = 3.5
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """``(H, W, 3)`` uint8 RGB -> a QImage that owns a copy of the pixels."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class ImageCanvas(QWidget):
+    """An image with an optional skeleton (predicted and ground truth) and cube outline on top."""
+
+    def __init__(self, title: str, parent: QWidget | None = None, min_size: QSize = QSize(240, 180)) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.setMinimumSize(min_size)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._image: QImage | None = None
+        self._joints_uv: np.ndarray | None = None
+        self._gt_uv: np.ndarray | None = None
+        self._edges_uv: np.ndarray | None = None
+        self.message = ""
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def set_content(
+        self,
+        rgb: np.ndarray | None,
+        joints_uv: np.ndarray | None = None,
+        gt_uv: np.ndarray | None = None,
+        cube_edges_uv: np.ndarray | None = None,
+        message: str = "",
+    ) -> None:
+        """Image ``(H, W, 3)`` uint8; joints ``(J, 2)`` and cube edges ``(E, 2, 2)`` in image pixels."""
+        self._image = to_qimage(rgb) if rgb is not None else None
+        self._joints_uv, self._gt_uv, self._edges_uv = joints_uv, gt_uv, cube_edges_uv
+        self.message = message
+        self.update()
+
+    def image_transform(self) -> QTransform:
+        """Image pixel coordinates -> widget coordinates (scale to fit, centred)."""
+        if self._image is None or self._image.width() == 0:
+            return QTransform()
+        iw, ih = self._image.width(), self._image.height()
+        scale = min(self.width() / iw, self.height() / ih)
+        dx = (self.width() - iw * scale) / 2
+        dy = (self.height() - ih * scale) / 2
+        return QTransform(scale, 0, 0, scale, dx, dy)
+
+    def image_to_widget(self, u: float, v: float) -> QPointF:
+        """Where image point (u px, v px) is drawn in this widget (pixel centres at +0.5)."""
+        return self.image_transform().map(QPointF(u + 0.5, v + 0.5))
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(20, 20, 24))
+        if self._image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            transform = self.image_transform()
+            painter.setTransform(transform)
+            painter.drawImage(QRectF(0, 0, self._image.width(), self._image.height()), self._image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            # Overlays in image pixels; cosmetic pens keep line widths in screen pixels.
+            painter.translate(0.5, 0.5)
+            if self._edges_uv is not None:
+                self._draw_edges(painter)
+            if self._gt_uv is not None:
+                self._draw_skeleton(painter, self._gt_uv, ground_truth=True)
+            if self._joints_uv is not None:
+                self._draw_skeleton(painter, self._joints_uv, ground_truth=False)
+            painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self._draw_caption(painter)
+        painter.end()
+
+    def _draw_edges(self, painter: QPainter) -> None:
+        pen = QPen(QColor(255, 255, 255, 150), 1.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        for (u0, v0), (u1, v1) in self._edges_uv:
+            if np.all(np.isfinite([u0, v0, u1, v1])):
+                painter.drawLine(QPointF(u0, v0), QPointF(u1, v1))
+
+    def _draw_skeleton(self, painter: QPainter, uv: np.ndarray, ground_truth: bool) -> None:
+        if not np.all(np.isfinite(uv)):
+            return
+        for parent, child, finger in BONES:
+            colour = QColor(255, 255, 255, 200) if ground_truth else QColor(*FINGER_COLOURS[finger])
+            pen = QPen(colour, 1.5 if ground_truth else BONE_WIDTH_PX)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(pen)
+            painter.drawLine(QPointF(*uv[parent]), QPointF(*uv[child]))
+        if ground_truth:
+            return
+        # Joint markers: a fixed screen radius regardless of the image scale.
+        scale = painter.transform().m11() or 1.0
+        radius = JOINT_RADIUS_PX / scale
+        painter.setPen(Qt.PenStyle.NoPen)
+        for j, (u, v) in enumerate(uv):
+            painter.setBrush(QColor(*FINGER_COLOURS[JOINT_FINGER[j]]).lighter(130))
+            painter.drawEllipse(QPointF(u, v), radius, radius)
+
+    def _draw_caption(self, painter: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(9.0, font.pointSizeF()))
+        font.setBold(True)
+        painter.setFont(font)
+        lines = [self.title] + ([self.message] if self.message else [])
+        metrics = painter.fontMetrics()
+        y = 4
+        for line in lines:
+            rect = metrics.boundingRect(line).adjusted(-4, -2, 4, 2)
+            rect.moveTo(4, y)
+            painter.fillRect(rect, QColor(0, 0, 0, 160))
+            painter.setPen(QColor(240, 240, 240))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, line)
+            y += rect.height() + 2
+
+
+class ImagePanel(QWidget):
+    """Depth and RGB canvases side by side, or one of them ("both" / "depth" / "rgb")."""
+
+    MODES = ("both", "depth", "rgb")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.depth = ImageCanvas("Depth")
+        self.rgb = ImageCanvas("RGB")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.depth)
+        layout.addWidget(self.rgb)
+        self.show_ground_truth = True
+        self.mode = "both"
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"image mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+        self.depth.setVisible(mode in ("both", "depth"))
+        self.rgb.setVisible(mode in ("both", "rgb"))
+
+    def show_state(self, state) -> None:
+        """Draw an :class:`app.state.ViewState`."""
+        gt = state.gt_uv if self.show_ground_truth else None
+        message = "" if state.found else f"no hand: {state.reason}"
+        if state.error_mm is not None and self.show_ground_truth:
+            message = f"error vs ground truth {state.error_mm:.1f} mm"
+        self.depth.set_content(state.depth_rgb, state.joints_uv, gt, state.cube_edges_uv, message)
+        if state.color is not None:
+            self.rgb.set_content(state.color, state.joints_uv, gt, state.cube_edges_uv)
+        else:
+            self.rgb.set_content(None, message="this source has no RGB")
+
+
+class CropInset(ImageCanvas):
+    """The 128x128 network input with the predicted joints in crop pixels."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Network input", parent, min_size=QSize(150, 150))
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.setFixedSize(170, 170)
+
+    def show_state(self, state) -> None:
+        self.set_content(state.crop_rgb, state.crop_joints_px)

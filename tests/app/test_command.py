@@ -1,0 +1,55 @@
+"""`handpose app`: argument checks (no display needed) and the --screenshot mode end to end (Xvfb)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from handpose.cli import main
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_command_module_imports_no_qt() -> None:
+    code = "import sys, handpose.commands.app; assert not {'PySide6', 'app.main_window'} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
+
+
+def test_bad_arguments_are_one_line_errors(capsys) -> None:
+    assert main(["app", "--frames", "0"]) == 2
+    assert "--frames must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["app", "--size", "800x600"])
+    assert "at least 1280x800" in capsys.readouterr().err
+
+
+def _run_app(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "handpose", "app", "--settings", str(tmp_path / "s.ini"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_screenshot_mode_writes_the_window_and_exits(display, tmp_path, replay_dir, model_path) -> None:
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    proc = _run_app(["--source", f"replay:{replay_dir}", "--model", str(model_path), "--screenshot", str(out),
+                     "--frames", "5", "--size", "1920x1080"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1920, 1080)
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_screenshot_mode_with_a_bad_source_still_shows_the_error(display, tmp_path, model_path) -> None:
+    out = tmp_path / "shot.png"
+    proc = _run_app(["--source", f"replay:{tmp_path / 'missing'}", "--model", str(model_path),
+                     "--screenshot", str(out), "--frames", "5"], tmp_path)
+    assert proc.returncode == 1
+    assert "missing" in proc.stderr and "directory does not exist" in proc.stderr
+    assert out.is_file()  # the window with its error banner

@@ -1,0 +1,127 @@
+"""The app's Qt-free model layer: what the views are told to draw, and the meters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.runtime import end_to_end_ms, pipeline_settings
+from app.settings import AppSettings
+from app.state import (
+    CUBE_EDGES,
+    GestureHistory,
+    RateMeter,
+    StageHistory,
+    ViewState,
+    build_view_state,
+    colourise_depth,
+    cube_corners_xyz,
+    cube_edges_uv,
+)
+from inference.estimator import OnnxEstimator
+from inference.frame import Frame
+from inference.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
+from inference.pipeline import Pipeline
+from tests.app.scenes import HAND_MM, hand_frame
+
+
+def test_cube_edges_are_the_twelve_unit_edges() -> None:
+    assert len(CUBE_EDGES) == 12
+    corners = cube_corners_xyz(np.zeros(3), 2.0)
+    lengths = [np.linalg.norm(corners[a] - corners[b]) for a, b in CUBE_EDGES]
+    np.testing.assert_allclose(lengths, 2.0)
+
+
+def test_cube_outline_projects_around_the_centre() -> None:
+    com_uvd = np.array([320.0, 240.0, 600.0])
+    edges = cube_edges_uv(uvd_to_xyz(com_uvd, NYU_INTRINSICS), 300.0, NYU_INTRINSICS)
+    assert edges.shape == (12, 2, 2)
+    # The front face (z = 450 mm) spans +-150 mm * fx / 450 around the centre.
+    half_front_px = 150.0 * NYU_INTRINSICS.fx / 450.0
+    assert edges[..., 0].min() == pytest.approx(320.0 - half_front_px, abs=0.01)
+    assert edges[..., 0].max() == pytest.approx(320.0 + half_front_px, abs=0.01)
+
+
+def test_colourise_depth_marks_invalid_black_and_near_warm() -> None:
+    depth = np.array([[0, 300, 1400, 5000]], np.uint16)
+    rgb = colourise_depth(depth, 200.0, 1500.0)
+    assert rgb.shape == (1, 4, 3) and rgb.dtype == np.uint8
+    assert rgb[0, 0].tolist() == [0, 0, 0] and rgb[0, 3].tolist() == [0, 0, 0]
+    assert rgb[0, 1, 0] > rgb[0, 1, 2]  # near: red end of turbo
+    assert rgb[0, 2, 2] > rgb[0, 2, 0]  # far: blue end
+
+
+def _frame(k: int = 0) -> Frame:
+    depth, rgb, labels = hand_frame(k)
+    return Frame(depth, rgb, NYU_INTRINSICS, timestamp_s=k / 30, index=k, joints_uvd=labels)
+
+
+def test_view_state_from_a_real_pipeline_result(model_path) -> None:
+    settings = AppSettings(smoothing=False)
+    pipeline = Pipeline(OnnxEstimator(model_path, warmup_runs=0), pipeline_settings(settings))
+    result = pipeline.process(_frame())
+    state = build_view_state(result, near_mm=200, far_mm=1500, max_points=500)
+    assert state.found and state.index == 0
+    np.testing.assert_allclose(state.gt_uv, result.frame.joints_uvd[:, :2])  # ground-truth overlay
+    np.testing.assert_allclose(state.joints_uv, result.pose.joints_uvd[:, :2])
+    np.testing.assert_allclose(state.joints_xyz_mm, result.pose.joints_xyz_mm)
+    assert state.depth_rgb.shape == (480, 640, 3)
+    assert state.crop_rgb.shape == (128, 128, 3)
+    assert state.cube_edges_uv.shape == (12, 2, 2)
+    # The cloud is the hand (all at 600 mm), subsampled to the cap, coloured both ways.
+    assert len(state.points_xyz_mm) == 500
+    np.testing.assert_allclose(state.points_xyz_mm[:, 2], HAND_MM)
+    assert state.points_color_rgb.shape == (500, 3) and state.points_depth_rgb.shape == (500, 3)
+    assert state.points_color_rgb.tolist()[0] == [220, 170, 140]
+    # Per-frame error against the labels equals the mean 3D distance computed by hand.
+    gt_xyz = uvd_to_xyz(result.frame.joints_uvd, NYU_INTRINSICS)
+    expected = np.linalg.norm(result.pose.joints_xyz_mm - gt_xyz, axis=1).mean()
+    assert state.error_mm == pytest.approx(expected)
+    # Joints in crop pixels land inside the 128x128 input for a hand at the cube centre.
+    assert state.crop_joints_px.shape == (14, 2)
+
+
+def test_view_state_without_a_hand(model_path) -> None:
+    pipeline = Pipeline(OnnxEstimator(model_path, warmup_runs=0))
+    empty = Frame(np.zeros((480, 640), np.uint16), None, NYU_INTRINSICS, 0.0, 3)
+    state = build_view_state(pipeline.process(empty))
+    assert not state.found and state.reason
+    assert state.joints_uv is None and state.crop_rgb is None and len(state.points_xyz_mm) == 0
+
+
+def test_rate_meter_counts_events_per_second() -> None:
+    now = [0.0]
+    meter = RateMeter(window_s=2.0, clock=lambda: now[0])
+    for _ in range(61):
+        meter.tick()
+        now[0] += 1 / 30
+    assert meter.rate_hz == pytest.approx(30.0, rel=0.02)
+
+
+def test_stage_history_is_bounded() -> None:
+    history = StageHistory(length=10)
+    for i in range(25):
+        history.add(30.0, 5.0, {"infer": float(i)})
+    assert len(history.fps) == 10 and len(history.stages_ms["infer"]) == 10
+    assert history.median("infer") == pytest.approx(19.5)
+    assert np.isnan(history.median("segment"))
+
+
+def test_gesture_history_collapses_repeats() -> None:
+    history = GestureHistory(length=3)
+    for g in ["fist", "fist", "point", None, "point", "v_sign", "four"]:
+        history.add(g, 0.5)
+    assert [g for g, _ in history.entries] == ["four", "v_sign", "point"]
+
+
+def test_end_to_end_latency_adds_hand_over_and_render() -> None:
+    timings = {"capture": 30.0, "segment": 1.0, "crop": 0.5, "infer": 20.0, "post": 0.5, "total": 22.0}
+    state = ViewState(0, np.zeros((1, 1, 3), np.uint8), None, found=False, delivered_s=10.0, timings_ms=timings)
+    # total (22) + 5 ms from hand-over to render; capture (decoding, pacing) is not latency.
+    assert end_to_end_ms(state, 10.005) == pytest.approx(27.0)
+
+
+def test_joints_projected_by_state_match_geometry(model_path) -> None:
+    pipeline = Pipeline(OnnxEstimator(model_path, warmup_runs=0), pipeline_settings(AppSettings(smoothing=False)))
+    state = build_view_state(pipeline.process(_frame(2)))
+    np.testing.assert_allclose(state.joints_uv, xyz_to_uvd(state.joints_xyz_mm, NYU_INTRINSICS)[:, :2], atol=1e-6)

@@ -1,0 +1,260 @@
+"""The main window under a real X display with GLX (Xvfb): replay, drawing, transport, switching, errors.
+
+Run: xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" .venv/bin/pytest tests/app -q
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.errors import SourceError
+from inference.frame import Frame
+from inference.geometry import NYU_INTRINSICS
+from inference.skeleton import BONES, FINGER_COLOURS
+from inference.sources.base import FrameSource
+from tests.app.scenes import hand_frame
+from tests.helpers.tiny_models import make_corrupt_model
+
+pytestmark = pytest.mark.gui
+
+TIMEOUT_MS = 15000
+
+
+def wait_frames(qtbot, window, n: int = 3) -> None:
+    """Wait until ``n`` more frames were drawn."""
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= start + n, timeout=TIMEOUT_MS)
+
+
+def pause_and_settle(qtbot, window) -> None:
+    """Pause and wait until no more results arrive (the tracker may finish the frame in flight)."""
+    window.set_paused(True)
+    last = [-1]
+
+    def settled() -> bool:
+        done = window.worker.processed == last[0]
+        last[0] = window.worker.processed
+        return done
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT_MS)
+    qtbot.wait(300)
+    qtbot.waitUntil(settled, timeout=TIMEOUT_MS)
+
+
+def test_window_opens_on_a_replay_and_frames_advance(qtbot, window, replay_dir) -> None:
+    assert window.width() >= 1280 and window.height() >= 800
+    wait_frames(qtbot, window, 3)
+    first = window.last_state.index
+    qtbot.waitUntil(lambda: window.last_state.index != first, timeout=TIMEOUT_MS)
+    assert window.last_state.found
+    labels = {k: v.text() for k, v in window.status_labels.items()}
+    assert str(replay_dir) in labels["source"]
+    assert "tiny_depth.onnx" in labels["model"]
+    assert "CPU" in labels["provider"]
+    assert "FPS" in labels["fps"] and "latency" in labels["latency"]
+    assert not window.banner.isVisible()
+
+
+def _bone_pixels_match(image, canvas, uv: np.ndarray, parent: int, child: int, colour, offset_px: float = 0.0):
+    """Fraction of samples along the bone (in widget pixels, ends excluded) whose colour is ``colour``."""
+    p0 = canvas.image_to_widget(*uv[parent])
+    p1 = canvas.image_to_widget(*uv[child])
+    a, b = np.array([p0.x(), p0.y()]), np.array([p1.x(), p1.y()])
+    length = np.linalg.norm(b - a)
+    normal = np.array([-(b - a)[1], (b - a)[0]]) / length
+    dpr = image.devicePixelRatio()
+    hits = 0
+    samples = np.linspace(0.3, 0.7, 9)
+    for t in samples:
+        x, y = (a + t * (b - a) + offset_px * normal) * dpr
+        c = image.pixelColor(round(x), round(y))
+        hits += all(abs(got - want) <= 40 for got, want in zip((c.red(), c.green(), c.blue()), colour, strict=True))
+    return hits / len(samples)
+
+
+def test_skeleton_is_drawn_where_the_model_put_it(qtbot, window) -> None:
+    from app import runtime
+
+    wait_frames(qtbot, window, 2)
+    pause_and_settle(qtbot, window)
+    state = window.last_state
+    assert state.found
+    # The joints drawn are what the model gives for that frame (smoothing is off in the test settings).
+    depth, rgb, labels = hand_frame(state.index)
+    frame = Frame(depth, rgb, NYU_INTRINSICS, state.index / 30, state.index, labels)
+    pipeline = runtime.make_pipeline(window.estimator, window.settings)
+    np.testing.assert_allclose(state.joints_uv, pipeline.process(frame).pose.joints_uvd[:, :2], atol=1e-6)
+    canvas = window.images.depth
+    window.images.show_ground_truth = False  # only the predicted skeleton over the image
+    window.images.show_state(state)
+    image = canvas.grab().toImage()
+    uv = state.joints_uv
+    # The longest bone is the easiest to sample without crossing another one.
+    bones = sorted(BONES, key=lambda b: -np.linalg.norm(uv[b[0]] - uv[b[1]]))
+    parent, child, finger = bones[0]
+    assert np.linalg.norm(uv[parent] - uv[child]) * canvas.image_transform().m11() > 15, "bone too short to test"
+    assert _bone_pixels_match(image, canvas, uv, parent, child, FINGER_COLOURS[finger]) >= 0.7
+    # Control: 12 px beside the bone the finger colour is (mostly) absent.
+    assert _bone_pixels_match(image, canvas, uv, parent, child, FINGER_COLOURS[finger], offset_px=12) < 0.5
+
+
+def test_pause_and_step(qtbot, window) -> None:
+    wait_frames(qtbot, window, 2)
+    pause_and_settle(qtbot, window)
+    processed = window.worker.processed
+    index = window.last_state.index
+    window.step()
+    qtbot.waitUntil(lambda: window.worker.processed == processed + 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.last_state.index != index, timeout=TIMEOUT_MS)
+    assert window.last_state.index == (index + 1) % window.source_length
+    qtbot.wait(400)
+    assert window.worker.processed == processed + 1  # paused: nothing more
+    window.set_paused(False)
+    wait_frames(qtbot, window, 3)
+
+
+def test_seek_while_paused_shows_that_frame(qtbot, window) -> None:
+    wait_frames(qtbot, window, 1)
+    window.set_paused(True)
+    window.seek(7)
+    qtbot.waitUntil(lambda: window.last_state.index == 7, timeout=TIMEOUT_MS)
+    assert window.controls.frame_label.text().startswith("frame 8 / 12")
+
+
+@pytest.mark.slow  # two restarts and a second model: ~3-5 s on 2 busy cores
+def test_switching_sources_and_models(qtbot, window, other_replay_dir, rgbd_model_path) -> None:
+    wait_frames(qtbot, window, 2)
+    assert window.open_source(f"replay:{other_replay_dir}")
+    wait_frames(qtbot, window, 6)
+    assert str(other_replay_dir) in window.status_labels["source"].text()
+    assert window.source_length == 5 and window.last_state.index < 5
+    assert window.open_model(str(rgbd_model_path))
+    wait_frames(qtbot, window, 3)
+    assert "tiny_rgbd.onnx" in window.status_labels["model"].text()
+    assert window.estimator.metadata.input_layout == "rgbd"
+    assert window.last_state.found
+
+
+def test_bad_directory_shows_a_message_and_keeps_running(qtbot, window, tmp_path, replay_dir) -> None:
+    wait_frames(qtbot, window, 2)
+    missing = tmp_path / "no_such_dir"
+    assert not window.open_source(f"replay:{missing}")
+    assert window.banner.isVisible() and str(missing) in window.banner.text()
+    wait_frames(qtbot, window, 3)  # the previous replay keeps going
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not window.open_source(f"replay:{empty}")
+    assert "no NYU depth frames" in window.banner.text()
+    assert window.open_source(f"replay:{replay_dir}")
+    wait_frames(qtbot, window, 2)
+    assert not window.banner.isVisible()
+
+
+def test_corrupt_model_shows_a_message_and_keeps_the_old_one(qtbot, window, tmp_path) -> None:
+    wait_frames(qtbot, window, 2)
+    bad = make_corrupt_model(tmp_path / "broken.onnx")
+    assert not window.open_model(str(bad))
+    assert window.banner.isVisible() and "broken.onnx" in window.banner.text()
+    assert "tiny_depth.onnx" in window.status_labels["model"].text()
+    wait_frames(qtbot, window, 3)
+
+
+class UnpluggedCamera(FrameSource):
+    """A live source that delivers a few frames and then fails like an unplugged camera."""
+
+    live = True
+
+    def __init__(self, frames: int = 5) -> None:
+        self.frames, self.delivered, self.closed = frames, 0, False
+
+    @property
+    def description(self) -> str:
+        return "fake camera"
+
+    @property
+    def intrinsics(self):
+        return NYU_INTRINSICS
+
+    def read(self):
+        if self.delivered >= self.frames:
+            raise SourceError("RealSense 123: device disconnected (no frames for 1000 ms)")
+        depth, rgb, _ = hand_frame(self.delivered)
+        self.delivered += 1
+        return Frame(depth, rgb, NYU_INTRINSICS, self.delivered / 30, self.delivered - 1)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
+    from app import runtime
+
+    camera = UnpluggedCamera()
+    real_open = runtime.open_source
+    monkeypatch.setattr(runtime, "open_source", lambda spec: camera if spec == "fake:cam" else real_open(spec))
+    assert window.open_source("fake:cam")
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT_MS)
+    assert "device disconnected" in window.banner.text()
+    assert camera.closed
+    assert window.open_source(f"replay:{replay_dir}")  # switch to another source: works
+    wait_frames(qtbot, window, 3)
+    assert not window.banner.isVisible()
+
+
+def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> None:
+    from app.settings import SettingsStore
+
+    window.controls.cube_spin.setValue(250)
+    window.controls.gt_check.setChecked(False)
+    qtbot.waitUntil(lambda: window.pipeline.cube_mm == 250, timeout=TIMEOUT_MS)
+    window.shutdown()
+    loaded = SettingsStore(settings_path).load()
+    assert loaded.cube_mm == 250 and loaded.show_ground_truth is False
+    assert loaded.model.endswith("tiny_depth.onnx") and loaded.source.startswith("replay:")
+
+
+@pytest.mark.slow  # importing Open3D alone takes ~3 s here
+def test_open3d_window_opens_updates_and_closes(qtbot, window, tmp_path) -> None:
+    import open3d as o3d
+
+    wait_frames(qtbot, window, 2)
+    window.open3d_action.setChecked(True)
+    o3d_window = window.open3d
+    assert o3d_window is not None and o3d_window.is_open
+    qtbot.waitUntil(lambda: o3d_window.frames_shown >= 3, timeout=TIMEOUT_MS)
+    image = o3d_window.capture()
+    assert image.ndim == 3 and image.shape[2] == 3
+    background = np.array([0.07, 0.07, 0.09])
+    assert (np.abs(image - background).sum(axis=2) > 0.1).mean() > 0.001  # the cloud is drawn
+    ply = window.export_ply(tmp_path / "hand.ply")
+    cloud = o3d.io.read_point_cloud(str(ply))
+    assert len(cloud.points) == len(window.last_state.points_xyz_mm) > 100
+    window.open3d_action.setChecked(False)
+    assert not o3d_window.is_open and window.open3d is None
+    wait_frames(qtbot, window, 2)  # the app carries on
+
+
+def test_screenshot_of_the_whole_window(qtbot, window, tmp_path) -> None:
+    wait_frames(qtbot, window, 3)
+    path = window.save_screenshot(tmp_path / "shot.png")
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    assert image.width() >= 1280 and image.height() >= 800
+
+
+def test_record_writes_a_replayable_sequence(qtbot, window, tmp_path) -> None:
+    from inference.sources.replay import ReplaySource
+
+    out = tmp_path / "rec"
+    wait_frames(qtbot, window, 1)
+    assert window.start_recording(out)
+    qtbot.waitUntil(lambda: window.recorder.stats.captured >= 5, timeout=TIMEOUT_MS)
+    recorder = window.recorder
+    window.record_action.setChecked(False)  # the toolbar toggle stops and flushes
+    assert window.recorder is None
+    stats = recorder.stats
+    assert stats.written == stats.captured >= 5 and stats.dropped == 0
+    assert len(ReplaySource(out)) == stats.written
+    assert (out / "poses.jsonl").read_text().count("\n") == stats.written
