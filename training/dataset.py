@@ -17,7 +17,8 @@ Cache arrays (N frames, S = crop size, J = joints): ``depth (N, S, S) float16`` 
 (u px, v px, d mm), ``com_uvd (N, 3)``, ``intrinsics (N, 4)`` (fx, fy, cx, cy), ``source (N, 2)`` (directory
 index, frame number).
 
-Subjects: a directory may hold ``subjects.json`` = ``{"frames": {"<0-based frame index>": "<subject>"}}``;
+Subjects: a directory may hold ``subjects.json`` as ``handpose synth`` writes it, with ``"frame_subject"``: one
+subject id per 0-based frame index;
 then a held-out test split is made by subject (:func:`split_indices`).
 """
 
@@ -130,9 +131,9 @@ def _read_subjects(root: Path) -> dict[int, str]:
         return {}
     try:
         raw = json.loads(path.read_text())
-        return {int(k): str(v) for k, v in raw["frames"].items()}
+        return {index: str(subject) for index, subject in enumerate(raw["frame_subject"])}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise DataFormatError(path, f'expected {{"frames": {{"<frame index>": "<subject>"}}}} ({exc})') from None
+        raise DataFormatError(path, f'expected {{"frame_subject": [<subject of frame 0>, ...]}} ({exc})') from None
 
 
 _SEQUENCES: dict[tuple[str, int], NyuSequence] = {}  # per worker process

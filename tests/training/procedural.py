@@ -71,6 +71,7 @@ def write_sequence(root: Path, frames: int, seed: int = 0, subjects: list[str] |
     if subjects:
         import json
 
-        labels = {str(i): subjects[i * len(subjects) // frames] for i in range(frames)}
-        (root / "subjects.json").write_text(json.dumps({"frames": labels}))
+        # the synthetic generator's format: one subject id per 0-based frame index
+        frame_subject = [subjects[i * len(subjects) // frames] for i in range(frames)]
+        (root / "subjects.json").write_text(json.dumps({"frame_subject": frame_subject}))
     return np.stack(all_joints)
