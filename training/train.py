@@ -54,6 +54,7 @@ class TrainConfig:
     fc_width: int | None = None  # None: 4096 (thesis), or COMPACT's when compact
     fuse_at: int = 4
     width: float = 1.0  # conv filter multiplier (training.nets.ModelConfig.width)
+    optimizer: str = "sgd"  # "sgd" (thesis, with momentum) or "adam" (momentum unused)
     epochs: int = 100
     batch_size: int = 128
     lr: float = 0.009
@@ -72,6 +73,10 @@ class TrainConfig:
     cache_dir: str | None = None
     max_frames: int | None = None
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("sgd", "adam"):
+            raise HandposeError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
 
     def model_config(self) -> ModelConfig:
         extra: dict[str, Any] = dict(COMPACT) if self.compact else {}
@@ -288,7 +293,10 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
 
     # Model, optimizer, scheduler; resume from last.pt when the run exists.
     model = build_model(model_cfg).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    if cfg.optimizer == "sgd":
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    else:  # narrow nets without normalisation layers stall under the thesis' SGD (measured: see docs)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=cfg.plateau_patience)
     state: dict[str, Any] = {"epoch": 0, "best_val": math.inf, "best_epoch": -1, "history": []}
     if (out / LAST).exists():

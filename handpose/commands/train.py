@@ -49,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory (resumed when it exists)")
     parser.add_argument("--lr", type=float, default=0.009, help="learning rate (default: 0.009)")
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                        help="sgd with momentum (thesis, default) or adam (trains narrow CPU-sized nets reliably)")
     parser.add_argument("--momentum", type=float, default=0.98, help="SGD momentum (default: 0.98)")
     parser.add_argument("--dropout", type=float, default=0.03, help="dropout after each fc layer (default: 0.03)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
@@ -69,7 +71,7 @@ def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
         test_subjects=args.test_subjects, max_frames=args.max_frames, workers=args.workers,
         cache_dir=args.cache_dir, device=args.device, seed=args.seed,
     )
-    for key in ("lr", "momentum", "dropout"):
+    for key in ("lr", "momentum", "dropout", "optimizer"):
         if hasattr(args, key):
             values[key] = getattr(args, key)
     values.update(overrides)

@@ -91,3 +91,14 @@ def test_ddp_two_gloo_processes_run_an_epoch(tiny_seq: Path, tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr[-2000:]
     ckpt = torch.load(out / "last.pt", weights_only=True)
     assert ckpt["epoch"] == 1 and ckpt["history"][0]["train_loss"] > 0
+
+
+def test_adam_option_trains_and_unknown_optimizer_is_refused(tiny_seq: Path, tmp_path: Path) -> None:
+    from inference.errors import HandposeError
+
+    cfg = tiny_config(tiny_seq, tmp_path / "run", tmp_path / "cache", epochs=4, optimizer="adam", lr=1e-3,
+                      augment=None, dropout=0.0)
+    history = train(cfg, progress=False)["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    with pytest.raises(HandposeError, match="optimizer"):
+        tiny_config(tiny_seq, tmp_path / "r2", tmp_path / "cache", optimizer="rmsprop")
