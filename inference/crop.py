@@ -128,6 +128,15 @@ def make_crop(
     )
 
 
+def labels_centre_uvd(joints_uvd: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Crop centre from labels: the mean of the joints ``(J, 3)`` uvd in camera space, projected back -> ``(3,)`` uvd.
+
+    The one definition of "centre from the labels", shared by the training cache and ``handpose eval --centre
+    labels`` (the mean is taken in 3-D, not in uvd, so near and far joints weigh the same).
+    """
+    return xyz_to_uvd(uvd_to_xyz(np.asarray(joints_uvd, np.float64), intr).mean(axis=0), intr)
+
+
 def normalise_joints(joints_xyz_mm: np.ndarray, com_xyz_mm: np.ndarray, cube_mm: float) -> np.ndarray:
     """Eqs. 4.7-4.9: ``(..., J, 3)`` mm -> cube units, ``(xyz - com) / (cube/2)``."""
     return (np.asarray(joints_xyz_mm, np.float64) - np.asarray(com_xyz_mm, np.float64)[..., None, :]) / (

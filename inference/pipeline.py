@@ -134,8 +134,12 @@ class Pipeline:
         with self._lock:
             self._filter.reset()
 
-    def process(self, frame: Frame, capture_ms: float = 0.0) -> FrameResult:
-        """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is."""
+    def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
+        """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
+
+        ``com_uvd`` ``(3,)`` (u px, v px, d mm), when given, is the crop centre instead of the segmentation's
+        (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`).
+        """
         with self._lock:
             settings, smoother = self._settings, self._filter
         meta = self.estimator.metadata
@@ -144,10 +148,12 @@ class Pipeline:
         t0 = time.perf_counter()
 
         depth = _sanitised_depth(np.asarray(frame.depth_mm))
-        seg = (
-            segment_hand(depth, frame.intrinsics, settings.segmentation) if depth is not None
-            else Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape {frame.depth_mm.shape}")
-        )
+        if depth is None:
+            seg = Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape {frame.depth_mm.shape}")
+        elif com_uvd is not None:
+            seg = Segmentation(True, com_uvd=np.asarray(com_uvd, np.float64))
+        else:
+            seg = segment_hand(depth, frame.intrinsics, settings.segmentation)
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not seg.found:

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from inference.crop import _window_affine, crop_window, make_crop
+from inference.crop import _window_affine, crop_window, labels_centre_uvd, make_crop
 from inference.errors import DataFormatError, HandposeError
 from inference.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
 from inference.nyu_io import INTRINSICS_JSON, JOINT_DATA, NyuSequence
@@ -158,7 +158,7 @@ def preprocess_frame(root: str, number: int, params: CacheParams) -> tuple[str, 
         return "unreadable", None
     intr = frame.intrinsics
     if params.centre == "labels":
-        com_uvd = xyz_to_uvd(uvd_to_xyz(labels_uvd, intr).mean(axis=0), intr)
+        com_uvd = labels_centre_uvd(labels_uvd, intr)
     else:
         seg = segment_hand(frame.depth_mm, intr, SegmentationParams(cube_mm=params.cube_mm))
         if not seg.found:

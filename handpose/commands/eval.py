@@ -16,9 +16,19 @@ frames whose maximum joint error is <= T (missing and not-found frames count as 
 "per_joint_mm": {P1..C: mm}, "success_rate": {"0": %, "10": %, ..., "80": %}}. With several prediction
 files it prints one object keyed by file stem instead: {"<stem>": {...}, ...}.
 
-example:
+With --model instead of --predictions, LABELS must be an NYU-format directory (depth frames + joint_data.mat):
+every frame runs through the real runtime pipeline (segmentation -> crop -> model -> decode, no smoothing,
+as `handpose run --no-smoothing`) with each model M (an .onnx file via onnxruntime, or a training checkpoint /
+run directory via the torch backend), and the estimates are scored exactly like a poses JSONL (frames with no
+hand found are "not found", corrupt frames "missing"). --centre labels crops around the labelled joints'
+centre instead of the segmentation's, to measure the network alone. Several models are compared like several
+prediction files (one plot, JSON keyed by model file stem).
+
+examples:
   handpose eval --labels nyu_eval/groundtruth/nyu_test_groundtruth_label.txt \\
       --predictions nyu_eval/results/*.txt --plot docs/nyu_comparison.png
+  handpose eval --labels data/nyu/test --model models/depthnet.onnx runs/fusenet --plot models.png
+  handpose eval --labels data/nyu/test --model models/depthnet.onnx --centre labels --json
 """
 
 from __future__ import annotations
@@ -28,12 +38,24 @@ import json
 import sys
 from pathlib import Path
 
+CENTRES = ("segment", "labels")  # inference.model_eval.CENTRES (not imported here: it loads numpy)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", required=True, type=Path, metavar="L",
-                        help="ground truth: uvd text, joint_data.mat, NYU directory or poses JSONL")
-    parser.add_argument("--predictions", required=True, nargs="+", type=Path, metavar="P",
-                        help="one or more prediction files (same formats); several are compared")
+                        help="ground truth: uvd text, joint_data.mat, NYU directory or poses JSONL "
+                             "(with --model: an NYU-format directory, whose frames are run)")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--predictions", nargs="+", type=Path, metavar="P",
+                      help="one or more prediction files (same formats); several are compared")
+    what.add_argument("--model", nargs="+", type=Path, metavar="M",
+                      help="one or more models to run on the frames of --labels: .onnx (onnxruntime) or a "
+                           "checkpoint / run directory (torch backend); several are compared")
+    parser.add_argument("--centre", choices=CENTRES, default=None,
+                        help="with --model: crop centre from the runtime's segmentation (default) or from the "
+                             "labelled joints (the network alone)")
+    parser.add_argument("--providers", default="auto",
+                        help="with --model: onnxruntime providers in order, e.g. cuda,cpu (default: auto)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object on stdout (keyed by file stem when several files)")
     parser.add_argument("--plot", type=Path, metavar="PNG",
@@ -72,22 +94,65 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.pose_files.PoseSet
+    """Run each ``--model`` over the frames of the ``--labels`` directory through the runtime pipeline."""
+    from tqdm import tqdm
+
+    from handpose.commands.run import make_estimator, setup_logging
+    from inference.errors import ModelError
+    from inference.model_eval import check_eval_joints, predict_sequence
+    from inference.pipeline import Pipeline, PipelineSettings
+    from inference.sources import open_source
+
+    setup_logging("eval")
+    for path in args.model:  # all checked before any slow model load
+        if not path.exists():
+            raise ModelError(f"{path}: model not found (give an .onnx file, a checkpoint or a training run directory)")
+    names = result_names(args.model)
+    source = open_source(f"replay:{args.labels}", view=args.view)
+    pipelines, paths = {}, {}
+    for name, path in zip(names, args.model, strict=True):
+        # .onnx runs on onnxruntime; anything else is a checkpoint / run directory only torch can load.
+        backend = "onnx" if path.suffix.lower() == ".onnx" else "torch"
+        pipelines[name] = Pipeline(make_estimator(str(path), backend, args.providers),
+                                   PipelineSettings(smoothing=False, gestures=False))
+        check_eval_joints(pipelines[name], str(path))
+        paths[name] = path
+    centre = args.centre or "segment"
+    bar = tqdm(total=len(source), unit="frame", desc=f"eval ({len(names)} model{'s' * (len(names) > 1)}, "
+               f"centre {centre})", file=sys.stderr, disable=None)
+    try:
+        return predict_sequence(source, pipelines, paths, centre, on_frame=lambda: bar.update(1))
+    finally:
+        bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from inference.errors import DataFormatError, HandposeError
     from inference.eval_plots import plot_comparison
     from inference.evaluation import evaluate
     from inference.geometry import NYU_INTRINSICS, Intrinsics
     from inference.pose_files import load_poses
 
     intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
+    if args.model is None and args.centre is not None:
+        raise HandposeError("--centre applies to --model only (prediction files already hold their poses)")
+    if args.model is not None and not args.labels.is_dir():
+        raise DataFormatError(args.labels, "--model needs --labels to be an NYU-format directory "
+                                           "(depth frames + joint_data.mat) whose frames the models run on")
     labels = load_poses(args.labels, intrinsics, args.view)
     results = {}
-    names = result_names(args.predictions)
-    bar = tqdm(list(zip(names, args.predictions, strict=True)), desc="evaluating", unit="file", file=sys.stderr,
-               disable=len(names) < 2)
-    for name, path in bar:
-        results[name] = evaluate(labels, load_poses(path, intrinsics, args.view))
+    if args.model is not None:
+        for name, predictions in predict_with_models(args).items():
+            results[name] = evaluate(labels, predictions)
+    else:
+        names = result_names(args.predictions)
+        bar = tqdm(list(zip(names, args.predictions, strict=True)), desc="evaluating", unit="file", file=sys.stderr,
+                   disable=len(names) < 2)
+        for name, path in bar:
+            results[name] = evaluate(labels, load_poses(path, intrinsics, args.view))
 
     if args.plot:
         plot_comparison(results, args.plot)
