@@ -235,13 +235,8 @@ class OnnxEstimator:
         return self.session.run([OUTPUT_NAME], self._buffers)[0]
 
     def _fill(self, crop: HandCrop) -> None:
-        size = self.metadata.input_size
-        if crop.depth.shape != (size, size):
-            raise ModelError(f"{self.path}: crop is {crop.depth.shape}, the model takes {size}x{size}")
+        self.metadata.check_crop(crop, self.path)
         layout = self.metadata.input_layout
-        if layout != "depth" and crop.rgb is None:
-            raise ModelError(f"{self.path}: the model's input layout {layout!r} needs RGB, the frame has none "
-                             "(use a depth-only model or a source with colour)")
         if layout == "rgbd":
             self._buffers["rgbd"][0, 0] = crop.depth
             self._buffers["rgbd"][0, 1:] = crop.rgb

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from inference.errors import ModelError
+from inference.frame import HandCrop
 from inference.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
 
 PREFIX = "handpose."
@@ -69,6 +71,15 @@ class ModelMetadata:
             "metrics": self.metrics,
         }
         return {PREFIX + k: json.dumps(v) for k, v in values.items()}
+
+    def check_crop(self, crop: HandCrop, model_path: object) -> None:
+        """Raise ModelError (naming ``model_path``) when ``crop`` cannot feed this model."""
+        size = self.input_size
+        if crop.depth.shape != (size, size):
+            raise ModelError(f"{model_path}: crop is {crop.depth.shape}, the model takes {size}x{size}")
+        if self.uses_rgb and crop.rgb is None:
+            raise ModelError(f"{model_path}: the model's input layout {self.input_layout!r} needs RGB, the frame has "
+                             "none (use a depth-only model or a source with colour)")
 
     @classmethod
     def from_props(cls, props: dict[str, str]) -> ModelMetadata:

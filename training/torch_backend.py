@@ -114,12 +114,8 @@ class TorchEstimator:
         self._graph = graph
 
     def _fill(self, crop: HandCrop) -> None:
-        size = self.metadata.input_size
-        if crop.depth.shape != (size, size):
-            raise ModelError(f"{self.path}: crop is {crop.depth.shape}, the model takes {size}x{size}")
+        self.metadata.check_crop(crop, self.path)
         layout = self.metadata.input_layout
-        if layout != "depth" and crop.rgb is None:
-            raise ModelError(f"{self.path}: the model's input layout {layout!r} needs RGB, the frame has none")
         if layout == "rgbd":
             both = np.concatenate([crop.depth[None], crop.rgb], axis=0)[None]  # type: ignore[list-item]
             self._inputs["rgbd"].copy_(torch.from_numpy(both))
