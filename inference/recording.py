@@ -66,7 +66,10 @@ class Recorder:
             raise HandposeError(f"{self.out_dir}: exists and is not a directory")
         if self.out_dir.is_dir() and any(self.out_dir.glob("depth_*_*.png")):
             raise HandposeError(f"{self.out_dir}: already holds NYU frames; record into a new or empty directory")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. a parent that is a file or read-only: say so before any capture starts
+            raise HandposeError(f"{self.out_dir}: cannot write there ({exc.strerror or exc})") from None
         self.block = block
         self.png_compression = png_compression
         self.stats = RecordStats()

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.errors import ModelError
+from inference.errors import HandposeError, ModelError
 from inference.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
 from training.nets import ModelConfig, count_params
 from training.train import load_checkpoint, load_model
@@ -66,7 +66,12 @@ def export_onnx(model: nn.Module, meta: ModelMetadata, out: str | Path, fp16: bo
     if fp16 and int8:
         raise ModelError("choose one of --fp16 and --int8")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:  # an unwritable --out is one clear line, not a traceback from deep inside the exporter
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HandposeError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise HandposeError(f"--out {out}: cannot write (folder {out.parent} is not writable)")
     model = model.cpu().eval()
     names = [name for name, _ in INPUT_LAYOUTS[meta.input_layout]]
     size = meta.input_size

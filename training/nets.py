@@ -95,6 +95,13 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
             raise ModelError(f"unknown architecture {self.arch!r}; valid: {', '.join(ARCHITECTURES)}")
+        for name in ("num_joints", "fc_width", "input_size"):  # a zero / negative size is a flag typo, not a net
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.bottleneck is not None and self.bottleneck < 1:
+            raise ModelError(f"bottleneck must be at least 1 channel, got {self.bottleneck}")
+        if not self.width > 0 or not 0 <= self.dropout < 1:
+            raise ModelError(f"width must be > 0 and dropout in [0, 1), got {self.width} and {self.dropout}")
         n_conv = sum(1 for item in LAYOUTS[self.layout] if item != POOL)
         if self.arch.startswith("fusenet") and not 1 <= self.fuse_at <= n_conv:
             raise ModelError(f"fuse_at={self.fuse_at} out of range: {self.layout} has conv1..conv{n_conv}")

@@ -104,6 +104,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``; a file that is missing, corrupt or not ours -> ModelError."""
     path = Path(path)
     if path.is_dir():
+        if not (path / BEST).exists() and not (path / LAST).exists():
+            raise ModelError(f"{path}: no {BEST} or {LAST} in this run directory (has it trained an epoch yet?)")
         path = path / BEST if (path / BEST).exists() else path / LAST
     if not path.is_file():
         raise ModelError(f"{path}: checkpoint not found")

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inference.errors import DataFormatError, HandposeError
-    from inference.eval_plots import plot_comparison
+    from inference.eval_plots import check_plot_path, plot_comparison
     from inference.evaluation import evaluate
     from inference.geometry import NYU_INTRINSICS, Intrinsics
     from inference.pose_files import load_poses
@@ -142,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None and not args.labels.is_dir():
         raise DataFormatError(args.labels, "--model needs --labels to be an NYU-format directory "
                                            "(depth frames + joint_data.mat) whose frames the models run on")
+    if args.plot:
+        check_plot_path(args.plot)  # before any (possibly long) evaluation
     labels = load_poses(args.labels, intrinsics, args.view)
     results = {}
     if args.model is not None:

@@ -1,5 +1,6 @@
-"""Record a source to an NYU-format directory (depth + rgb PNGs, intrinsics.json, labels when the source
-has them, and poses.jsonl when a model is given). The result replays with `--source replay:DIR`.
+"""Record a source to an NYU-format directory (depth + rgb PNGs, intrinsics.json when the camera is not
+NYU's Kinect, labels when the source has them, and poses.jsonl when a model is given). The result replays
+with `--source replay:DIR`.
 
 Frames are written by a background thread from a bounded queue: a replay or recording waits for the
 disk (nothing dropped); a live camera drops frames when the disk cannot keep up, and says how many.

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from inference.errors import DataFormatError
+from inference.errors import DataFormatError, HandposeError
 from inference.eval_plots import plot_comparison
 from inference.evaluation import REPORT_THRESHOLDS_MM, EvalResult, evaluate, joint_errors_mm
 from inference.pose_files import PoseSet, load_poses
@@ -206,6 +206,21 @@ def test_cli_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:
     lines = out.stderr.strip().splitlines()
     assert "Traceback" not in out.stderr and out.stdout == ""
     assert lines[0].startswith("handpose eval: error: ") and "preds.txt" in lines[0] and "labels.txt" in lines[0]
+
+
+def test_cli_unwritable_plot_is_one_line_before_any_output(tmp_path: Path) -> None:
+    write_uvd_text(tmp_path / "labels.txt", random_uvd(5))
+    (tmp_path / "a_file").write_text("x")
+    out = _handpose("eval", "--labels", str(tmp_path / "labels.txt"), "--predictions", str(tmp_path / "labels.txt"),
+                    "--json", "--plot", str(tmp_path / "a_file" / "cmp.png"))
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    assert out.stderr.startswith("handpose eval: error: --plot ") and "a_file" in out.stderr.splitlines()[0]
+
+
+def test_plot_to_an_unwritable_path_raises_a_handpose_error(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(HandposeError, match="cannot write"):
+        plot_comparison({"m": EvalResult(np.ones((3, 14)))}, tmp_path / "a_file" / "cmp.png")
 
 
 def test_cli_table_without_json(tmp_path: Path) -> None:

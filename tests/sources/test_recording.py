@@ -69,6 +69,12 @@ def test_never_records_over_an_existing_recording(sequence: Path) -> None:
         Recorder(sequence)
 
 
+def test_an_unwritable_output_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(HandposeError, match="a_file/rec: cannot write there"):
+        Recorder(tmp_path / "a_file" / "rec")
+
+
 def test_cli_record_then_replay(sequence: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli"
     result = subprocess.run(

@@ -11,15 +11,16 @@ import pytest
 import torch
 
 from inference.crop import make_crop
-from inference.errors import ModelError
+from inference.errors import HandposeError, ModelError
 from inference.estimator import OnnxEstimator
 from inference.frame import HandCrop
 from inference.geometry import NYU_INTRINSICS
 from inference.model_meta import ModelMetadata
 from inference.nyu_io import read_depth_png, read_rgb_png
 from inference.segmentation import segment_hand
+from tests.helpers.tiny_models import tiny_metadata
 from tests.training.conftest import tiny_config
-from training.export import export_run
+from training.export import export_onnx, export_run
 from training.torch_backend import TorchEstimator
 from training.train import load_checkpoint, load_model, train
 
@@ -122,6 +123,17 @@ def test_torch_backend_rejects_quantised_onnx(runs, tmp_path: Path) -> None:
     path, _ = export_run(runs["depthnet"], tmp_path / "q.onnx", int8=True)
     with pytest.raises(ModelError, match="fp32 export"):
         TorchEstimator(path, device="cpu")
+
+
+def test_export_to_an_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(HandposeError, match=r"a_file/m\.onnx: cannot write"):
+        export_onnx(torch.nn.Identity(), tiny_metadata(), tmp_path / "a_file" / "m.onnx")
+
+
+def test_a_run_directory_without_checkpoints_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"no best\.pt or last\.pt in this run directory"):
+        load_checkpoint(tmp_path)
 
 
 def test_export_cli(runs, tmp_path: Path) -> None:

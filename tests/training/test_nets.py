@@ -78,6 +78,13 @@ def test_fusenet_fuses_at_every_conv_layer(kind: str, fuse_at: int) -> None:
     assert out.shape == (2, 42) and out.abs().max() < 1  # tanh output
 
 
+@pytest.mark.parametrize("bad", [{"num_joints": 0}, {"fc_width": -1}, {"input_size": 0}, {"bottleneck": 0},
+                                 {"width": 0.0}, {"dropout": 1.0}])
+def test_impossible_sizes_are_a_clear_error(bad: dict) -> None:
+    with pytest.raises(ModelError, match=next(iter(bad))):
+        ModelConfig(arch="depthnet", **bad)
+
+
 def test_fuse_at_out_of_range_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match=r"conv1\.\.conv9"):
         ModelConfig(arch="fusenet-conv", fuse_at=10)
