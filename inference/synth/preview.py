@@ -14,7 +14,7 @@ from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 TILE_PX = 192
 
 
-def _draw_skeleton(img_bgr: np.ndarray, uv: np.ndarray) -> None:
+def draw_skeleton(img_bgr: np.ndarray, uv: np.ndarray) -> None:
     for parent, child, finger in BONES:
         colour = FINGER_COLOURS[finger][::-1]
         p, c = uv[parent], uv[child]
@@ -41,7 +41,7 @@ def _tile(seq: NyuSequence, number: int) -> np.ndarray:
     for img in (depth_vis, frame.color[..., ::-1] if frame.color is not None else depth_vis):
         crop = cv2.warpAffine(np.ascontiguousarray(img), affine, (TILE_PX, TILE_PX), flags=cv2.INTER_NEAREST)
         if uvd is not None:
-            _draw_skeleton(crop, uvd[:, :2] @ affine[:, :2].T + affine[:, 2])
+            draw_skeleton(crop, uvd[:, :2] @ affine[:, :2].T + affine[:, 2])
         tiles.append(crop)
     tile = np.hstack(tiles)
     caption = np.zeros((18, tile.shape[1], 3), np.uint8)
