@@ -82,9 +82,9 @@ class ImageCanvas(QWidget):
             if self._edges_uv is not None:
                 self._draw_edges(painter)
             if self._gt_uv is not None:
-                self._draw_skeleton(painter, self._gt_uv, ground_truth=True)
+                self.draw_skeleton(painter, self._gt_uv, ground_truth=True)
             if self._joints_uv is not None:
-                self._draw_skeleton(painter, self._joints_uv, ground_truth=False)
+                self.draw_skeleton(painter, self._joints_uv, ground_truth=False)
             painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._draw_caption(painter)
@@ -98,7 +98,7 @@ class ImageCanvas(QWidget):
             if np.all(np.isfinite([u0, v0, u1, v1])):
                 painter.drawLine(QPointF(u0, v0), QPointF(u1, v1))
 
-    def _draw_skeleton(self, painter: QPainter, uv: np.ndarray, ground_truth: bool) -> None:
+    def draw_skeleton(self, painter: QPainter, uv: np.ndarray, ground_truth: bool) -> None:
         if not np.all(np.isfinite(uv)):
             return
         for parent, child, finger in BONES:

@@ -35,7 +35,7 @@ from inference.geometry import NYU_INTRINSICS
 from inference.nyu_io import read_depth16_png, read_depth_png, read_rgb_png
 from inference.pipeline import FrameResult, Pipeline, PipelineSettings
 from inference.skeleton import BONES, EVAL_JOINT_IDS, EVAL_SHORT_NAMES
-from inference.synth.preview import draw_skeleton as draw_skeleton
+from inference.synth.preview import draw_skeleton
 
 NYU_DIR = "nyu_test_0000001"
 SR305_DIR = "sr305_lada_ondris"
