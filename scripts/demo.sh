@@ -9,7 +9,7 @@ if [ -n "${DISPLAY:-}" ]; then
   exec .venv/bin/handpose app "$@"
 fi
 mkdir -p demo_output
-echo "demo: no display; writing demo_output/poses.jsonl, eval.json and app.png" >&2
+echo "demo: no display; writing demo_output/poses.jsonl, eval.txt and app.png" >&2
 .venv/bin/handpose run --source replay:assets/demo --headless --out demo_output/poses.jsonl
 .venv/bin/handpose eval --labels assets/demo --predictions demo_output/poses.jsonl | tee demo_output/eval.txt
 xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" \
