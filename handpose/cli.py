@@ -27,17 +27,6 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _load(name: str):
-    """The module of a subcommand; None while it is not written yet (tests/test_cli.py requires all)."""
-    module_name = f"handpose.commands.{name.replace('-', '_')}"
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="handpose",
@@ -45,9 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
-        module = _load(name)
-        if module is None:
-            continue
+        module = importlib.import_module(f"handpose.commands.{name.replace('-', '_')}")
         doc = (module.__doc__ or help_text).strip()
         p = sub.add_parser(name, help=help_text, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)

@@ -44,6 +44,7 @@ def predict_sequence(
     paths: Mapping[str, Path],
     centre: str = "segment",
     on_frame: Callable[[], None] | None = None,
+    max_frames: int | None = None,
 ) -> dict[str, PoseSet]:
     """Estimate every frame of ``source`` with each pipeline.
 
@@ -53,6 +54,8 @@ def predict_sequence(
         paths: name -> model path, recorded as the :attr:`PoseSet.path` of its predictions (for messages).
         centre: ``"segment"`` or ``"labels"`` (see the module docstring).
         on_frame: called once per frame read (a progress bar's update).
+        max_frames: stop at the first frame whose 0-based index is >= this (only frames ``0..max_frames-1``
+            are run; :func:`first_frames` restricts the labels to the same frames). None: all frames.
 
     Returns:
         name -> indexed :class:`PoseSet` (matched to labels by frame index): ``joints_xyz_mm (N, 14, 3)`` mm,
@@ -70,6 +73,8 @@ def predict_sequence(
     source.open()
     try:
         while (frame := source.read()) is not None:
+            if max_frames is not None and frame.index >= max_frames:
+                break
             if on_frame is not None:
                 on_frame()
             com_uvd = None
@@ -98,3 +103,10 @@ def predict_sequence(
         )
         for name in pipelines
     }
+
+
+def first_frames(poses: PoseSet, max_frames: int) -> PoseSet:
+    """The rows of ``poses`` whose 0-based frame index is ``< max_frames`` (labels of a ``max_frames`` run)."""
+    keep = poses.frame_index < max_frames
+    return PoseSet(path=poses.path, frame_index=poses.frame_index[keep], joints_xyz_mm=poses.joints_xyz_mm[keep],
+                   found=poses.found[keep], positional=poses.positional, line=poses.line[keep])

@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--centre", choices=CENTRES, default=None,
                         help="with --model: crop centre from the runtime's segmentation (default) or from the "
                              "labelled joints (the network alone)")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N",
+                        help="with --model: run and score only the first N frames of --labels (default: all)")
     parser.add_argument("--providers", default="auto",
                         help="with --model: onnxruntime providers in order, e.g. cuda,cpu (default: auto)")
     parser.add_argument("--json", action="store_true",
@@ -119,10 +121,12 @@ def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.
         check_eval_joints(pipelines[name], str(path))
         paths[name] = path
     centre = args.centre or "segment"
-    bar = tqdm(total=len(source), unit="frame", desc=f"eval ({len(names)} model{'s' * (len(names) > 1)}, "
+    total = len(source) if args.max_frames is None else min(len(source), args.max_frames)
+    bar = tqdm(total=total, unit="frame", desc=f"eval ({len(names)} model{'s' * (len(names) > 1)}, "
                f"centre {centre})", file=sys.stderr, disable=None)
     try:
-        return predict_sequence(source, pipelines, paths, centre, on_frame=lambda: bar.update(1))
+        return predict_sequence(source, pipelines, paths, centre, on_frame=lambda: bar.update(1),
+                                max_frames=args.max_frames)
     finally:
         bar.close()
 
@@ -139,12 +143,20 @@ def run(args: argparse.Namespace) -> int:
     intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     if args.model is None and args.centre is not None:
         raise HandposeError("--centre applies to --model only (prediction files already hold their poses)")
+    if args.model is None and args.max_frames is not None:
+        raise HandposeError("--max-frames applies to --model only (prediction files are scored as they are)")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise HandposeError(f"--max-frames must be >= 1, got {args.max_frames}")
     if args.model is not None and not args.labels.is_dir():
         raise DataFormatError(args.labels, "--model needs --labels to be an NYU-format directory "
                                            "(depth frames + joint_data.mat) whose frames the models run on")
     if args.plot:
         check_plot_path(args.plot)  # before any (possibly long) evaluation
     labels = load_poses(args.labels, intrinsics, args.view)
+    if args.max_frames is not None:
+        from inference.model_eval import first_frames
+
+        labels = first_frames(labels, args.max_frames)  # the frames not run are not labelled frames of this eval
     results = {}
     if args.model is not None:
         for name, predictions in predict_with_models(args).items():
