@@ -6,6 +6,7 @@ Tests inject a small fake of the SDK through the ``sdk`` argument to simulate un
 
 from __future__ import annotations
 
+import datetime
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,7 +142,8 @@ class RealSenseSource(FrameSource):
             device = profile.get_device()
             if cfg.file is not None:
                 self._playback = device.as_playback()
-                self._playback.set_real_time(cfg.real_time)
+                if not cfg.real_time:
+                    self._rewind_in_step_mode(pipeline)
             else:
                 self._serial = device.get_info(rs.camera_info.serial_number)
                 self._configure_camera(rs, device)
@@ -155,6 +157,21 @@ class RealSenseSource(FrameSource):
         grid = rs.stream.color if self._align is not None and cfg.align_to == "color" else rs.stream.depth
         self._intrinsics = _intrinsics_of(profile.get_stream(grid), cfg.decimation)
         log.info("opened %s (depth scale %.4f mm)", self.description, self._depth_scale_mm)
+
+    def _rewind_in_step_mode(self, pipeline: Any) -> None:
+        """Switch a just-started player to non-real-time and play from the start again.
+
+        ``set_real_time(False)`` is only possible after ``pipeline.start``, by which time the player has played
+        (and the pipeline's small queue dropped) the first framesets in real time: 0-3 of 8 were lost in tests.
+        Pausing, draining what was queued and seeking back to 0 leaves at most the SDK's usual first frameset.
+        """
+        playback = self._playback
+        playback.pause()
+        playback.set_real_time(False)
+        while pipeline.try_wait_for_frames(50)[0]:
+            pass
+        playback.seek(datetime.timedelta(0))
+        playback.resume()
 
     def read(self) -> Frame | None:
         if self._pipeline is None:
