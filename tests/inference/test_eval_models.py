@@ -16,6 +16,7 @@ from inference.estimator import OnnxEstimator
 from inference.model_eval import predict_sequence
 from inference.nyu_io import depth_png_name, write_depth_png
 from inference.pipeline import Pipeline, PipelineSettings
+from inference.pose_files import load_poses
 from inference.sources import open_source
 from tests.helpers.tiny_models import make_tiny_model
 
@@ -116,6 +117,28 @@ def test_labels_centre_is_the_mean_joint_in_camera_space() -> None:
     xyz = np.array([[0.0, 0.0, 400.0], [100.0, -50.0, 800.0]])
     centre = labels_centre_uvd(xyz_to_uvd(xyz, NYU_INTRINSICS), NYU_INTRINSICS)
     np.testing.assert_allclose(uvd_to_xyz(centre, NYU_INTRINSICS), [50.0, -25.0, 600.0], atol=1e-9)
+
+
+def test_max_frames_runs_and_scores_only_the_first_frames(
+    sequence: Path, models: tuple[Path, Path], capsys: pytest.CaptureFixture
+) -> None:
+    model = models[0]
+    full = predict_sequence(open_source(f"replay:{sequence}"), {"m": Pipeline(OnnxEstimator(model, providers="cpu"),
+                            PipelineSettings(smoothing=False))}, {"m": model})["m"]
+    first = predict_sequence(open_source(f"replay:{sequence}"), {"m": Pipeline(OnnxEstimator(model, providers="cpu"),
+                             PipelineSettings(smoothing=False))}, {"m": model}, max_frames=NO_HAND + 1)["m"]
+    assert list(first.frame_index) == list(range(NO_HAND + 1))
+    np.testing.assert_array_equal(first.joints_xyz_mm, full.joints_xyz_mm[: NO_HAND + 1])
+    # Frames >= N are neither run nor labelled: the corrupt frame 4 is not "missing", the empty frame 2 is not found.
+    head = _eval_json(capsys, "--labels", str(sequence), "--model", str(model), "--max-frames", str(CORRUPT))
+    assert (head["frames"], head["missing"], head["not_found"]) == (CORRUPT, 0, 1)
+    two = _eval_json(capsys, "--labels", str(sequence), "--model", str(model), "--max-frames", "2")
+    assert (two["frames"], two["missing"], two["not_found"]) == (2, 0, 0)
+    errs = np.linalg.norm(first.joints_xyz_mm[:2] - load_poses(sequence).joints_xyz_mm[:2], axis=2)
+    assert two["mean_error_mm"] == pytest.approx(float(errs.mean()), abs=1e-6)
+    capsys.readouterr()
+    assert main(["eval", "--labels", str(sequence), "--predictions", str(sequence), "--max-frames", "2"]) == 2
+    assert "--max-frames applies to --model only" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
