@@ -6,7 +6,6 @@ Tests inject a small fake of the SDK through the ``sdk`` argument to simulate un
 
 from __future__ import annotations
 
-import datetime
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from inference.errors import SourceError
 from inference.frame import Frame
 from inference.geometry import Intrinsics
 from inference.sources.base import FrameSource
+from inference.sources.rs_playback import RecordingPlayer
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ class RealSenseSource(FrameSource):
         self._intrinsics: Intrinsics | None = None
         self._serial: str | None = config.serial
         self._last_index: int | None = None
-        self._playback: Any = None  # the SDK player of a recording
-        self._pending: Any = None  # a frameset read ahead while matching colour to depth (recordings)
+        self._player: RecordingPlayer | None = None  # a recording's player (cameras use the pipeline)
 
     # --- FrameSource ------------------------------------------------------------------------------
 
@@ -118,21 +117,23 @@ class RealSenseSource(FrameSource):
         return self._intrinsics
 
     def open(self) -> None:
-        if self._pipeline is not None:
+        if self._pipeline is not None or self._player is not None:
             return
+        if self.config.file is not None:
+            self._open_recording()
+        else:
+            self._open_camera()
+        log.info("opened %s (depth scale %.4f mm)", self.description, self._depth_scale_mm)
+
+    def _open_camera(self) -> None:
         rs = self._rs()
         cfg = self.config
         pipeline, rs_config = rs.pipeline(), rs.config()
-        if cfg.file is not None:
-            if not Path(cfg.file).is_file():
-                raise SourceError(f"{self.description}: recording file does not exist")
-            rs_config.enable_device_from_file(str(cfg.file), repeat_playback=False)
-        else:
-            if self._serial:
-                rs_config.enable_device(self._serial)
-            rs_config.enable_stream(rs.stream.depth, cfg.width, cfg.height, rs.format.z16, cfg.fps)
-            if cfg.color:
-                rs_config.enable_stream(rs.stream.color, cfg.width, cfg.height, rs.format.rgb8, cfg.fps)
+        if self._serial:
+            rs_config.enable_device(self._serial)
+        rs_config.enable_stream(rs.stream.depth, cfg.width, cfg.height, rs.format.z16, cfg.fps)
+        if cfg.color:
+            rs_config.enable_stream(rs.stream.color, cfg.width, cfg.height, rs.format.rgb8, cfg.fps)
         try:
             profile = pipeline.start(rs_config)
         except RuntimeError as exc:
@@ -140,41 +141,41 @@ class RealSenseSource(FrameSource):
         self._pipeline = pipeline
         try:
             device = profile.get_device()
-            if cfg.file is not None:
-                self._playback = device.as_playback()
-                if not cfg.real_time:
-                    self._rewind_in_step_mode(pipeline)
-            else:
-                self._serial = device.get_info(rs.camera_info.serial_number)
-                self._configure_camera(rs, device)
+            self._serial = device.get_info(rs.camera_info.serial_number)
+            self._configure_camera(rs, device)
             self._depth_scale_mm = device.first_depth_sensor().get_depth_scale() * 1000.0
             has_color = cfg.color and any(s.stream_type() == rs.stream.color for s in profile.get_streams())
         except RuntimeError as exc:
             self.close()
             raise SourceError(f"{self.description}: cannot configure ({_first_line(exc)})") from None
+        self._set_grid(rs, has_color, profile.get_stream)
+
+    def _open_recording(self) -> None:
+        rs = self._rs()
+        cfg = self.config
+        if not Path(cfg.file).is_file():
+            raise SourceError(f"{self.description}: recording file does not exist")
+        try:
+            self._player = RecordingPlayer(rs, Path(cfg.file), real_time=cfg.real_time, color=cfg.color)
+        except RuntimeError as exc:
+            raise SourceError(f"{self.description}: cannot start ({_first_line(exc)})") from None
+        try:
+            self._depth_scale_mm = self._player.depth_sensor.get_depth_scale() * 1000.0
+            self._set_grid(rs, self._player.has_color, self._player.profile)
+        except RuntimeError as exc:
+            self.close()
+            raise SourceError(f"{self.description}: cannot configure ({_first_line(exc)})") from None
+
+    def _set_grid(self, rs: Any, has_color: bool, profile_of: Any) -> None:
+        """Aligner, filters and the intrinsics of the grid frames are delivered on (``profile_of(stream)``)."""
+        cfg = self.config
         self._align = rs.align(rs.stream.color if cfg.align_to == "color" else rs.stream.depth) if has_color else None
         self._filters = self._make_filters(rs)
         grid = rs.stream.color if self._align is not None and cfg.align_to == "color" else rs.stream.depth
-        self._intrinsics = _intrinsics_of(profile.get_stream(grid), cfg.decimation)
-        log.info("opened %s (depth scale %.4f mm)", self.description, self._depth_scale_mm)
-
-    def _rewind_in_step_mode(self, pipeline: Any) -> None:
-        """Switch a just-started player to non-real-time and play from the start again.
-
-        ``set_real_time(False)`` is only possible after ``pipeline.start``, by which time the player has played
-        (and the pipeline's small queue dropped) the first framesets in real time: 0-3 of 8 were lost in tests.
-        Pausing, draining what was queued and seeking back to 0 leaves at most the SDK's usual first frameset.
-        """
-        playback = self._playback
-        playback.pause()
-        playback.set_real_time(False)
-        while pipeline.try_wait_for_frames(50)[0]:
-            pass
-        playback.seek(datetime.timedelta(0))
-        playback.resume()
+        self._intrinsics = _intrinsics_of(profile_of(grid), cfg.decimation)
 
     def read(self) -> Frame | None:
-        if self._pipeline is None:
+        if self._pipeline is None and self._player is None:
             self.open()
         while True:
             frames = self._next_frameset()
@@ -184,8 +185,6 @@ class RealSenseSource(FrameSource):
                 self.reopen()
                 continue
             try:
-                if not self.live:
-                    frames = self._matched(frames)
                 if frames.get_depth_frame().get_frame_number() == self._last_index:
                     continue  # the syncer re-sent a depth frame with a newer colour frame: deliver each once
                 return self._to_frame(frames)
@@ -193,7 +192,9 @@ class RealSenseSource(FrameSource):
                 raise SourceError(self._stopped_message(_first_line(exc))) from None
 
     def close(self) -> None:
-        self._pending = self._playback = None
+        player, self._player = self._player, None
+        if player is not None:
+            player.close()
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is not None:
             try:
@@ -248,60 +249,18 @@ class RealSenseSource(FrameSource):
 
     def _next_frameset(self) -> Any:
         """The next SDK frameset; None at the end of a recording; SourceError when a camera stops."""
-        if self._pending is not None:
-            frames, self._pending = self._pending, None
-            return frames
-        # Recordings wait in slices so that the end (player stopped) is seen at once, not after a timeout.
-        slice_ms = self.config.timeout_ms if self.live else min(100, self.config.timeout_ms)
-        waited_ms = 0
-        while True:
+        if self._player is not None:
             try:
-                ok, frames = self._pipeline.try_wait_for_frames(slice_ms)
+                return self._player.next_frameset(self.config.timeout_ms / 1000.0)
             except RuntimeError as exc:
                 raise SourceError(self._stopped_message(_first_line(exc))) from None
-            if ok:
-                return frames
-            waited_ms += slice_ms
-            if self._playback is not None and self._player_stopped():
-                ok, frames = self._pipeline.try_wait_for_frames(slice_ms)  # the last frameset may still be queued
-                if ok:
-                    return frames
-                break
-            if waited_ms >= self.config.timeout_ms:
-                break
-        if self.live:
-            raise SourceError(self._stopped_message(f"no frames for {self.config.timeout_ms} ms"))
-        return None  # a recording that delivers nothing more has ended
-
-    def _player_stopped(self) -> bool:
-        rs = self._rs()
         try:
-            return self._playback.current_status() == rs.playback_status.stopped
-        except RuntimeError:
-            return True
-
-    def _matched(self, frames: Any) -> Any:
-        """For recordings: the frameset whose colour frame has the depth frame's timestamp.
-
-        The SDK's syncer may first pair a depth frame with the previous colour frame and then send the same
-        depth frame again with its own colour frame; take the later one, keep any other frameset for next time.
-        """
-        while self._stale_color(frames):
-            following = self._next_frameset()
-            if following is None:
-                break
-            if following.get_depth_frame().get_frame_number() != frames.get_depth_frame().get_frame_number():
-                self._pending = following
-                break
-            frames = following
+            ok, frames = self._pipeline.try_wait_for_frames(self.config.timeout_ms)
+        except RuntimeError as exc:
+            raise SourceError(self._stopped_message(_first_line(exc))) from None
+        if not ok:
+            raise SourceError(self._stopped_message(f"no frames for {self.config.timeout_ms} ms"))
         return frames
-
-    def _stale_color(self, frames: Any) -> bool:
-        color = frames.get_color_frame()
-        if not self.config.color or not color:
-            return False
-        half_period_ms = 500.0 / max(1, frames.get_depth_frame().profile.fps())
-        return frames.get_depth_frame().get_timestamp() - color.get_timestamp() > half_period_ms
 
     def _to_frame(self, frames: Any) -> Frame:
         if self._align is not None:
@@ -322,8 +281,7 @@ class RealSenseSource(FrameSource):
         if self._align is not None:
             color_frame = frames.get_color_frame()
             if color_frame:
-                # (H, W, 3) uint8 RGB, copied so that the SDK can reuse its buffer
-                color = np.array(np.asanyarray(color_frame.get_data()))
+                color = self._rgb(color_frame)
                 if color.shape[:2] != depth_mm.shape:  # decimated depth: bring colour to the same grid
                     import cv2
 
@@ -331,6 +289,16 @@ class RealSenseSource(FrameSource):
         self._intrinsics = _intrinsics_of(depth.profile, 1)  # the SDK updates the profile when decimating
         self._last_index = index
         return Frame(depth_mm=depth_mm, color=color, intrinsics=self._intrinsics, timestamp_s=timestamp_s, index=index)
+
+    def _rgb(self, color_frame: Any) -> np.ndarray:
+        """``(H, W, 3)`` uint8 RGB copied out of the SDK's buffer (recordings may hold bgr8 / rgba8 / bgra8)."""
+        rs = self._rs()
+        fmt = color_frame.profile.format()
+        channels = {rs.format.rgb8: [0, 1, 2], rs.format.bgr8: [2, 1, 0], rs.format.rgba8: [0, 1, 2],
+                    rs.format.bgra8: [2, 1, 0]}.get(fmt)
+        if channels is None:
+            raise SourceError(f"{self.description}: colour format {fmt} is not supported (rgb8, bgr8, rgba8, bgra8)")
+        return np.ascontiguousarray(np.asanyarray(color_frame.get_data())[..., channels])
 
     def _stopped_message(self, why: str) -> str:
         where = f" after frame {self._last_index}" if self._last_index is not None else ""

@@ -1,5 +1,5 @@
-"""A small fake of pyrealsense2's device boundary: a 'camera' that plays a .db3 recording through the real
-SDK, and that tests can unplug, plug back or make raise. Everything not faked (streams, formats, align,
+"""A small fake of pyrealsense2's camera boundary: a 'camera' that plays a .db3 recording through the real
+SDK's pipeline, and that tests can unplug, plug back or make raise. Everything not faked (streams, formats, align,
 filters, options) is the real pyrealsense2, so frames still go through the real SDK code path.
 """
 
@@ -69,13 +69,10 @@ class FakeSdk:
 
 class _Config:
     def __init__(self, sdk: FakeSdk) -> None:
-        self.sdk, self.serial, self.streams, self.file = sdk, None, [], None
+        self.sdk, self.serial, self.streams = sdk, None, []
 
     def enable_device(self, serial: str) -> None:
         self.serial = serial
-
-    def enable_device_from_file(self, path: str, repeat_playback: bool = True) -> None:
-        self.file = path
 
     def enable_stream(self, *args: Any) -> None:
         self.streams.append(args)
@@ -86,10 +83,6 @@ class _Pipeline:
         self.sdk, self.real = sdk, sdk._rs.pipeline()
 
     def start(self, config: _Config) -> Any:
-        if config.file is not None:  # a recording: the real player, only try_wait_for_frames is scripted
-            real_config = self.sdk._rs.config()
-            real_config.enable_device_from_file(config.file, repeat_playback=False)
-            return self.real.start(real_config)
         serials = [d.serial for d in self.sdk.context().query_devices()]
         if not serials or (config.serial and config.serial not in serials):
             raise RuntimeError("No device connected")

@@ -22,11 +22,12 @@ def write_db3(
     depth_unit_m: float = 0.001,
     first_number: int = 1,
     fps: int = 30,
+    color_format: str = "rgb8",
 ) -> Path:
     """Record ``frames`` = [(depth in device units (H, W) uint16, rgb (H, W, 3) uint8)] to ``path`` (.db3).
 
     Frame ``k`` gets frame number ``first_number + k`` and timestamp ``k / fps`` s on both streams; frames are
-    pushed at ``fps`` (so 8 frames take ~0.27 s).
+    pushed at ``fps`` (so 8 frames take ~0.27 s). ``color_format``: "rgb8" or "bgr8" (as some cameras record).
     """
     import pyrealsense2 as rs
 
@@ -44,7 +45,7 @@ def write_db3(
         return s
 
     depth_profile = depth_sensor.add_video_stream(stream(rs.stream.depth, 0, 2, rs.format.z16))
-    color_profile = color_sensor.add_video_stream(stream(rs.stream.color, 1, 3, rs.format.rgb8))
+    color_profile = color_sensor.add_video_stream(stream(rs.stream.color, 1, 3, getattr(rs.format, color_format)))
     depth_sensor.add_read_only_option(rs.option.depth_units, depth_unit_m)
     identity = rs.extrinsics()
     identity.rotation, identity.translation = [1, 0, 0, 0, 1, 0, 0, 0, 1], [0, 0, 0]
@@ -61,6 +62,8 @@ def write_db3(
         for sensor, profile, pixels, bpp in (
             (depth_sensor, depth_profile, depth, 2), (color_sensor, color_profile, rgb, 3)
         ):
+            if bpp == 3 and color_format == "bgr8":
+                pixels = pixels[..., ::-1]
             pixels = np.ascontiguousarray(pixels)
             alive.append(pixels)
             f = rs.software_video_frame()
@@ -69,8 +72,8 @@ def write_db3(
             f.frame_number = first_number + k
             f.profile = profile.as_video_stream_profile()
             sensor.on_video_frame(f)
-        # The recorder stamps messages with the wall clock: pace like a camera, or real-time playback
-        # (the SDK player's state until set_real_time(False) lands) would rush through the whole file.
+        # The recorder stamps messages with the wall clock: pace like a camera so that real-time playback
+        # takes the recorded time.
         time.sleep(1.0 / fps)
     for sensor in (depth_sensor, color_sensor):
         sensor.stop()
