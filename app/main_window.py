@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
         self.history.add(self.worker.processed_rate.rate_hz, runtime.end_to_end_ms(state, done), state.timings_ms)
         self.last_state = state
         self.frames_shown += 1
-        self.controls.show_position(state.index, self.source_length)
+        self.controls.show_position(runtime.position_of(self.source, state.index), self.source_length)
         if self.recorder is not None:
             self._check_recorder()
         self._update_status()

@@ -93,6 +93,12 @@ def seekable_length(source: FrameSource) -> int | None:
         return None
 
 
+def position_of(source: FrameSource, index: int) -> int:
+    """Seek position of the frame with ``Frame.index`` ``index`` (replays skip missing frames); else ``index``."""
+    lookup = getattr(source, "position_of", None)
+    return lookup(index) if lookup is not None else index
+
+
 def load_estimator(path: str | Path) -> OnnxEstimator:
     return OnnxEstimator(path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from pathlib import Path
@@ -85,6 +86,11 @@ class ReplaySource(FrameSource):
 
     def __len__(self) -> int:
         return len(self._numbers)
+
+    def position_of(self, index: int) -> int:
+        """Position (0 <= position < len) of the frame with ``Frame.index`` ``index``; differs from the index
+        after missing or corrupt frames. An index that is not readable maps to the next readable position."""
+        return min(bisect.bisect_left(self._numbers, index + 1), max(len(self._numbers) - 1, 0))
 
     def seek(self, position: int) -> None:
         """Make the ``position``-th readable frame (0-based, < len) the next one; restarts the pacing clock."""

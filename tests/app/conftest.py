@@ -15,6 +15,7 @@ import pytest
 from app.launch import configure_qt
 from tests.app.scenes import write_sequence
 from tests.helpers.tiny_models import make_tiny_model
+from tests.sources.conftest import recording  # noqa: F401 - the .db3 fixture, shared with the sources tests
 
 configure_qt()  # before pytest-qt creates the QApplication
 if not os.environ.get("DISPLAY"):

@@ -122,6 +122,37 @@ def test_seek_while_paused_shows_that_frame(qtbot, window) -> None:
     assert window.controls.frame_label.text().startswith("frame 8 / 12")
 
 
+def test_position_counts_readable_frames_when_one_is_missing(qtbot, window, other_replay_dir, tmp_path) -> None:
+    import shutil
+
+    gappy = shutil.copytree(other_replay_dir, tmp_path / "gappy")
+    for name in ("depth_1_0000003.png", "rgb_1_0000003.png"):
+        (gappy / name).unlink()  # frames 1, 2, 4, 5 remain: positions 0..3
+    assert window.open_source(f"replay:{gappy}")
+    wait_frames(qtbot, window, 1)
+    window.set_paused(True)
+    window.seek(3)
+    qtbot.waitUntil(lambda: window.last_state.index == 4, timeout=TIMEOUT_MS)  # frame number 5
+    assert window.controls.frame_label.text() == "frame 4 / 4"
+    assert window.controls.seek_slider.value() == 3
+
+
+def test_a_realsense_recording_plays_in_real_time_and_loops(qtbot, window, recording) -> None:
+    from tests.sources.conftest import FIRST_NUMBER, N_RECORDED
+
+    assert window.open_source(f"bag:{recording}")  # the real SDK player, as the app opens recordings
+    def from_the_recording() -> bool:  # the replay the window opened with has indices < FIRST_NUMBER
+        return window.last_state is not None and window.last_state.index >= FIRST_NUMBER
+
+    qtbot.waitUntil(from_the_recording, timeout=TIMEOUT_MS)
+    seen: set[int] = set()
+    qtbot.waitUntil(lambda: seen.add(window.last_state.index) or len(seen) >= 3, timeout=TIMEOUT_MS)
+    wait_frames(qtbot, window, N_RECORDED + 2)  # past the end: the app loops recordings
+    assert seen <= set(range(FIRST_NUMBER, FIRST_NUMBER + N_RECORDED))
+    assert f"bag:{recording}" in window.status_labels["source"].text()
+    assert window.source_length is None and not window.banner.isVisible()
+
+
 @pytest.mark.slow  # two restarts and a second model: ~3-5 s on 2 busy cores
 def test_switching_sources_and_models(qtbot, window, other_replay_dir, rgbd_model_path) -> None:
     wait_frames(qtbot, window, 2)

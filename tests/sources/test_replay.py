@@ -78,6 +78,10 @@ def test_missing_frame_in_the_middle_is_skipped_counted_and_warned(tmp_path: Pat
     assert [f.index for f in frames] == [0, 1, 3, 4, 5]
     np.testing.assert_array_equal(frames[2].depth_mm, make_frame(3)[0])
     np.testing.assert_allclose(frames[2].joints_uvd, eval_joints_uvd(3))
+    # Seek positions count readable frames: index 3 is position 2; the missing index 2 maps to the next one.
+    assert [source.position_of(i) for i in (0, 1, 2, 3, 4, 5)] == [0, 1, 2, 2, 3, 4]
+    source.seek(source.position_of(3))
+    assert source.read().index == 3
 
 
 def test_corrupt_frame_is_skipped_once_and_the_rest_delivered(sequence: Path) -> None:
