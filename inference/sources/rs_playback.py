@@ -47,6 +47,7 @@ class RecordingPlayer:
         self.device = sdk.context().load_device(str(path))
         self.playback = self.device.as_playback()
         self.playback.set_real_time(real_time)
+        self.real_time = real_time
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_FRAMES)
         self._closed = threading.Event()
         self._depth: collections.deque[Any] = collections.deque()
@@ -118,8 +119,12 @@ class RecordingPlayer:
                 if color is not None:
                     return self._compose([depth, color])
                 self.unpaired += 1
-                log.warning("%s: depth frame %d has no colour frame in the recording; skipped",
-                            self.path, depth.get_frame_number())
+                if self.real_time:  # the player skipped a late colour frame: expected in real time
+                    log.debug("%s: depth frame %d: colour frame skipped by the player", self.path,
+                              depth.get_frame_number())
+                else:
+                    log.warning("%s: depth frame %d has no colour frame in the recording; skipped",
+                                self.path, depth.get_frame_number())
                 continue
             if self._drained:
                 self._check_complete()
