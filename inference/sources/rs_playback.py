@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: Frames held between the SDK's dispatcher threads and the reader (a full queue blocks the player).
 QUEUE_FRAMES = 8
+#: Frames of one stream held while waiting for the other stream's partner (bounds memory when one ends early).
+MAX_AHEAD = 32
 #: A stopped player whose queue stays empty this long (s) has delivered everything.
 END_QUIET_S = 0.3
 #: A player that stops this far (s) before the recording's duration could not read the rest of the file.
@@ -111,7 +113,8 @@ class RecordingPlayer:
         waited = quiet = 0.0
         slice_s = min(0.1, timeout_s)
         while True:
-            if self._depth and (not self.has_color or self._drained or self._color_after(self._depth[0])):
+            if self._depth and (not self.has_color or self._drained or self._color_after(self._depth[0])
+                                or len(self._depth) > MAX_AHEAD):  # a colour stream that ended early
                 depth = self._depth.popleft()
                 if not self.has_color:
                     return self._compose([depth])
@@ -143,6 +146,8 @@ class RecordingPlayer:
             waited = quiet = 0.0
             is_depth = frame.get_profile().stream_type() == self._rs.stream.depth
             (self._depth if is_depth else self._color).append(frame)
+            if len(self._color) > MAX_AHEAD:  # a depth stream that ended early: keep memory bounded
+                self._color.popleft()
 
     def _check_complete(self) -> None:
         """Raise when the player stopped well before the recording's end (unreadable rest of the file)."""

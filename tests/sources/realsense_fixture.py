@@ -23,11 +23,13 @@ def write_db3(
     first_number: int = 1,
     fps: int = 30,
     color_format: str = "rgb8",
+    color_frames: int | None = None,
 ) -> Path:
     """Record ``frames`` = [(depth in device units (H, W) uint16, rgb (H, W, 3) uint8)] to ``path`` (.db3).
 
     Frame ``k`` gets frame number ``first_number + k`` and timestamp ``k / fps`` s on both streams; frames are
-    pushed at ``fps`` (so 8 frames take ~0.27 s). ``color_format``: "rgb8" or "bgr8" (as some cameras record).
+    pushed at ``fps`` (so 8 frames take ~0.27 s). ``color_format``: "rgb8" or "bgr8" (as some cameras record);
+    ``color_frames``: record colour only for the first that many frames (a colour stream that ends early).
     """
     import pyrealsense2 as rs
 
@@ -59,9 +61,8 @@ def write_db3(
     color_sensor.start(queues[1])
     alive = []  # the SDK reads the pixel buffers asynchronously: keep them alive until the sensors stop
     for k, (depth, rgb) in enumerate(frames):
-        for sensor, profile, pixels, bpp in (
-            (depth_sensor, depth_profile, depth, 2), (color_sensor, color_profile, rgb, 3)
-        ):
+        streams = [(depth_sensor, depth_profile, depth, 2), (color_sensor, color_profile, rgb, 3)]
+        for sensor, profile, pixels, bpp in streams[: 1 if color_frames is not None and k >= color_frames else 2]:
             if bpp == 3 and color_format == "bgr8":
                 pixels = pixels[..., ::-1]
             pixels = np.ascontiguousarray(pixels)

@@ -3,6 +3,7 @@ behaviour (unplug, reconnect, device list) through a small fake at the SDK bound
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,29 @@ def test_a_bgr8_recording_plays_back_as_rgb(tmp_path: Path) -> None:
     path = write_db3(tmp_path / "bgr.db3", [(depth_mm, rgb)], TEST_INTRINSICS, color_format="bgr8")
     (frame,) = play(RealSenseConfig(file=path, align_to="depth"))
     assert (frame.color == rgb).all(axis=2).mean() > 0.9  # colour reprojected onto depth, channels in RGB order
+
+
+def test_a_colour_stream_that_ends_early_keeps_memory_bounded(tmp_path: Path, monkeypatch, caplog) -> None:
+    from inference.sources import rs_playback
+    from tests.sources.realsense_fixture import write_db3
+
+    monkeypatch.setattr(rs_playback, "MAX_AHEAD", 2)
+    frames = [make_frame(k % N_RECORDED) for k in range(10)]
+    path = write_db3(tmp_path / "short_colour.db3", frames, TEST_INTRINSICS, first_number=1, color_frames=3)
+    class PeakDeque(collections.deque):
+        peak = 0
+
+        def append(self, frame) -> None:
+            super().append(frame)
+            self.peak = max(self.peak, len(self))
+
+    with RealSenseSource(RealSenseConfig(file=path)) as source:
+        source._player._depth = held = PeakDeque()
+        delivered = [frame.index for frame in read_all(source)]
+        unpaired = source._player.unpaired
+    assert delivered == [1, 2, 3] and unpaired == 7  # depth frames 4..10 have no colour: skipped, each named
+    assert "depth frame 10 has no colour frame in the recording" in caplog.text
+    assert held.peak <= rs_playback.MAX_AHEAD + 1  # not the whole rest of the file
 
 
 def test_decimation_halves_the_grid_and_updates_intrinsics(recording: Path) -> None:
