@@ -58,15 +58,18 @@ class RecordingPlayer:
         self._drained = False  # the player has stopped and every frame it read has been taken
         self.unpaired = 0  # depth frames skipped because the recording holds no colour frame for them
         self._sensors: list[Any] = []
-        for sensor in self.device.query_sensors():
-            profiles = [p for p in sensor.get_stream_profiles() if self._wanted(p.stream_type(), color)]
-            if profiles:
-                sensor.open(profiles)
-                self._sensors.append(sensor)
-        streams = {p.stream_type() for s in self._sensors for p in s.get_active_streams()}
-        if sdk.stream.depth not in streams:
-            self.close()
-            raise RuntimeError("the recording has no depth stream")
+        try:
+            for sensor in self.device.query_sensors():
+                profiles = [p for p in sensor.get_stream_profiles() if self._wanted(p.stream_type(), color)]
+                if profiles:
+                    sensor.open(profiles)
+                    self._sensors.append(sensor)
+            streams = {p.stream_type() for s in self._sensors for p in s.get_active_streams()}
+            if sdk.stream.depth not in streams:
+                raise RuntimeError("the recording has no depth stream")
+        except RuntimeError:
+            self.close()  # release the sensors opened so far
+            raise
         self.has_color = sdk.stream.color in streams
         self.depth_sensor = self.device.first_depth_sensor()
         self._pair: list[Any] = []
