@@ -58,45 +58,45 @@ class GestureRules:
     softness: float = 0.05
 
 
-def _p_above(ratio: float, threshold: float, softness: float) -> float:
-    """Probability that ``ratio`` is above ``threshold`` (logistic in log space)."""
-    x = np.log(max(ratio, 1e-9) / threshold) / softness
-    return float(1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0))))
+_TEMPLATE_NAMES = tuple(TEMPLATES)
+_TEMPLATE_MASK = np.array([TEMPLATES[n] for n in _TEMPLATE_NAMES], bool)  # (7, 5)
+_LONG_TIPS = np.array([FINGERTIPS[name] for name in FINGERS[1:]])  # index, middle, ring, pinky
+
+
+def _p_above(ratio: np.ndarray | float, threshold: float, softness: float) -> np.ndarray:
+    """Probability that ``ratio`` is above ``threshold`` (logistic in log space), elementwise."""
+    x = np.log(np.maximum(ratio, 1e-9) / threshold) / softness
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
 
 
 def finger_probabilities(joints_xyz_mm: np.ndarray, rules: GestureRules = GestureRules()) -> tuple[np.ndarray, float]:
     """``(14, 3)`` joints (mm) -> P(extended) for (thumb, index, middle, ring, pinky) ``(5,)`` and P(touching)."""
     j = np.asarray(joints_xyz_mm, dtype=np.float64)
     centre = j[PALM_CENTRE]
+    to_centre = np.sqrt(((j - centre) ** 2).sum(axis=1))  # (14,) every joint's distance to the palm centre
     palm_mm = max(float(np.linalg.norm(centre - j[list(WRIST)].mean(axis=0))), 1e-3)
-
-    def dist(a: int, b: np.ndarray) -> float:
-        return float(np.linalg.norm(j[a] - b))
-
     p = np.empty(5)
-    for k, name in enumerate(FINGERS[1:], start=1):
-        tip = FINGERTIPS[name]
-        p[k] = _p_above(dist(tip, centre) / max(dist(tip + 1, centre), 1e-3), rules.finger_ratio, rules.softness)
-    p[0] = min(
-        _p_above(dist(_THUMB_TIP, centre) / palm_mm, rules.thumb_tip_palms, rules.softness),
-        _p_above(dist(_THUMB_BASE, centre) / palm_mm, rules.thumb_base_palms, rules.softness),
-    )
-    p_touch = 1.0 - _p_above(dist(_THUMB_TIP, j[FINGERTIPS["index"]]) / palm_mm, rules.touch_palms, rules.softness)
+    p[1:] = _p_above(to_centre[_LONG_TIPS] / np.maximum(to_centre[_LONG_TIPS + 1], 1e-3), rules.finger_ratio,
+                     rules.softness)
+    thumb = _p_above(to_centre[[_THUMB_TIP, _THUMB_BASE]] / palm_mm,
+                     np.array([rules.thumb_tip_palms, rules.thumb_base_palms]), rules.softness)
+    p[0] = thumb.min()
+    tips_mm = float(np.linalg.norm(j[_THUMB_TIP] - j[FINGERTIPS["index"]]))
+    p_touch = 1.0 - float(_p_above(tips_mm / palm_mm, rules.touch_palms, rules.softness))
     return p, p_touch
 
 
 def gesture_scores(joints_xyz_mm: np.ndarray, rules: GestureRules = GestureRules()) -> dict[str, float]:
     """Normalised likelihood of every gesture (sums to 1) for ``(14, 3)`` joints in mm."""
     p, p_touch = finger_probabilities(joints_xyz_mm, rules)
-    scores = {}
-    for name, template in TEMPLATES.items():
-        # Touching is a sixth attribute, true only for pinch (which ignores whether thumb and index are bent).
-        scores[name] = float(np.prod(np.where(template, p, 1.0 - p)) * (1.0 - p_touch))
-    scores["pinch"] = float(p_touch * np.prod(p[2:]))
-    total = sum(scores.values())
+    # Touching is a sixth attribute, true only for pinch (which ignores whether thumb and index are bent).
+    templates = np.where(_TEMPLATE_MASK, p, 1.0 - p).prod(axis=1) * (1.0 - p_touch)  # (7,)
+    values = [*templates.tolist(), p_touch * float(np.prod(p[2:]))]
+    names = [*_TEMPLATE_NAMES, "pinch"]
+    total = sum(values)
     if not total > 0:
-        return {name: 1.0 / len(scores) for name in scores}
-    return {name: s / total for name, s in scores.items()}
+        return {name: 1.0 / len(names) for name in names}
+    return {name: v / total for name, v in zip(names, values, strict=True)}
 
 
 def classify_gesture(joints_xyz_mm: np.ndarray, rules: GestureRules = GestureRules()) -> tuple[str | None, float]:
