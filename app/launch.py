@@ -51,11 +51,16 @@ def launch(
     """Open the window; in screenshot mode process ``frames`` frames, save the whole window and return.
 
     Returns the exit status: 0, or 1 when a screenshot was asked and no frame could be processed.
+
+    A screenshot plays the source once from its start (no loop) and stops after ``frames`` frames, so that it
+    always shows the same frame: the ``frames``-th of a replay (its last one when it is shorter).
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="handpose app: %(message)s")
     app = ensure_app()
     runtime.replay_fps = replay_fps
+    if screenshot is not None:
+        runtime.replay_loop, runtime.max_frames = False, frames
     window = MainWindow(SettingsStore(settings_path), source=source, model=model)
     if screenshot is not None:
         window.resize(*size)
@@ -90,12 +95,19 @@ def _run_screenshot(app: QApplication, window: MainWindow, path: Path, frames: i
         print(f"handpose app: wrote {out} ({window.worker.processed} frames processed)", file=sys.stderr)
         app.exit(0)
 
-    def on_frame(_state: object) -> None:
-        if not status["done"] and window.worker.processed >= frames:
-            status["done"] = True
-            status["code"] = 0
-            window.set_paused(True)
-            QTimer.singleShot(SCREENSHOT_SETTLE_MS, finish)
+    def check_done() -> None:
+        # Done once the last frame is processed (or the source ended) and shown: no newer result waiting.
+        worker = window.worker
+        ended = worker.tracker is not None and not worker.tracker.is_running
+        if status["done"] or not (worker.processed >= frames or ended) or worker.has_pending():
+            return
+        if worker.processed == 0:  # the source ended (or failed) before any frame: say so now
+            give_up()
+            return
+        status["done"] = True
+        status["code"] = 0
+        window.set_paused(True)
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, finish)
 
     def give_up() -> None:
         if not status["done"]:
@@ -105,7 +117,10 @@ def _run_screenshot(app: QApplication, window: MainWindow, path: Path, frames: i
                   "saving the window as it is", file=sys.stderr)
             finish()
 
-    window.frame_shown.connect(on_frame)
+    window.frame_shown.connect(lambda _state: check_done())
+    poll = QTimer(window)  # a source shorter than `frames` ends without another frame_shown
+    poll.timeout.connect(check_done)
+    poll.start(100)
     timeout = QTimer(window)
     timeout.setSingleShot(True)
     timeout.timeout.connect(give_up)

@@ -314,7 +314,8 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         labels = self.status_labels
-        labels["source"].setText(f"Source: {self.source.description if self.source is not None else 'none'}")
+        source = runtime.display_text(self.source.description) if self.source is not None else "none"
+        labels["source"].setText(f"Source: {source}")
         labels["model"].setText(f"Model: {Path(self.model_path).name if self.model_path else 'none'}")
         provider = getattr(self.estimator, "provider", "") or "–"
         labels["provider"].setText(f"EP: {provider.removesuffix('ExecutionProvider')}")

@@ -17,6 +17,7 @@ from inference.estimator import OnnxEstimator, default_model_path, project_root
 from inference.pipeline import FrameResult, Pipeline, PipelineSettings
 from inference.recording import Recorder
 from inference.segmentation import SegmentationParams
+from inference.smoothing import SmoothingParams
 from inference.sources import FrameSource
 from inference.sources import open_source as _open_source
 from inference.tracker import Tracker
@@ -29,6 +30,10 @@ SYNTHETIC_SPEC = "synthetic:0"
 
 # Replays are paced like a camera by default (None = as fast as they decode); set by `handpose app --replay-fps`.
 replay_fps: float | None = 30.0
+# Replays and recordings loop by default; a screenshot run plays a source once, stopping after `max_frames`,
+# so that it always ends on the same frame (set by `app.launch`).
+replay_loop: bool = True
+max_frames: int | None = None
 
 
 def default_model() -> Path:
@@ -77,10 +82,19 @@ def open_source(spec: str) -> FrameSource:
     """Build the source for ``spec`` the way the app plays it: replays and recordings loop."""
     kind = spec.partition(":")[0]
     if kind == "replay":
-        return _open_source(spec, loop=True, fps=replay_fps)
+        return _open_source(spec, loop=replay_loop, fps=replay_fps)
     if kind == "bag":
-        return _open_source(spec, loop=True, real_time=True)
+        return _open_source(spec, loop=replay_loop, real_time=True)
     return _open_source(spec)
+
+
+def display_text(text: str) -> str:
+    """``text`` with absolute paths under the working directory made relative and the home folder as ``~``, for
+    labels and screenshots (a user's own folder names stay out of shared pictures)."""
+    cwd, home = str(Path.cwd()), str(Path.home())
+    if cwd != "/":
+        text = text.replace(cwd + "/", "")
+    return text.replace(home + "/", "~/") if home not in ("", "/") else text
 
 
 def seekable_length(source: FrameSource) -> int | None:
@@ -108,8 +122,7 @@ def pipeline_settings(s: AppSettings) -> PipelineSettings:
         segmentation=SegmentationParams(near_mm=s.near_mm, far_mm=s.far_mm),
         cube_mm=s.cube_mm,
         smoothing=s.smoothing,
-        min_cutoff=s.min_cutoff_hz,
-        beta=s.beta,
+        smoothing_params=SmoothingParams(min_cutoff_hz=s.smooth_min_cutoff_hz, beta_per_mm=s.smooth_beta_per_mm),
     )
 
 
@@ -123,7 +136,7 @@ def update_pipeline(pipeline: Pipeline, s: AppSettings) -> None:
 
 
 def make_tracker(source: FrameSource, pipeline: Pipeline, on_result: Any, on_error: Any) -> Tracker:
-    return Tracker(source, pipeline, on_result=on_result, on_error=on_error)
+    return Tracker(source, pipeline, on_result=on_result, on_error=on_error, max_frames=max_frames)
 
 
 def make_recorder(directory: str | Path, live: bool) -> Recorder:

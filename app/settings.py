@@ -11,12 +11,20 @@ from dataclasses import asdict, dataclass, fields
 
 from PySide6.QtCore import QSettings
 
+from inference.smoothing import SmoothingParams
+
+_SMOOTHING = SmoothingParams()
+
 SETTINGS_ENV = "HANDPOSE_APP_SETTINGS"
 
 
 @dataclass
 class AppSettings:
-    """What the user chose last time. Depth range and cube in mm; One Euro cutoff in Hz."""
+    """What the user chose last time. Depth range and cube in mm; One Euro cutoff in Hz, beta in Hz per mm/s.
+
+    The smoothing keys carry a ``smooth_`` prefix since their defaults were re-chosen by measurement: values
+    stored under the old names (``min_cutoff_hz``, ``beta``) are not read back.
+    """
 
     source: str = ""
     model: str = ""
@@ -24,8 +32,8 @@ class AppSettings:
     near_mm: float = 200.0
     far_mm: float = 1500.0
     smoothing: bool = True
-    min_cutoff_hz: float = 1.0
-    beta: float = 0.01
+    smooth_min_cutoff_hz: float = _SMOOTHING.min_cutoff_hz
+    smooth_beta_per_mm: float = _SMOOTHING.beta_per_mm
     cloud_colour: str = "depth"  # "depth" or "rgb"
     show_ground_truth: bool = True
     image_mode: str = "both"  # "both", "depth" or "rgb"

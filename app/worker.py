@@ -99,6 +99,11 @@ class TrackerWorker(QObject):
         if self.tracker is not None:
             self.tracker.step()
 
+    def has_pending(self) -> bool:
+        """True while a processed result waits to be shown (the UI is behind the tracker)."""
+        with self._lock:
+            return self._latest is not None
+
     # --- tracker threads ------------------------------------------------------------------------------
 
     def _on_result(self, result: Any, generation: int) -> None:

@@ -8,6 +8,10 @@ Definitions, as in the NYU literature whose published numbers this reproduces:
 - per-joint error: mean over those frames, per joint;
 - success rate at T mm: percentage of ALL labelled frames whose MAX joint error is <= T; a labelled frame
   with no prediction ("missing") or with ``found = false`` ("not found") counts as a failure.
+
+And, where the labels hold a hand still (``handpose synth --mode still``): jitter, the mean frame-to-frame
+joint acceleration ``|p[k+1] - 2 p[k] + p[k-1]|`` (mm) of the predictions over three consecutive frames whose
+labels do not move; everything that moves there is noise.
 """
 
 from __future__ import annotations
@@ -38,11 +42,13 @@ class EvalResult:
         errors_mm: ``(M, 14)`` joint errors of the M labelled frames that have a prediction.
         missing: labelled frames with no prediction row.
         not_found: labelled frames whose prediction row says ``found = false``.
+        jitter_mm: mean joint acceleration (mm per frame^2) over still-labelled triples of frames, or None.
     """
 
     errors_mm: np.ndarray
     missing: int = 0
     not_found: int = 0
+    jitter_mm: float | None = None
 
     @property
     def frames(self) -> int:
@@ -93,6 +99,7 @@ class EvalResult:
             "success_rate": {
                 str(t): float(p) for t, p in zip(REPORT_THRESHOLDS_MM, self.success_rate_pct(), strict=True)
             },
+            "jitter_mm": self.jitter_mm,
         }
 
 
@@ -133,4 +140,22 @@ def evaluate(labels: PoseSet, predictions: PoseSet) -> EvalResult:
         errors_mm=errors,
         missing=int((~has_row).sum()),
         not_found=int((has_row & ~pred_found).sum()),
+        jitter_mm=_still_jitter_mm(label_index[pred_found], labels.joints_xyz_mm[label_rows[pred_found]],
+                                   predictions.joints_xyz_mm[pred_rows[pred_found]]),
     )
+
+
+def _still_jitter_mm(index: np.ndarray, labels_mm: np.ndarray, predicted_mm: np.ndarray) -> float | None:
+    """Mean ``|p[k+1] - 2 p[k] + p[k-1]|`` (mm) over frames k-1, k, k+1 that are consecutive, predicted and
+    labelled with the same pose; None when no such triple exists. Arrays: ``(M,)`` and ``(M, 14, 3)``."""
+    order = np.argsort(index, kind="stable")
+    index, labels_mm, predicted_mm = index[order], labels_mm[order], predicted_mm[order]
+    if len(index) < 3:
+        return None
+    consecutive = (index[1:-1] - index[:-2] == 1) & (index[2:] - index[1:-1] == 1)
+    still = np.all((labels_mm[1:-1] == labels_mm[:-2]) & (labels_mm[2:] == labels_mm[1:-1]), axis=(1, 2))
+    use = consecutive & still
+    if not use.any():
+        return None
+    acc = np.linalg.norm(predicted_mm[2:] - 2.0 * predicted_mm[1:-1] + predicted_mm[:-2], axis=-1)
+    return float(acc[use].mean())

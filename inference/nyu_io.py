@@ -4,12 +4,16 @@ A sequence directory holds ``depth_{K}_{NNNNNNN}.png`` and ``rgb_{K}_{NNNNNNN}.p
 1 = frontal; frame numbers from 0000001) and ``joint_data.mat`` with ``joint_uvd`` and ``joint_xyz``
 shaped ``(views, frames, 36, 3)`` plus ``joint_names``. Depth PNGs are 8-bit RGB with
 ``depth_mm = (G << 8) | B``. Optional extras written by handpose: ``intrinsics.json`` (when the
-intrinsics are not NYU's) and ``gestures.json`` (frame labels of synthetic gesture sequences).
+intrinsics are not NYU's), ``gestures.json`` (frame labels of synthetic gesture sequences) and
+``timestamps.txt`` (capture times: line k holds frame number k's time in seconds; written by recordings and
+synthetic sequences, so a replay runs on the sequence's own clock; without it frames are 1/30 s apart, NYU's
+rate).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -24,9 +28,13 @@ from inference.frame import Frame
 from inference.geometry import NYU_INTRINSICS, Intrinsics
 from inference.skeleton import NUM_NYU_JOINTS, NYU_JOINT_NAMES, to_eval_joints
 
+log = logging.getLogger(__name__)
+
 JOINT_DATA = "joint_data.mat"
 INTRINSICS_JSON = "intrinsics.json"
 GESTURES_JSON = "gestures.json"
+TIMESTAMPS_TXT = "timestamps.txt"
+DEFAULT_FPS = 30.0  # NYU's capture rate: the clock of a sequence without timestamps.txt
 _FRAME_RE = re.compile(r"^depth_(\d)_(\d{7})\.png$")
 
 
@@ -185,6 +193,37 @@ def write_joint_data(path: str | Path, joint_uvd: np.ndarray, joint_xyz: np.ndar
     os.replace(tmp, path)
 
 
+# --- timestamps.txt ---------------------------------------------------------------------------------
+
+def write_timestamps(path: str | Path, times_s: dict[int, float]) -> None:
+    """Write ``timestamps.txt``: line k = the capture time (s) of frame number k (1-based), ``nan`` for gaps."""
+    if not times_s:
+        return
+    rows = np.full(max(times_s), np.nan)
+    for number, t in times_s.items():
+        rows[number - 1] = t
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text("".join(f"{t:.6f}\n" for t in rows))
+    os.replace(tmp, path)
+
+
+def read_timestamps(path: str | Path) -> np.ndarray:
+    """Read ``timestamps.txt`` -> ``(N,)`` float64 seconds, row k - 1 = frame number k (NaN = unknown)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().split()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFormatError(path, f"cannot read timestamps ({exc})") from None
+    try:
+        times = np.array([float(x) for x in lines], np.float64)
+    except ValueError as exc:
+        raise DataFormatError(path, f"timestamps must be one number (seconds) per line ({exc})") from None
+    if np.isinf(times).any():
+        raise DataFormatError(path, "timestamps must be finite (nan marks an unknown time)")
+    return times
+
+
 # --- sequences --------------------------------------------------------------------------------------
 
 class NyuSequence:
@@ -220,6 +259,36 @@ class NyuSequence:
                 self.gestures = {int(k): str(v) for k, v in raw["frames"].items()}
             except (ValueError, KeyError, TypeError) as exc:
                 raise DataFormatError(gestures_path, f"bad gestures file ({exc})") from None
+        self._times_s = self._read_times()
+
+    def _read_times(self) -> np.ndarray | None:
+        """The sequence's own clock from timestamps.txt; a damaged file costs no frame: warn, use 1/30 s steps."""
+        path = self.root / TIMESTAMPS_TXT
+        if not path.exists():
+            return None
+        try:
+            return read_timestamps(path)
+        except DataFormatError as exc:
+            log.warning("%s; frames are stamped 1/%g s apart instead", exc, DEFAULT_FPS)
+            return None
+
+    def timestamp_s(self, number: int) -> float:
+        """Capture time (s) of frame ``number``: from timestamps.txt, else ``(number - 1) / 30``."""
+        times = self._times_s
+        if times is not None and number <= len(times) and np.isfinite(times[number - 1]):
+            return float(times[number - 1])
+        return (number - 1) / DEFAULT_FPS
+
+    @property
+    def native_fps(self) -> float:
+        """The sequence's frame rate: the median step of timestamps.txt, else NYU's 30 frames/s."""
+        times = self._times_s
+        if times is not None:
+            steps = np.diff(times[np.isfinite(times)])
+            steps = steps[steps > 0]
+            if steps.size:
+                return float(1.0 / np.median(steps))
+        return DEFAULT_FPS
 
     def __len__(self) -> int:
         return len(self.frame_numbers)
@@ -281,7 +350,7 @@ class NyuSequence:
             raise DataFormatError(self.rgb_path(number), f"RGB is {color.shape[:2]}, depth is {depth.shape}")
         return Frame(
             depth_mm=depth, color=color, intrinsics=intr,
-            timestamp_s=float(number - 1) / 30.0 if timestamp_s is None else timestamp_s,
+            timestamp_s=self.timestamp_s(number) if timestamp_s is None else timestamp_s,
             index=number - 1, joints_uvd=self.eval_labels_uvd(number), gesture=self.gestures.get(number - 1),
         )
 
@@ -312,6 +381,7 @@ class NyuWriter:
         self._uvd: dict[int, np.ndarray] = {}
         self._xyz: dict[int, np.ndarray] = {}
         self._gestures: dict[int, str] = {}
+        self._times_s: dict[int, float] = {}
         if intrinsics != NYU_INTRINSICS:
             intrinsics.to_json(self.root / INTRINSICS_JSON)
 
@@ -323,6 +393,7 @@ class NyuWriter:
         joints_uvd: np.ndarray | None = None,
         joints_xyz: np.ndarray | None = None,
         gesture: str | None = None,
+        timestamp_s: float | None = None,
     ) -> None:
         """Write frame ``number`` (1-based). Joints are ``(36, 3)``; RGB first, so a readable depth implies its RGB."""
         if number < 1:
@@ -335,7 +406,7 @@ class NyuWriter:
         if rgb is not None:
             write_rgb_png(self.root / rgb_png_name(number, self.view), rgb, self.png_compression)
         write_depth_png(self.root / depth_png_name(number, self.view), depth_mm, self.png_compression)
-        self.add_labels(number, joints_uvd, joints_xyz, gesture)
+        self.add_labels(number, joints_uvd, joints_xyz, gesture, timestamp_s)
 
     def add_labels(
         self,
@@ -343,13 +414,17 @@ class NyuWriter:
         joints_uvd: np.ndarray | None = None,
         joints_xyz: np.ndarray | None = None,
         gesture: str | None = None,
+        timestamp_s: float | None = None,
     ) -> None:
-        """Record the labels of frame ``number`` whose PNGs were written elsewhere (e.g. by worker processes)."""
+        """Record the labels (and capture time, s) of frame ``number`` whose PNGs were written elsewhere (e.g.
+        by worker processes)."""
         if joints_uvd is not None and joints_xyz is not None:
             self._uvd[number] = np.asarray(joints_uvd, np.float64)
             self._xyz[number] = np.asarray(joints_xyz, np.float64)
         if gesture is not None:
             self._gestures[number - 1] = gesture
+        if timestamp_s is not None:
+            self._times_s[number] = float(timestamp_s)
 
     def close(self) -> None:
         if self._uvd:
@@ -364,6 +439,7 @@ class NyuWriter:
             (self.root / GESTURES_JSON).write_text(
                 json.dumps({"frames": {str(k): v for k, v in sorted(self._gestures.items())}}, indent=0) + "\n"
             )
+        write_timestamps(self.root / TIMESTAMPS_TXT, self._times_s)
 
     def __enter__(self) -> NyuWriter:
         return self

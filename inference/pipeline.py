@@ -1,4 +1,4 @@
-"""The per-frame pipeline: segment -> crop -> estimate -> decode to camera space -> One Euro -> gesture.
+"""The per-frame pipeline: segment -> crop -> estimate -> decode to camera space -> smoothing -> gesture.
 
 One code path for live cameras, recordings and replays (no ``if live:``): a :class:`Frame` goes in, a
 :class:`FrameResult` comes out with per-stage timings. Bad frames (empty, all-invalid, NaN/inf depth, no
@@ -23,7 +23,7 @@ from inference.geometry import xyz_to_uvd
 from inference.gestures import classify_gesture
 from inference.segmentation import Segmentation, SegmentationParams, segment_hand
 from inference.skeleton import EVAL_JOINT_IDS
-from inference.smoothing import OneEuroFilter
+from inference.smoothing import JointSmoother, SmoothingParams
 
 # Keys of HandPose.timings_ms; total = segment + crop + infer + post (capture is reported apart).
 STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "post", "total")
@@ -36,19 +36,15 @@ class PipelineSettings:
     Attributes:
         segmentation: hand segmentation parameters (its ``cube_mm`` is replaced by the crop cube).
         cube_mm: crop cube edge (mm); None = the one the model was trained with (its metadata).
-        smoothing: apply the One Euro filter to the joints.
-        min_cutoff: One Euro cutoff at rest (Hz): lower = less jitter.
-        beta: One Euro speed coefficient (1/mm): higher = less lag in fast motion.
-        d_cutoff: One Euro cutoff of the speed estimate (Hz).
+        smoothing: smooth the joints over time (:mod:`inference.smoothing`; resets on discontinuities).
+        smoothing_params: the filter's parameters (cutoffs in Hz, speeds in mm/s).
         gestures: classify a gesture from the joints (14-joint models only).
     """
 
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
     cube_mm: float | None = None
     smoothing: bool = True
-    min_cutoff: float = 1.0
-    beta: float = 0.01
-    d_cutoff: float = 1.0
+    smoothing_params: SmoothingParams = field(default_factory=SmoothingParams)
     gestures: bool = True
 
 
@@ -93,7 +89,8 @@ class Pipeline:
         self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.uses_rgb else None
         self._gestures_possible = list(meta.joint_ids) == list(EVAL_JOINT_IDS)
         self._lock = threading.Lock()
-        self._filter = OneEuroFilter()
+        self._filter = JointSmoother()
+        self._last_index: int | None = None
         self.update_settings(settings or PipelineSettings())
 
     @classmethod
@@ -115,7 +112,7 @@ class Pipeline:
     def update_settings(self, settings: PipelineSettings | None = None, **changes: object) -> PipelineSettings:
         """Replace the settings (whole, or the named fields); safe between frames from any thread.
 
-        Changing the filter parameters restarts the filter (the next frame passes through unsmoothed).
+        Changing the smoothing parameters restarts the filter (the next frame passes through unsmoothed).
         """
         with self._lock:
             new = settings or self._settings
@@ -123,16 +120,16 @@ class Pipeline:
             cube = new.cube_mm or self.estimator.metadata.cube_mm
             if new.segmentation.cube_mm != cube:  # the hand centre is refined with the crop's own cube
                 new = dataclasses.replace(new, segmentation=dataclasses.replace(new.segmentation, cube_mm=cube))
-            params = (new.min_cutoff, new.beta, new.d_cutoff)
-            if params != (self._filter.min_cutoff, self._filter.beta, self._filter.d_cutoff):
-                self._filter = OneEuroFilter(*params)
+            if new.smoothing_params != self._filter.params:
+                self._filter = JointSmoother(new.smoothing_params)
             self._settings = new
             return new
 
     def reset(self) -> None:
         """Forget the smoothing history (e.g. when the source is switched or seeks)."""
         with self._lock:
-            self._filter.reset()
+            self._filter.reset("pipeline reset")
+            self._last_index = None
 
     def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
         """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
@@ -142,6 +139,10 @@ class Pipeline:
         """
         with self._lock:
             settings, smoother = self._settings, self._filter
+            # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
+            if self._last_index is not None and frame.index <= self._last_index:
+                smoother.reset("frame index went back")
+            self._last_index = frame.index
         meta = self.estimator.metadata
         cube_mm = settings.cube_mm or meta.cube_mm
         timings = {"capture": float(capture_ms)}
@@ -157,7 +158,7 @@ class Pipeline:
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not seg.found:
-            smoother.reset()  # a new hand must not be pulled toward the last one
+            smoother.reset("hand lost")  # a new hand must not be pulled toward the last one
             for stage in ("crop", "infer", "post"):
                 timings[stage] = 0.0
             timings["total"] = timings["segment"]
@@ -175,7 +176,7 @@ class Pipeline:
         found = bool(np.isfinite(xyz_mm).all())
         gesture, confidence = None, 0.0
         if not found:
-            smoother.reset()
+            smoother.reset("hand lost")
             xyz_mm = uvd = None
         else:
             if settings.smoothing:

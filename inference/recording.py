@@ -156,7 +156,7 @@ class Recorder:
         uvd36 = xyz36 = None
         if frame.joints_uvd is not None:
             uvd36, xyz36 = _full_skeleton(frame.joints_uvd, frame)
-        self._writer.write(number, frame.depth_mm, frame.color, uvd36, xyz36, frame.gesture)
+        self._writer.write(number, frame.depth_mm, frame.color, uvd36, xyz36, frame.gesture, frame.timestamp_s)
         if self._poses_file is not None and pose is not None:
             self._poses_file.write(json.dumps(pose_record(number - 1, frame.timestamp_s, pose)) + "\n")
             self._poses_file.flush()

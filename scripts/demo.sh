@@ -13,5 +13,5 @@ echo "demo: no display; writing demo_output/poses.jsonl, eval.txt and app.png" >
 .venv/bin/handpose run --source replay:assets/demo --headless --out demo_output/poses.jsonl
 .venv/bin/handpose eval --labels assets/demo --predictions demo_output/poses.jsonl | tee demo_output/eval.txt
 xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" \
-  .venv/bin/handpose app --source replay:assets/demo --screenshot demo_output/app.png --frames 40
+  .venv/bin/handpose app --source replay:assets/demo --screenshot demo_output/app.png --frames 23
 echo "demo: screenshot of the app in demo_output/app.png" >&2

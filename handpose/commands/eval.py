@@ -12,8 +12,12 @@ Metrics: mean error = mean over all joints of the frames that have a prediction;
 the per-frame mean joint errors; per-joint error = mean per joint; success rate at T mm = % of ALL labelled
 frames whose maximum joint error is <= T (missing and not-found frames count as failures).
 
+Jitter (mm): where the labels hold a hand still (`handpose synth --mode still`), the mean frame-to-frame joint
+acceleration |p[k+1] - 2p[k] + p[k-1]| of the predictions over consecutive frames with unmoving labels (null
+when the labels never stay still).
+
 --json prints one object {"frames", "missing", "not_found", "mean_error_mm", "median_error_mm",
-"per_joint_mm": {P1..C: mm}, "success_rate": {"0": %, "10": %, ..., "80": %}}. With several prediction
+"per_joint_mm": {P1..C: mm}, "success_rate": {"0": %, "10": %, ..., "80": %}, "jitter_mm"}. With several prediction
 files it prints one object keyed by file stem instead: {"<stem>": {...}, ...}.
 
 With --model instead of --predictions, LABELS must be an NYU-format directory (depth frames + joint_data.mat):
@@ -88,6 +92,10 @@ def format_table(results: dict) -> str:
         row = f"{name:<{width}} {r.frames:>6} {r.missing:>7} {r.not_found:>8} {r.mean_error_mm:>8.2f} "
         row += f"{r.median_error_mm:>9.2f}" + "".join(f" {p:>6.1f}" for p in r.success_rate_pct())
         lines.append(row)
+    jitters = {name: r.jitter_mm for name, r in results.items() if r.jitter_mm is not None}
+    if jitters:
+        lines += ["", "jitter on still-labelled frames (mean |p[k+1] - 2p[k] + p[k-1]|, mm): "
+                  + ", ".join(f"{name} {j:.2f}" for name, j in jitters.items())]
     lines += ["", "success rate SR@T: % of all labelled frames with max joint error <= T mm", "",
               "mean error per joint (mm)",
               f"{'predictions':<{width}}" + "".join(f" {j:>5}" for j in EVAL_SHORT_NAMES)]

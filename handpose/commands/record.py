@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--frames", type=int, default=0, help="stop after N frames (default: until the source ends or Ctrl-C)"
     )
     parser.add_argument("--model", default=None, help="ONNX model: also estimate poses and write poses.jsonl")
+    parser.add_argument("--no-smoothing", action="store_true",
+                        help="with --model: write the poses without the temporal smoothing filter")
     parser.add_argument("--fps", type=float, default=None, help="replay: pace to this rate; camera: stream rate")
     parser.add_argument("--loop", action="store_true", default=None, help="replay / bag: start again at the end")
     parser.add_argument("--real-time", action="store_true", default=None,
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.real_time:
         options["real_time"] = True
     source = open_source(args.source, **options)
-    estimate = _pose_estimator(args.model) if args.model else None
+    estimate = _pose_estimator(args.model, not args.no_smoothing) if args.model else None
 
     stop = threading.Event()
 
@@ -103,15 +105,9 @@ def _length(source: object) -> int | None:
         return None
 
 
-def _pose_estimator(model: str):
+def _pose_estimator(model: str, smoothing: bool):
     """A Frame -> HandPose function from the runtime pipeline with ``model``."""
-    from inference.errors import HandposeError
+    from inference.pipeline import Pipeline, PipelineSettings
 
-    try:
-        from inference.pipeline import Pipeline
-    except ModuleNotFoundError as exc:
-        if exc.name != "inference.pipeline":
-            raise
-        raise HandposeError("--model needs the pose pipeline (inference/pipeline.py), which this build lacks") from None
-    pipeline = Pipeline.from_model(model)
+    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=smoothing))
     return lambda frame: pipeline.process(frame).pose

@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true",
                         help="accepted for scripts; `run` never opens a window (use `handpose app` for one)")
     parser.add_argument("--no-smoothing", action="store_true",
-                        help="write the raw network estimate (no One Euro filter): use for evaluation")
+                        help="turn off the temporal smoothing filter (One Euro, docs/smoothing.md) and write each "
+                             "frame's own estimate")
 
 
 def setup_logging(command: str) -> None:

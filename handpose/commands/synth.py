@@ -31,11 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subjects", type=int, default=8, help="number of distinct hands (default 8)")
     parser.add_argument("--subject-offset", type=int, default=0,
                         help="first subject id; use disjoint ranges for train / test (default 0)")
-    parser.add_argument("--mode", choices=("random", "gestures", "sequence"), default="random",
-                        help="random articulations, named gestures, or smooth 30 fps gesture sequences "
-                             "(default random)")
+    parser.add_argument("--mode", choices=("random", "gestures", "sequence", "still"), default="random",
+                        help="random: independent random articulations; gestures: independent named gestures; "
+                             "sequence: smooth gesture performances at --fps; still: one held pose per subject "
+                             "with only sensor noise changing, at --fps (to measure jitter) (default random)")
     parser.add_argument("--fps", type=float, default=30.0,
-                        help="frame rate of --mode sequence (default 30; lower = more gestures per frame)")
+                        help="frame rate of --mode sequence and still, written to timestamps.txt (default 30; "
+                             "lower = more gestures per frame)")
     parser.add_argument("--hard-fraction", type=float, default=0.0,
                         help="fraction of frames with an object nearer than the hand (default 0; listed in "
                              "subjects.json 'hard_frames')")
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     specs = make_specs(args.mode, args.frames, args.seed, subjects, args.hard_fraction, intr, args.fps)
     metadata = {
         "generator": "handpose synth", "seed": args.seed, "mode": args.mode, "frames": args.frames,
-        "subject_ids": subjects, "fps": args.fps if args.mode == "sequence" else None,
+        "subject_ids": subjects, "fps": args.fps if args.mode in ("sequence", "still") else None,
         "hard_fraction": args.hard_fraction, "invalid_value": args.invalid_value,
     }
     sensor = SensorModel(invalid_mm=args.invalid_value)

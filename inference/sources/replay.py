@@ -17,8 +17,6 @@ from inference.sources.base import FrameSource
 
 log = logging.getLogger(__name__)
 
-# Frames are stamped on this clock when no FPS is asked (the NYU dataset was captured at 30 FPS).
-_DEFAULT_FPS = 30.0
 # How far behind its schedule a paced replay may fall and still catch up (beyond that it restarts).
 _MAX_CATCH_UP_S = 0.5
 
@@ -30,9 +28,15 @@ class ReplaySource(FrameSource):
     that cannot be decoded is skipped with a warning and listed once in :attr:`skipped` as
     ``(index, reason)`` (0-based index = file frame number - 1); the rest is delivered.
 
+    Frames carry the sequence's own capture times (``timestamps.txt``, else 1/30 s steps as NYU), whatever the
+    pace of the replay, so that smoothing sees the motion as it was recorded; a loop or a seek back restarts
+    that clock.
+
     Args:
-        root: the directory with ``depth_{view}_NNNNNNN.png`` (+ rgb, ``joint_data.mat``, ``intrinsics.json``).
-        fps: None = as fast as frames decode; a number = paced to that rate (absolute schedule, no drift).
+        root: the directory with ``depth_{view}_NNNNNNN.png`` (+ rgb, ``joint_data.mat``, ``intrinsics.json``,
+            ``timestamps.txt``).
+        fps: None = as fast as frames decode; a number = paced to that rate (absolute schedule, no drift);
+            :attr:`native_fps` is the rate the sequence was captured at.
         loop: start again at the first frame after the last instead of ending.
         view: NYU view 1..3 (1 = frontal).
         with_color: also load ``rgb_*.png`` when present.
@@ -61,7 +65,6 @@ class ReplaySource(FrameSource):
                 self._skip(number - 1, f"missing {self._seq.depth_path(number).name}")
         self._numbers = list(numbers)  # readable frame numbers; corrupt ones are removed as found
         self._position = 0
-        self._delivered = 0
         self._t0_s: float | None = None  # pacing schedule origin (perf_counter)
         self._paced = 0  # frames delivered since the schedule origin
 
@@ -78,6 +81,11 @@ class ReplaySource(FrameSource):
     @property
     def root(self) -> Path:
         return self._seq.root
+
+    @property
+    def native_fps(self) -> float:
+        """The rate the sequence was captured at (frames/s): from its timestamps, else NYU's 30."""
+        return self._seq.native_fps
 
     @property
     def position(self) -> int:
@@ -117,8 +125,6 @@ class ReplaySource(FrameSource):
             self._position += 1
             break
         self._wait_for_slot()
-        frame.timestamp_s = self._delivered / (self.fps or _DEFAULT_FPS)
-        self._delivered += 1
         if frame.joints_uvd is not None and np.isnan(frame.joints_uvd).all():
             frame.joints_uvd = None  # a row never labelled (e.g. a recording without labels for this frame)
         return frame

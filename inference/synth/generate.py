@@ -41,7 +41,7 @@ from inference.synth.render import DepthBuffer, Rays, shade_rgb, surface_normals
 from inference.synth.scene import build_scene
 from inference.synth.sensor import SensorModel, apply_depth_sensor, apply_rgb_sensor
 
-MODES = ("random", "gestures", "sequence")
+MODES = ("random", "gestures", "sequence", "still")
 SUBJECTS_JSON = "subjects.json"
 SEQUENCE_FPS = 30.0
 
@@ -60,6 +60,8 @@ class FrameSpec:
         seed: ``(seed, index)``, the randomness of the sensor (and of the scene unless ``scene_seed``).
         scene_seed: the scene's randomness when it is shared by several frames (sequences), else None.
         scene_anchor_mm: ``(3,)`` fixed palm position the shared scene is built around, else None.
+        timestamp_s: capture time of a frame of a sequence (s), written to ``timestamps.txt``; None for
+            independent frames.
     """
 
     index: int
@@ -71,6 +73,7 @@ class FrameSpec:
     seed: tuple[int, ...]
     scene_seed: tuple[int, ...] | None = None
     scene_anchor_mm: np.ndarray | None = None
+    timestamp_s: float | None = None
 
 
 @dataclass
@@ -134,6 +137,11 @@ def make_specs(mode: str, frames: int, seed: int, subjects: list[int], hard_frac
     random: every frame an independent random articulation and placement; subjects in turn.
     gestures: every frame a random named gesture (jittered) at a random placement; subjects in turn.
     sequence: one smooth gesture performance per subject (contiguous runs of frames at ``fps`` frames/s).
+    still: per subject a run of frames at ``fps`` of one held pose (a jittered named gesture at a random
+        placement) in one scene: only the sensor noise changes, which is what jitter is measured on.
+
+    Sequences and still runs are stamped on one clock, ``index / fps`` s, with no break between subjects (a
+    cut, as in real recordings); random and gesture frames are independent and carry no time.
     """
     if mode not in MODES:
         raise HandposeError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -150,9 +158,22 @@ def make_specs(mode: str, frames: int, seed: int, subjects: list[int], hard_frac
                 if anchor is None:  # the room is built around the first pose of the run and stays put
                     anchor = placement.rotation @ pose_hand(shape_of(sid), angles).joints[32] + placement.wrist_mm
                 hard = bool(np.random.default_rng([seed, 0x4A2D, i]).random() < hard_fraction)
-                specs.append(
-                    FrameSpec(i, sid, angles, placement, gesture, hard, (seed, i), (seed, 0x5CE7, run), anchor)
-                )
+                specs.append(FrameSpec(i, sid, angles, placement, gesture, hard, (seed, i), (seed, 0x5CE7, run),
+                                       anchor, i / fps))
+        return specs
+    if mode == "still":
+        per_run = -(-frames // len(subjects))
+        for run, sid in enumerate(subjects):
+            rng = np.random.default_rng([seed, 0x57177, run])
+            shape = shape_of(sid)
+            gesture = GESTURES[int(rng.integers(len(GESTURES)))]
+            angles = gesture_angles(gesture, rng, 6.0, shape)
+            placement = random_placement(rng, shape, angles, intr_size=intr_tuple)
+            anchor = placement.rotation @ pose_hand(shape, angles).joints[32] + placement.wrist_mm
+            for j in range(min(per_run, frames - run * per_run)):
+                i = run * per_run + j
+                specs.append(FrameSpec(i, sid, angles, placement, gesture, False, (seed, i), (seed, 0x5CE7, run),
+                                       anchor, i / fps))
         return specs
     for i in range(frames):
         rng = np.random.default_rng([seed, 0x5BEC, i])
@@ -171,7 +192,7 @@ def make_specs(mode: str, frames: int, seed: int, subjects: list[int], hard_frac
 # --- writing --------------------------------------------------------------------------------------------
 
 _OUTPUT_RE = re.compile(r"^(\.?(depth|rgb)_\d_\d{7}\.png(\.part)?|\.?(joint_data\.mat|gestures\.json|subjects\.json|"
-                        r"intrinsics\.json)(\.part)?)$")
+                        r"intrinsics\.json|timestamps\.txt)(\.part)?)$")
 
 
 def clear_outputs(root: Path) -> int:
@@ -265,7 +286,7 @@ def generate(root: str | Path, specs: list[FrameSpec], intr: Intrinsics = NYU_IN
     try:
         for (index, uvd, xyz, gesture), spec in zip(results, specs, strict=False):
             assert index == spec.index
-            writer.add_labels(index + 1, uvd, xyz, gesture)
+            writer.add_labels(index + 1, uvd, xyz, gesture, spec.timestamp_s)
             done.append(spec)
             if progress is not None:
                 progress(1)

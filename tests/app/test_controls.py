@@ -20,7 +20,8 @@ def test_model_card_text_prefers_json_then_markdown(tmp_path) -> None:
 
 
 def test_panel_reads_back_what_it_was_given(qtbot) -> None:
-    settings = AppSettings(cube_mm=250, near_mm=300, far_mm=900, smoothing=False, min_cutoff_hz=2.5, beta=0.2,
+    settings = AppSettings(cube_mm=250, near_mm=300, far_mm=900, smoothing=False, smooth_min_cutoff_hz=2.5,
+                           smooth_beta_per_mm=0.2,
                            cloud_colour="rgb", show_ground_truth=False, image_mode="depth")
     panel = ControlPanel(settings)
     qtbot.addWidget(panel)

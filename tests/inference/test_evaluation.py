@@ -108,10 +108,21 @@ def test_to_dict_follows_the_contract() -> None:
     labels = np.random.default_rng(3).uniform(-100, 900, (10, 14, 3))
     out = evaluate(pose_set(labels), pose_set(shifted(labels, 12.0))).to_dict()
     assert list(out) == ["frames", "missing", "not_found", "mean_error_mm", "median_error_mm", "per_joint_mm",
-                         "success_rate"]
+                         "success_rate", "jitter_mm"]
     assert list(out["per_joint_mm"]) == list(EVAL_SHORT_NAMES)
     assert list(out["success_rate"]) == [str(t) for t in range(0, 81, 10)]
     assert out["success_rate"]["10"] == 0.0 and out["success_rate"]["20"] == 100.0
+    assert out["jitter_mm"] is None  # these labels never hold still
+
+
+def test_jitter_is_the_acceleration_of_predictions_where_the_labels_hold_still() -> None:
+    still = np.tile(np.random.default_rng(4).uniform(-100, 900, (1, 14, 3)), (6, 1, 1))
+    predicted = still.copy()
+    predicted[3, :, 0] += 2.0  # frame 3 jumps 2 mm along x: |p[k+1] - 2p[k] + p[k-1]| = 2 at k=2 and 4, 4 at k=3
+    expected = np.mean([0.0, 2.0, 4.0, 2.0])  # k = 1..4
+    assert evaluate(pose_set(still), pose_set(predicted)).jitter_mm == pytest.approx(expected)
+    moving = still + np.arange(6)[:, None, None]  # the labels move every frame: no still triple
+    assert evaluate(pose_set(moving), pose_set(predicted)).jitter_mm is None
 
 
 @settings(max_examples=60, deadline=None)

@@ -17,6 +17,7 @@ from inference.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
 from inference.model_meta import ModelMetadata
 from inference.nyu_io import NyuSequence
 from inference.pipeline import STAGES, Pipeline, PipelineSettings
+from inference.smoothing import SmoothingParams
 from tests.helpers.blob_frames import blob_frame
 from tests.helpers.tiny_models import make_tiny_model
 
@@ -85,7 +86,8 @@ def test_cube_override_and_settings_between_frames(tiny_depth_model: Path) -> No
 
 def test_smoothing_follows_timestamps_and_resets_when_the_hand_is_lost(tiny_depth_model: Path) -> None:
     meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
-    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=True, min_cutoff=0.5, beta=0.0))
+    params = SmoothingParams(min_cutoff_hz=0.5, beta_per_mm=0.0)
+    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=True, smoothing_params=params))
     first = pipeline.process(blob_frame(0, (0.0, 0.0, 600.0))).pose.joints_xyz_mm
     moved = pipeline.process(blob_frame(1, (60.0, 0.0, 600.0)))
     raw = moved.crop.com_xyz_mm + OFFSETS * 150.0
@@ -95,6 +97,18 @@ def test_smoothing_follows_timestamps_and_resets_when_the_hand_is_lost(tiny_dept
     assert not pipeline.process(empty).pose.found
     again = pipeline.process(blob_frame(3, (60.0, 0.0, 600.0)))
     np.testing.assert_allclose(again.pose.joints_xyz_mm, again.crop.com_xyz_mm + OFFSETS * 150.0, atol=1e-6)
+
+
+def test_smoothing_restarts_when_the_frame_index_goes_back(tiny_depth_model: Path) -> None:
+    """A loop or a seek back must not pull the first frame toward the last one."""
+    meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
+    params = SmoothingParams(min_cutoff_hz=0.5, beta_per_mm=0.0)
+    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=True, smoothing_params=params))
+    pipeline.process(blob_frame(4, (0.0, 0.0, 600.0)))
+    looped = blob_frame(0, (40.0, 0.0, 600.0))
+    looped.timestamp_s = 5 / 30  # the clock alone would not reset: only the index goes back
+    again = pipeline.process(looped)
+    np.testing.assert_allclose(again.pose.joints_xyz_mm, again.crop.com_xyz_mm + OFFSETS * 150.0, atol=1e-4)
 
 
 @pytest.mark.parametrize(

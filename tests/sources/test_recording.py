@@ -40,6 +40,17 @@ def test_record_a_replay_and_replay_the_recording_identically(sequence: Path, tm
         np.testing.assert_array_equal(a.color, b.color)
         np.testing.assert_allclose(a.joints_uvd, b.joints_uvd)
         assert a.gesture == b.gesture and a.intrinsics == b.intrinsics
+        assert a.timestamp_s == pytest.approx(b.timestamp_s, abs=1e-6)  # the capture clock is kept
+
+
+def test_the_capture_clock_is_recorded(sequence: Path, tmp_path: Path) -> None:
+    frames = replay_all(sequence)[:4]
+    for k, frame in enumerate(frames):
+        frame.timestamp_s = 100.0 + 0.05 * k**2  # an irregular camera clock
+    with Recorder(tmp_path / "rec") as recorder:
+        for frame in frames:
+            recorder.put(frame)
+    assert [f.timestamp_s for f in replay_all(tmp_path / "rec")] == pytest.approx([100.0, 100.05, 100.2, 100.45])
 
 
 def test_poses_are_written_in_the_run_format(sequence: Path, tmp_path: Path) -> None:

@@ -45,10 +45,28 @@ def test_two_replays_are_identical(sequence: Path) -> None:
     assert all(np.array_equal(x.depth_mm, y.depth_mm) and x.index == y.index for x, y in zip(a, b, strict=True))
 
 
-def test_loop_restarts_and_timestamps_keep_increasing(sequence: Path) -> None:
+def test_loop_restarts_the_frames_and_their_clock(sequence: Path) -> None:
     frames = read_all(ReplaySource(sequence, loop=True), limit=15)
     assert [f.index for f in frames] == [0, 1, 2, 3, 4, 5] * 2 + [0, 1, 2]
-    assert np.all(np.diff([f.timestamp_s for f in frames]) > 0)
+    # without timestamps.txt frames are 1/30 s apart (NYU's rate); each loop starts the clock again
+    np.testing.assert_allclose([f.timestamp_s for f in frames], [f.index / 30.0 for f in frames])
+
+
+def test_frames_carry_the_sequences_own_clock_whatever_the_pace(tmp_path: Path) -> None:
+    write_sequence(tmp_path, 4)
+    (tmp_path / "timestamps.txt").write_text("10.0\n10.125\n10.25\nnan\n")  # 8 frames/s, frame 4 unknown
+    source = ReplaySource(tmp_path, fps=200.0)  # paced much faster than it was captured
+    assert source.native_fps == pytest.approx(8.0)
+    stamps = [f.timestamp_s for f in read_all(source)]
+    assert stamps == pytest.approx([10.0, 10.125, 10.25, 3 / 30.0])
+
+
+def test_a_damaged_timestamps_file_costs_no_frame(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_sequence(tmp_path, 3)
+    (tmp_path / "timestamps.txt").write_text("0.0\nnot a time\n")
+    frames = read_all(ReplaySource(tmp_path))
+    assert [f.timestamp_s for f in frames] == pytest.approx([0.0, 1 / 30.0, 2 / 30.0])
+    assert "timestamps must be one number" in caplog.text
 
 
 def test_seek_and_length_for_pause_and_step(sequence: Path) -> None:

@@ -109,6 +109,20 @@ def test_custom_intrinsics_written(tmp_path: Path) -> None:
     assert (uvd[..., 0] < 320).all() and (uvd[..., 1] < 240).all()
 
 
+def test_still_mode_holds_one_pose_per_subject_on_a_30_fps_clock(tmp_path: Path) -> None:
+    out = tmp_path / "still"
+    assert main(["synth", str(out), "--frames", "6", "--seed", "4", "--subjects", "2", "--mode", "still",
+                 "--workers", "1"]) == 0
+    xyz = scipy.io.loadmat(out / "joint_data.mat")["joint_xyz"][0]  # (6, 36, 3)
+    np.testing.assert_array_equal(xyz[0], xyz[2])  # subject 1: frames 0-2, one pose
+    np.testing.assert_array_equal(xyz[3], xyz[5])  # subject 2: frames 3-5
+    assert not np.allclose(xyz[2], xyz[3])
+    depths = [_decode_depth(out / f"depth_1_{n:07d}.png") for n in (1, 2)]
+    assert np.count_nonzero(depths[0] != depths[1]) > 100  # only the sensor noise changes
+    stamps = np.loadtxt(out / "timestamps.txt")
+    np.testing.assert_allclose(stamps, np.arange(6) / 30.0, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
