@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine with Python 3.11: system libraries, a .venv, handpose[all].
 # Re-running it does nothing that is already done (a stamp of pyproject.toml skips the pip step).
+#
+# PyTorch: a machine without an NVIDIA GPU gets the CPU build of torch (about 200 MB, from the PyTorch CPU
+# index; where that index cannot be reached, pip takes torch==2.13.0 from its configured sources, e.g. a local
+# CPU wheel). A machine whose `nvidia-smi -L` lists a GPU gets PyPI's CUDA build (several GB), which the
+# `--backend torch` inference path (CUDA graphs, fp16) and GPU training use. HANDPOSE_TORCH=cpu|cuda forces a
+# variant; TORCH_SPEC (e.g. "torch==2.13.0") overrides the requirement altogether.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+say() { echo "setup: $*" >&2; }
 
 APT_PACKAGES=(
   # open3d / pyrealsense2 / OpenCV runtime libraries
@@ -16,23 +24,55 @@ for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-  echo "setup: installing system packages: ${missing[*]}" >&2
+  say "installing ${#missing[@]} system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# pip install, showing one line per package it fetches or installs instead of its whole log; fails as pip fails.
+pip_install() {
+  .venv/bin/python -m pip install --progress-bar off "$@" 2>&1 | while IFS= read -r line; do
+    case "$line" in
+      Collecting*|Installing*|Successfully*|ERROR*|error*) echo "  $line" >&2 ;;
+    esac
+  done
+}
+
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+[ -x .venv/bin/python ] || { say "creating .venv with $($PYTHON --version)"; "$PYTHON" -m venv .venv; }
 stamp=.venv/.handpose-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing Python packages into .venv (first run takes a few minutes)" >&2
+  say "installing Python packages into .venv (the first run takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  # The CPU build of torch first: otherwise the [train] extra pulls a multi-GB CUDA build.
-  .venv/bin/python -m pip install -q "${TORCH_SPEC:-torch==2.13.0}" 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -m pip install -q -e '.[all]' 2>&1 | grep -v '^WARNING: Location' || true
+
+  variant=${HANDPOSE_TORCH:-auto}
+  if [ "$variant" = auto ]; then
+    variant=cpu
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; then variant=cuda; fi
+  fi
+  torch_args=()
+  if [ -n "${TORCH_SPEC:-}" ]; then
+    torch_args=("$TORCH_SPEC")
+    say "torch: $TORCH_SPEC (TORCH_SPEC)"
+  elif [ "$variant" = cuda ]; then
+    torch_args=("torch==2.13.0")
+    say "torch: an NVIDIA GPU is present, installing PyPI's CUDA build (several GB)"
+  elif .venv/bin/python -c "import socket; socket.setdefaulttimeout(5); socket.getaddrinfo('download.pytorch.org', 443)" \
+      2>/dev/null; then
+    torch_args=("torch==2.13.0+cpu" --extra-index-url https://download.pytorch.org/whl/cpu)
+    say "torch: no NVIDIA GPU, installing the CPU build from the PyTorch CPU index"
+  else
+    torch_args=("torch==2.13.0")
+    say "torch: no NVIDIA GPU; the PyTorch CPU index is unreachable, taking torch==2.13.0 from pip's own sources"
+  fi
+  # torch first: otherwise the [train] extra pulls whatever build PyPI serves (a multi-GB CUDA one on Linux).
+  pip_install "${torch_args[@]}"
+  say "installing handpose[all] (numpy, OpenCV, onnxruntime, PySide6, Open3D, pyrealsense2, test tools)"
+  pip_install -e '.[all]'
   .venv/bin/python -c "import handpose, torch, onnxruntime, PySide6, open3d, pyrealsense2" \
-    || { echo "setup: the Python environment is incomplete (see pip's messages above)" >&2; exit 1; }
+    || { say "the Python environment is incomplete (see pip's messages above)"; exit 1; }
+  say "$(.venv/bin/python -c "import torch; print(f'torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}')")"
   echo "$want" > "$stamp"
 fi
