@@ -15,6 +15,7 @@ import pytest
 from handpose.cli import main
 from inference.pose_files import read_poses_jsonl
 from tests.helpers.blob_frames import write_blob_sequence
+from tests.helpers.processes import interruptible
 from tests.helpers.tiny_models import make_tiny_model, make_wrong_shape_model
 
 KEYS = {"index", "timestamp_s", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "gesture",
@@ -140,7 +141,7 @@ def test_end_to_end_on_a_generated_sequence(model: Path, tmp_path: Path, capsys:
 @pytest.mark.slow
 def test_ctrl_c_keeps_every_line_written(model: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.jsonl"
-    proc = subprocess.Popen(
+    proc = interruptible(
         [sys.executable, "-m", "handpose", "run", "--source", "synthetic:5", "--model", str(model), "--out", str(out)],
         stderr=subprocess.PIPE, text=True,
     )

@@ -17,6 +17,7 @@ from inference.frame import HandPose
 from inference.pose_files import read_poses_jsonl
 from inference.recording import Recorder
 from inference.sources.replay import ReplaySource
+from tests.helpers.processes import interruptible
 from tests.sources.frames import write_sequence
 
 
@@ -102,7 +103,7 @@ def test_cli_record_then_replay(sequence: Path, tmp_path: Path) -> None:
 def test_ctrl_c_during_recording_loses_no_captured_frame(tmp_path: Path) -> None:
     seq = write_sequence(tmp_path / "seq", 4)
     out = tmp_path / "rec"
-    proc = subprocess.Popen(
+    proc = interruptible(
         [sys.executable, "-m", "handpose", "record", "--source", f"replay:{seq}", "--fps", "25", "--loop",
          "--out", str(out), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
