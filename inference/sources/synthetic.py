@@ -14,10 +14,10 @@ import numpy as np
 
 from inference.frame import Frame
 from inference.geometry import NYU_INTRINSICS, Intrinsics
+from inference.handmodel import pose_hand
 from inference.skeleton import to_eval_joints
 from inference.sources.base import FrameSource
 from inference.synth.generate import FrameSpec, render_frame, shape_of
-from inference.synth.hand_model import pose_hand
 from inference.synth.poses import GestureTimeline
 from inference.synth.sensor import SensorModel
 

@@ -25,6 +25,7 @@ import numpy as np
 from inference.errors import HandposeError
 from inference.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
 from inference.gesture_names import GESTURES
+from inference.handmodel import HandShape, pose_hand, sample_shape
 from inference.nyu_io import (
     GESTURES_JSON,
     INTRINSICS_JSON,
@@ -35,7 +36,6 @@ from inference.nyu_io import (
     write_depth_png,
     write_rgb_png,
 )
-from inference.synth.hand_model import HandShape, pose_hand, sample_shape
 from inference.synth.poses import GestureTimeline, Placement, gesture_angles, random_angles, random_placement
 from inference.synth.render import DepthBuffer, Rays, shade_rgb, surface_normals, view_cosine
 from inference.synth.scene import build_scene
@@ -52,7 +52,7 @@ class FrameSpec:
 
     Attributes:
         index: 0-based frame index (file number = index + 1).
-        subject_id: whose hand (see :func:`inference.synth.hand_model.sample_shape`).
+        subject_id: whose hand (see :func:`inference.handmodel.sample_shape`).
         angles_deg: ``(NUM_DOF,)`` articulation.
         placement: hand-local -> camera transform.
         gesture: label, or None in random mode.

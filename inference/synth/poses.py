@@ -1,6 +1,6 @@
 """Poses: named gestures, random plausible articulations, global placements and keyframe sequences.
 
-Angles are ``(NUM_DOF,)`` degree vectors in :data:`inference.synth.hand_model.DOF_NAMES` order. A
+Angles are ``(NUM_DOF,)`` degree vectors in :data:`inference.handmodel.DOF_NAMES` order. A
 placement is a rotation (hand-local -> camera, NYU axes) and the camera-space position of the wrist.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from inference.gesture_names import GESTURES
-from inference.synth.hand_model import (
+from inference.handmodel import (
     DOF_HIGH,
     DOF_LOW,
     NUM_DOF,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.synth.hand_model import PART_FOREARM, PART_HAND, HandGeometry, ellipsoid_row
+from inference.handmodel import PART_FOREARM, PART_HAND, HandGeometry, ellipsoid_row
 from inference.synth.render import DepthBuffer
 
 PART_TORSO, PART_HEAD, PART_WALL, PART_TABLE, PART_CLUTTER, PART_OCCLUDER = 3, 4, 5, 6, 7, 8

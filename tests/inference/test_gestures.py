@@ -92,7 +92,7 @@ def test_bad_joints_give_no_gesture() -> None:
 def test_accuracy_on_the_generator_gesture_poses() -> None:
     """Ground-truth joints of the synthetic generator's gesture presets (jittered, 20 unseen subjects, random
     orientations); prints the accuracy per gesture (pytest -s) and requires >= 95% for each."""
-    synth_model = pytest.importorskip("inference.synth.hand_model")
+    synth_model = pytest.importorskip("inference.handmodel")
     synth_poses = pytest.importorskip("inference.synth.poses")
     from inference.skeleton import to_eval_joints
 

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from inference.handmodel import PART_HAND, pose_hand, sample_shape
 from inference.skeleton import EVAL_JOINT_IDS
 from inference.synth.generate import make_specs, render_frame, subject_ids
-from inference.synth.hand_model import PART_HAND, pose_hand, sample_shape
 
 TIP_IDS = (0, 6, 12, 18, 24)
 
@@ -60,7 +60,7 @@ def test_visible_fingertips_are_at_the_silhouette(frames: list) -> None:
 
 def test_eval_joints_inside_hand_box(frames: list) -> None:
     from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
-    from inference.synth.hand_model import PART_FOREARM
+    from inference.handmodel import PART_FOREARM
 
     for f in frames:
         # The hand's pixels: the hand part plus the forearm within 40 mm of the wrist centre.
@@ -96,7 +96,7 @@ def test_subjects_reproducible_and_distinct() -> None:
 
 
 def test_joint_limits_and_dip_coupling() -> None:
-    from inference.synth.hand_model import DOF_HIGH, NUM_DOF
+    from inference.handmodel import DOF_HIGH, NUM_DOF
 
     shape = sample_shape(0)
     straight = pose_hand(shape, np.zeros(NUM_DOF)).joints
