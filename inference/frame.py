@@ -64,9 +64,12 @@ class HandPose:
         joints_xyz_mm: ``(14, 3)`` camera space, mm, y up, NYU 14-joint order.
         joints_uvd: ``(14, 3)`` (u px, v px, d mm).
         com_xyz_mm: ``(3,)`` hand centre used for the crop, or None.
-        timings_ms: per-stage wall time in ms (capture, segment, crop, infer, post, ...).
+        timings_ms: per-stage wall time in ms (capture, segment, crop, infer, fit, post, ...).
         gesture: recognised gesture name or None.
         gesture_confidence: in [0, 1].
+        joints36_xyz_mm: ``(36, 3)`` all NYU joints of the fitted hand model (mm), or None without a fit.
+        fit_residual_mm: mean distance (mm) of the hand's observed points to the fitted model surface, or None.
+        fit_status: ``"ok"`` when the fitted pose is used, else why the network's was kept; None without refinement.
     """
 
     found: bool
@@ -76,3 +79,6 @@ class HandPose:
     timings_ms: dict[str, float] = field(default_factory=dict)
     gesture: str | None = None
     gesture_confidence: float = 0.0
+    joints36_xyz_mm: np.ndarray | None = None
+    fit_residual_mm: float | None = None
+    fit_status: str | None = None

@@ -1,4 +1,4 @@
-"""The per-frame pipeline: segment -> crop -> estimate -> decode to camera space -> smoothing -> gesture.
+"""The per-frame pipeline: segment -> crop -> estimate -> decode -> fit the hand model -> smooth -> gesture.
 
 One code path for live cameras, recordings and replays (no ``if live:``): a :class:`Frame` goes in, a
 :class:`FrameResult` comes out with per-stage timings. Bad frames (empty, all-invalid, NaN/inf depth, no
@@ -18,6 +18,8 @@ import numpy as np
 
 from inference.crop import decode_prediction, make_crop
 from inference.estimator import Estimator, load_estimator
+from inference.fit.observation import observe
+from inference.fit.refiner import STATUS_OK, HandRefiner, RefineSettings
 from inference.frame import Frame, HandCrop, HandPose
 from inference.geometry import xyz_to_uvd
 from inference.gestures import classify_gesture
@@ -25,8 +27,8 @@ from inference.segmentation import Segmentation, SegmentationParams, segment_han
 from inference.skeleton import EVAL_JOINT_IDS
 from inference.smoothing import JointSmoother, SmoothingParams
 
-# Keys of HandPose.timings_ms; total = segment + crop + infer + post (capture is reported apart).
-STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "post", "total")
+# Keys of HandPose.timings_ms; total = segment + crop + infer + fit + post (capture is reported apart).
+STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "fit", "post", "total")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class PipelineSettings:
         smoothing: smooth the joints over time (:mod:`inference.smoothing`; resets on discontinuities).
         smoothing_params: the filter's parameters (cutoffs in Hz, speeds in mm/s).
         gestures: classify a gesture from the joints (14-joint models only).
+        refine: fit the articulated hand model to the depth after the network (:mod:`inference.fit`; models that
+            estimate the 14 NYU joints only).
+        refine_settings: the fit's settings.
     """
 
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
@@ -46,6 +51,8 @@ class PipelineSettings:
     smoothing: bool = True
     smoothing_params: SmoothingParams = field(default_factory=SmoothingParams)
     gestures: bool = True
+    refine: bool = False
+    refine_settings: RefineSettings = field(default_factory=RefineSettings)
 
 
 @dataclass
@@ -88,8 +95,10 @@ class Pipeline:
         self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.uses_rgb else None
         self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.uses_rgb else None
         self._gestures_possible = list(meta.joint_ids) == list(EVAL_JOINT_IDS)
+        self._refinable = self._gestures_possible  # the fit needs the 14 NYU joints to start from
         self._lock = threading.Lock()
         self._filter = JointSmoother()
+        self._refiner = HandRefiner()
         self._last_index: int | None = None
         self.update_settings(settings or PipelineSettings())
 
@@ -122,6 +131,8 @@ class Pipeline:
                 new = dataclasses.replace(new, segmentation=dataclasses.replace(new.segmentation, cube_mm=cube))
             if new.smoothing_params != self._filter.params:
                 self._filter = JointSmoother(new.smoothing_params)
+            if new.refine_settings != self._refiner.settings:
+                self._refiner = HandRefiner(new.refine_settings)
             self._settings = new
             return new
 
@@ -129,6 +140,7 @@ class Pipeline:
         """Forget the smoothing history (e.g. when the source is switched or seeks)."""
         with self._lock:
             self._filter.reset("pipeline reset")
+            self._refiner.reset("pipeline reset")
             self._last_index = None
 
     def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
@@ -138,10 +150,11 @@ class Pipeline:
         (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`).
         """
         with self._lock:
-            settings, smoother = self._settings, self._filter
+            settings, smoother, refiner = self._settings, self._filter, self._refiner
             # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
             if self._last_index is not None and frame.index <= self._last_index:
                 smoother.reset("frame index went back")
+                refiner.reset("frame index went back")
             self._last_index = frame.index
         meta = self.estimator.metadata
         cube_mm = settings.cube_mm or meta.cube_mm
@@ -159,7 +172,8 @@ class Pipeline:
         timings["segment"] = (t1 - t0) * 1e3
         if not seg.found:
             smoother.reset("hand lost")  # a new hand must not be pulled toward the last one
-            for stage in ("crop", "infer", "post"):
+            refiner.reset("hand lost")
+            for stage in ("crop", "infer", "fit", "post"):
                 timings[stage] = 0.0
             timings["total"] = timings["segment"]
             return FrameResult(frame, HandPose(found=False, timings_ms=timings), None, seg)
@@ -174,6 +188,19 @@ class Pipeline:
 
         xyz_mm, uvd = decode_prediction(joints_norm, crop, frame.intrinsics)
         found = bool(np.isfinite(xyz_mm).all())
+        joints36 = fit_residual = fit_status = None
+        if found and settings.refine and self._refinable:
+            # The fit needs the segmented hand's points; a crop centred by the caller has none.
+            obs = observe(depth, seg, frame.intrinsics) if seg.hand_vu_px is not None else "no segmentation"
+            fit = refiner.refine(obs, xyz_mm, frame.index)
+            fit_residual, fit_status = fit.residual_mm, fit.status
+            if fit.status == STATUS_OK:
+                joints36 = fit.joints_xyz_mm
+                xyz_mm = joints36[list(EVAL_JOINT_IDS)]
+                uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
+        elif not found:
+            refiner.reset("hand lost")
+        t_fit = time.perf_counter()
         gesture, confidence = None, 0.0
         if not found:
             smoother.reset("hand lost")
@@ -185,10 +212,11 @@ class Pipeline:
             if settings.gestures and self._gestures_possible:
                 gesture, confidence = classify_gesture(xyz_mm)
         t4 = time.perf_counter()
-        timings.update(crop=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3, post=(t4 - t3) * 1e3)
-        timings["total"] = timings["segment"] + timings["crop"] + timings["infer"] + timings["post"]
+        timings.update(crop=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3, fit=(t_fit - t3) * 1e3, post=(t4 - t_fit) * 1e3)
+        timings["total"] = sum(timings[k] for k in ("segment", "crop", "infer", "fit", "post"))
         pose = HandPose(
             found=found, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=crop.com_xyz_mm, timings_ms=timings,
-            gesture=gesture, gesture_confidence=confidence,
+            gesture=gesture, gesture_confidence=confidence, joints36_xyz_mm=joints36, fit_residual_mm=fit_residual,
+            fit_status=fit_status,
         )
         return FrameResult(frame, pose, crop, seg)

@@ -66,6 +66,7 @@ class Segmentation:
         reason: why nothing was found ("" when found).
         hand_vu_px: ``(N, 2)`` int full-resolution ``(v, u)`` of the hand's samples on the search grid (every
             ``STEP``-th pixel; the forearm cut off), or None.
+        blob_vu_px: ``(M, 2)`` the same for the whole blob the hand was cut from (hand and arm), or None.
         mask: ``(H, W)`` bool, the hand's pixels at full resolution, or None; made from the samples when first
             read (most frames never need it).
     """
@@ -74,6 +75,7 @@ class Segmentation:
     com_uvd: np.ndarray | None = None
     reason: str = ""
     hand_vu_px: np.ndarray | None = None
+    blob_vu_px: np.ndarray | None = None
     _mask: np.ndarray | None = field(default=None, repr=False)
     _mask_source: tuple[np.ndarray, SegmentationParams] | None = field(default=None, repr=False)
 
@@ -210,8 +212,9 @@ def segment_hand(
     us_px, vs_px = us * float(STEP), vs * float(STEP)
     hand = _hand_points(us_px, vs_px, ds, depth_mm.shape, intr, params)
     com = _palm_centre(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
-    hand_vu = np.stack([vs[hand], us[hand]], axis=1) * STEP
-    return Segmentation(True, com_uvd=com, hand_vu_px=hand_vu, _mask_source=(depth_mm, params))
+    blob_vu = np.stack([vs, us], axis=1) * STEP
+    return Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
+                        _mask_source=(depth_mm, params))
 
 
 def _full_mask(depth_mm: np.ndarray, vs: np.ndarray, us: np.ndarray, params: SegmentationParams) -> np.ndarray:

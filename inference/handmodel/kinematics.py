@@ -21,11 +21,21 @@ derivative ``d p / d theta = a x (p - o)``; :data:`CAPSULE_CHAINS`, :data:`ELLIP
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from inference.handmodel.geometry import PART_FOREARM, PART_HAND, HandGeometry, ellipsoid_row
+try:  # compiled forward kinematics when numba is there (the fitter needs the speed); plain Python otherwise
+    from numba import njit as _njit
+
+    def _compiled(fn):
+        return _njit(cache=True)(fn)
+except ImportError:  # pragma: no cover - exercised on machines without numba
+    def _compiled(fn):
+        return fn
+
+from inference.handmodel.geometry import PART_FOREARM, PART_HAND, HandGeometry
 from inference.handmodel.shape import HandShape
 
 FINGERS = ("pinky", "ring", "middle", "index")  # NYU order F1..F4
@@ -62,10 +72,11 @@ DIP_MIN_DEG = -5.0
 DIP_PIP_RATIO = 2.0 / 3.0
 
 # Joint rotations ("generators") of the articulation, for Jacobians: per finger abduction (about the palm
-# normal through the MCP), MCP, PIP and DIP flexion; thumb CMC flexion and abduction, MCP and IP flexion.
+# normal through the MCP), MCP, PIP and DIP flexion; thumb CMC flexion and abduction, MCP and IP flexion; the
+# wrist's flexion and deviation, which turn the forearm about the wrist centre.
 GENERATOR_NAMES: tuple[str, ...] = (
     *(f"{f}_{g}" for f in FINGERS for g in ("abd", "mcp", "pip", "dip")),
-    "thumb_cmc_flex", "thumb_cmc_abd", "thumb_mcp", "thumb_ip",
+    "thumb_cmc_flex", "thumb_cmc_abd", "thumb_mcp", "thumb_ip", "wrist_flex", "wrist_dev",
 )
 NUM_GENERATORS = len(GENERATOR_NAMES)
 
@@ -93,7 +104,8 @@ def _chains() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             joints[row, list(chain)] = True
     cmc = (g["thumb_cmc_flex"], g["thumb_cmc_abd"])
     tmcp, tip = g["thumb_mcp"], g["thumb_ip"]
-    caps += [cmc, (*cmc, tmcp), (*cmc, tmcp, tip), (), ()]  # thumb metacarpal, phalanges; wrist; forearm
+    wrist = (g["wrist_flex"], g["wrist_dev"])
+    caps += [cmc, (*cmc, tmcp), (*cmc, tmcp, tip), (), wrist]  # thumb metacarpal, phalanges; wrist; forearm
     for row, chain in zip(range(24, 30), ((*cmc, tmcp, tip), (*cmc, tmcp), (*cmc, tmcp), cmc, cmc, ()), strict=True):
         joints[row, list(chain)] = True
     cap_chains = np.zeros((len(caps), NUM_GENERATORS), bool)
@@ -101,6 +113,7 @@ def _chains() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cap_chains[row, list(chain)] = True
     ell_chains = np.zeros((3, NUM_GENERATORS), bool)  # thenar (moves with the thumb metacarpal), palm, forearm
     ell_chains[0, list(cmc)] = True
+    ell_chains[2, list(wrist)] = True
     return cap_chains, ell_chains, joints
 
 
@@ -137,26 +150,23 @@ def pose_hand(shape: HandShape, angles_deg: np.ndarray) -> HandGeometry:
         shape: the subject's hand.
         angles_deg: ``(NUM_DOF,)`` joint angles in degrees (clipped to the limits here).
     """
-    return _pose(shape, angles_deg, articulated=False)[0]
+    return _pose(shape, angles_deg)[0]
 
 
-def pose_hand_articulated(shape: HandShape, angles_deg: np.ndarray) -> tuple[HandGeometry, Articulation]:
-    """:func:`pose_hand` plus the :class:`Articulation` of the pose (for the fitter's Jacobians)."""
-    geometry, articulation = _pose(shape, angles_deg, articulated=True)
-    assert articulation is not None
-    return geometry, articulation
+def pose_hand_articulated(
+    shape: HandShape, angles_deg: np.ndarray, surface: bool = True
+) -> tuple[HandGeometry, Articulation]:
+    """:func:`pose_hand` plus the :class:`Articulation` of the pose (for the fitter's Jacobians).
 
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.cross`` of two 3-vectors, bit for bit, without its generic-axis overhead (10x faster)."""
-    a0, a1, a2 = a.tolist()
-    b0, b1, b2 = (b.tolist() if isinstance(b, np.ndarray) else b)
-    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    """``v / np.linalg.norm(v)`` for a 3-vector, bit for bit."""
-    return v / np.sqrt(v.dot(v))
+    ``surface=False`` leaves out the primitives (the geometry then has no capsules or ellipsoids): for inverse
+    kinematics, which needs only the joints.
+    """
+    geometry, axes, origins, dip_free = _pose(shape, angles_deg)
+    weights = _BASE_WEIGHTS.copy()
+    weights[3:16:4] *= dip_free[:, None]  # a DIP at its limit no longer follows the PIP (nor its own offset)
+    if not surface:
+        geometry = HandGeometry(geometry.joints, _NO_CAPSULES, _NO_PARTS, _NO_ELLIPSOIDS, _NO_PARTS)
+    return geometry, Articulation(axes, origins, weights)
 
 
 def _rx(a: float) -> np.ndarray:
@@ -164,174 +174,221 @@ def _rx(a: float) -> np.ndarray:
     return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
 
 
-def _ry(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
 def _rz(a: float) -> np.ndarray:
     c, s = np.cos(a), np.sin(a)
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
-@dataclass
-class _ShapeParts:
-    """What a pose does not change: the palm, knuckle positions, radii (per shape, computed once)."""
-
-    shape: HandShape
-    mcp: np.ndarray  # (4, 3) MCP joint centres
-    radii: np.ndarray  # (4, 3) phalanx radii
-    joints: np.ndarray  # (36, 3) with the palm points filled
-    caps: np.ndarray  # (21, 7) with the metacarpals and the wrist filled
-    palm_row: np.ndarray  # (12,) palm ellipsoid
-    cmc: np.ndarray  # (3,) thumb CMC
-    thumb_radii: np.ndarray  # (4,)
-    thenar_semi: list[float]
-    thenar_shift: np.ndarray
+def _pose(shape: HandShape, angles_deg: np.ndarray) -> tuple[HandGeometry, np.ndarray, np.ndarray, np.ndarray]:
+    joints = np.empty((36, 3))
+    caps = np.empty((21, 7))
+    ells = np.empty((3, 12))
+    axes = np.empty((NUM_GENERATORS, 3))
+    origins = np.empty((NUM_GENERATORS, 3))
+    dip_free = np.empty(4)
+    _forward(np.asarray(angles_deg, np.float64), _shape_vector(shape), joints, caps, ells, axes, origins, dip_free)
+    return HandGeometry(joints, caps, _CAPSULE_PARTS, ells, _ELLIPSOID_PARTS), axes, origins, dip_free
 
 
+_CAPSULE_PARTS = np.array([PART_HAND] * 20 + [PART_FOREARM], np.uint8)
+_ELLIPSOID_PARTS = np.array([PART_HAND, PART_HAND, PART_FOREARM], np.uint8)
+_NO_CAPSULES, _NO_ELLIPSOIDS, _NO_PARTS = np.zeros((0, 7)), np.zeros((0, 12)), np.zeros(0, np.uint8)
 _A0 = np.array([0.72, 0.62, -0.32])  # thumb rest frame: along the metacarpal ...
 _A0 /= np.linalg.norm(_A0)
 _FL0 = np.array([-0.55, 0.45, -0.70])  # ... and its flexion direction
 _FL0 -= _FL0 @ _A0 * _A0
 _FL0 /= np.linalg.norm(_FL0)
-_parts_cache: dict[int, _ShapeParts] = {}
+_SPLAY_RAD = np.radians(_SPLAY_DEG)
+_DIP_LIMITS_RAD = np.radians([DIP_MIN_DEG, DIP_MAX_DEG])
+_THUMB_TAPER = np.array([1.25, 1.0, 0.9, 0.82])
+_JOINT_POINT = (3, 2, 2, 1, 1, 0)  # NYU rows of a finger, tip first: which of its 4 chain points each one is
+# PALM_1..6 as fractions of (palm width, palm length, palm thickness).
+_PALM_POINTS = np.array([[-0.3, 0.02, 0.0], [0.3, 0.02, 0.0], [0.02, 0.5, 0.0], [-0.34, 0.72, 0.0], [0.32, 0.72, 0.0],
+                         [0.22, 0.28, -0.15]])
 
 
-def _shape_parts(shape: HandShape) -> _ShapeParts:
-    cached = _parts_cache.get(id(shape))
-    if cached is not None and cached.shape is shape:
-        return cached
-    length, width, thick = shape.palm_length_mm, shape.palm_width_mm, shape.palm_thickness_mm
-    mcp = np.stack([_MCP_X * width, _MCP_Y * length, np.full(4, 0.12 * thick)], axis=1)
-    joints = np.zeros((36, 3))
-    joints[30] = [-0.3 * width, 0.02 * length, 0.0]
-    joints[31] = [0.3 * width, 0.02 * length, 0.0]
-    joints[32] = [0.02 * width, 0.5 * length, 0.0]
-    joints[33] = [-0.34 * width, 0.72 * length, 0.0]
-    joints[34] = [0.32 * width, 0.72 * length, 0.0]
-    joints[35] = [0.22 * width, 0.28 * length, -0.15 * thick]
-    joints[5:24:6] = mcp
-    caps = np.zeros((21, 7))
-    for f in range(4):  # metacarpals: they fill the palm toward the knuckles
-        caps[4 * f + 3] = [0.55 * _MCP_X[f] * width, 0.3 * length, 0.0, *(mcp[f] - [0, 4.0, 0]), 0.4 * thick]
-    caps[19] = [0, 0.22 * length, 0, 0, -2.0, 0, shape.wrist_radius_mm * 0.95]  # wrist
-    parts = _ShapeParts(
-        shape=shape, mcp=mcp, radii=shape.finger_radius_mm[:, None] * _TAPER, joints=joints, caps=caps,
-        palm_row=ellipsoid_row([0.0, 0.52 * length, 0.0], np.eye(3), [0.5 * width, 0.56 * length, 0.5 * thick]),
-        cmc=np.array([0.26 * width, 0.16 * length, -0.12 * thick]),
-        thumb_radii=shape.thumb_radius_mm * np.array([1.25, 1.0, 0.9, 0.82]),
-        thenar_semi=[0.45 * shape.thumb_bones_mm[0], 0.2 * width, 0.4 * thick],
-        thenar_shift=np.array([-0.08 * width, 0, 0]),
-    )
-    if len(_parts_cache) >= 256:
-        _parts_cache.clear()
-    _parts_cache[id(shape)] = parts
-    return parts
+_shape_vectors: dict[int, tuple[HandShape, np.ndarray]] = {}
 
 
-def _pose(shape: HandShape, angles_deg: np.ndarray, articulated: bool) -> tuple[HandGeometry, Articulation | None]:
-    ang = np.radians(clip_angles(np.asarray(angles_deg, float)))
-    fixed = _shape_parts(shape)
-    joints = fixed.joints.copy()
-    caps = fixed.caps.copy()
-    # --- the four fingers at once. Each finger is turned about the palm normal (splay + abduction) by
-    # base = rz(theta), then flexed about base's x axis; a phalanx at accumulated flexion phi points along
-    # base @ rx(-phi) @ y = (-sin theta cos phi, cos theta cos phi, -sin phi).
-    mcp_flex, mcp_abd, pip_flex, dip_off = ang[:16].reshape(4, 4).T
-    dip_raw = DIP_PIP_RATIO * pip_flex + dip_off
-    dip_flex = np.clip(dip_raw, np.radians(DIP_MIN_DEG), np.radians(DIP_MAX_DEG))
-    theta = -np.radians(_SPLAY_DEG) - mcp_abd * _ABD_SIGN
-    ct, st = np.cos(theta), np.sin(theta)
-    pts = [fixed.mcp]
-    flex = np.zeros(4)
-    for b, bend in enumerate((mcp_flex, pip_flex, dip_flex)):
-        flex = flex + bend
-        cphi, sphi = np.cos(-flex), np.sin(-flex)
-        direction = np.empty((4, 3))
-        direction[:, 0], direction[:, 1], direction[:, 2] = -st * cphi, ct * cphi, sphi
-        pts.append(pts[-1] + shape.finger_bones_mm[:, b:b + 1] * direction)
-    p0, p1, p2, p3 = pts
-    joints[0:24:6], joints[1:24:6], joints[2:24:6], joints[3:24:6], joints[4:24:6] = p3, p2, p2, p1, p1
-    radii = fixed.radii
-    for f in range(4):  # tip_dir row by row: np.linalg.norm's own arithmetic, for identical bits
-        tip_dir = _unit(p3[f] - p2[f])
-        caps[4 * f + 2, 3:6] = p3[f] - 0.55 * radii[f, 2] * tip_dir  # the tip label lies just inside the cap
-    caps[0:16:4, :3], caps[0:16:4, 3:6] = p0, p1
-    caps[1:16:4, :3], caps[1:16:4, 3:6] = p1, p2
-    caps[2:16:4, :3] = p2
-    caps[0:16:4, 6], caps[1:16:4, 6], caps[2:16:4, 6] = radii[:, 0], radii[:, 1], radii[:, 2]
-    # --- thumb: rest frame (a along the bone, fl the flexion direction), rotated by the CMC angles.
-    cmc_abd, cmc_flex, t_mcp, t_ip = ang[16:20]
-    rot = _rz(cmc_flex) @ _ry(cmc_abd)
-    a, fl = rot @ _A0, rot @ _FL0
-    bend_axis = _cross(a, fl)  # the MCP and IP bends turn (a, fl) in their own plane: about a x fl
-    tpts = [fixed.cmc, fixed.cmc + shape.thumb_bones_mm[0] * a]
-    for b, bend in ((1, t_mcp), (2, t_ip)):
-        a, fl = np.cos(bend) * a + np.sin(bend) * fl, -np.sin(bend) * a + np.cos(bend) * fl
-        tpts.append(tpts[-1] + shape.thumb_bones_mm[b] * a)
-    joints[24:29] = [tpts[3], tpts[2], tpts[2], tpts[1], tpts[1]]
-    joints[29] = tpts[0]
-    tr = fixed.thumb_radii
-    tip_dir = _unit(tpts[3] - tpts[2])
-    tends = [tpts[0], tpts[1], tpts[2], tpts[3] - 0.55 * tr[3] * tip_dir]
+def _shape_vector(shape: HandShape) -> np.ndarray:
+    """The shape's lengths as one flat vector for :func:`_forward` (kept per shape object: a fit poses one shape
+    thousands of times)."""
+    cached = _shape_vectors.get(id(shape))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    if len(_shape_vectors) >= 256:
+        _shape_vectors.clear()
+    vector = _pack_shape(shape)
+    _shape_vectors[id(shape)] = (shape, vector)
+    return vector
+
+
+def _pack_shape(shape: HandShape) -> np.ndarray:
+    return np.concatenate([
+        [shape.palm_length_mm, shape.palm_width_mm, shape.palm_thickness_mm, shape.thumb_radius_mm,
+         shape.forearm_length_mm, shape.wrist_radius_mm, shape.forearm_radius_mm],
+        np.ravel(shape.finger_bones_mm), np.ravel(shape.finger_radius_mm), np.ravel(shape.thumb_bones_mm),
+    ]).astype(np.float64)
+
+
+@_compiled
+def _forward(ang_deg, shape, joints, caps, ells, axes, origins, dip_free):  # pragma: no cover - compiled
+    """The forward kinematics, written once as scalar arithmetic so that the same code runs compiled (the fitter:
+    microseconds) or as plain Python (the generator, where numba is missing). Fills ``joints (36, 3)``,
+    ``caps (21, 7)``, ``ells (3, 12)``, the generators' ``axes``/``origins (G, 3)`` and ``dip_free (4,)`` (1 where
+    the coupled DIP is inside its limits). ``shape``: :func:`_shape_vector`."""
+    length, width, thick, thumb_r, fl_len, wrist_r, fore_r = (shape[0], shape[1], shape[2], shape[3], shape[4],
+                                                              shape[5], shape[6])
+    ang = np.empty(NUM_DOF)
+    for k in range(NUM_DOF):
+        ang[k] = math.radians(min(max(ang_deg[k], DOF_LOW[k]), DOF_HIGH[k]))
+    pts = np.empty((4, 3))
+    for f in range(4):
+        mcp_flex, mcp_abd, pip_flex, dip_off = ang[4 * f], ang[4 * f + 1], ang[4 * f + 2], ang[4 * f + 3]
+        dip_raw = DIP_PIP_RATIO * pip_flex + dip_off
+        dip_flex = min(max(dip_raw, _DIP_LIMITS_RAD[0]), _DIP_LIMITS_RAD[1])
+        dip_free[f] = 1.0 if _DIP_LIMITS_RAD[0] < dip_raw < _DIP_LIMITS_RAD[1] else 0.0
+        # The finger is turned about the palm normal (splay + abduction) by rz(theta), then flexed about that
+        # frame's x axis: a phalanx at accumulated flexion phi points along (-sin th cos phi, cos th cos phi, -sin phi).
+        theta = -_SPLAY_RAD[f] - mcp_abd * _ABD_SIGN[f]
+        ct, st = math.cos(theta), math.sin(theta)
+        pts[0, 0], pts[0, 1], pts[0, 2] = _MCP_X[f] * width, _MCP_Y[f] * length, 0.12 * thick
+        flex = 0.0
+        for b in range(3):
+            flex += (mcp_flex, pip_flex, dip_flex)[b]
+            cp, sp = math.cos(flex), math.sin(flex)
+            bone = shape[7 + 3 * f + b]
+            pts[b + 1, 0] = pts[b, 0] - bone * st * cp
+            pts[b + 1, 1] = pts[b, 1] + bone * ct * cp
+            pts[b + 1, 2] = pts[b, 2] - bone * sp
+        for i in range(6):
+            p = _JOINT_POINT[i]
+            joints[6 * f + i, 0], joints[6 * f + i, 1], joints[6 * f + i, 2] = pts[p, 0], pts[p, 1], pts[p, 2]
+        radius = shape[19 + f]
+        dx, dy, dz = pts[3, 0] - pts[2, 0], pts[3, 1] - pts[2, 1], pts[3, 2] - pts[2, 2]
+        tip_back = 0.55 * radius * _TAPER[2] / math.sqrt(dx * dx + dy * dy + dz * dz)  # tip label inside the cap
+        for b in range(3):
+            c = 4 * f + b
+            caps[c, 0], caps[c, 1], caps[c, 2] = pts[b, 0], pts[b, 1], pts[b, 2]
+            caps[c, 3], caps[c, 4], caps[c, 5] = pts[b + 1, 0], pts[b + 1, 1], pts[b + 1, 2]
+            caps[c, 6] = radius * _TAPER[b]
+        caps[4 * f + 2, 3] -= tip_back * dx
+        caps[4 * f + 2, 4] -= tip_back * dy
+        caps[4 * f + 2, 5] -= tip_back * dz
+        # Metacarpal: fills the palm toward the knuckles.
+        m = 4 * f + 3
+        caps[m, 0], caps[m, 1], caps[m, 2] = 0.55 * _MCP_X[f] * width, 0.3 * length, 0.0
+        caps[m, 3], caps[m, 4], caps[m, 5], caps[m, 6] = pts[0, 0], pts[0, 1] - 4.0, pts[0, 2], 0.4 * thick
+        # Generators: abduction about the palm normal through the MCP; flexions about -(rz(theta) x) through
+        # their joints (toward the palm).
+        g = 4 * f
+        axes[g, 0], axes[g, 1], axes[g, 2] = 0.0, 0.0, 1.0
+        for k in range(1, 4):
+            axes[g + k, 0], axes[g + k, 1], axes[g + k, 2] = -ct, -st, 0.0
+        for k, p in ((0, 0), (1, 0), (2, 1), (3, 2)):
+            origins[g + k, 0], origins[g + k, 1], origins[g + k, 2] = pts[p, 0], pts[p, 1], pts[p, 2]
+    # --- thumb: rest frame (a along the bone, fl the flexion direction) turned by rz(cmc_flex) @ ry(cmc_abd).
+    cmc_abd, cmc_flex, t_mcp, t_ip = ang[16], ang[17], ang[18], ang[19]
+    cz, sz, cy, sy = math.cos(cmc_flex), math.sin(cmc_flex), math.cos(cmc_abd), math.sin(cmc_abd)
+    rot = np.array([[cz * cy, -sz, cz * sy], [sz * cy, cz, sz * sy], [-sy, 0.0, cy]])
+    a = np.empty(3)
+    fl = np.empty(3)
+    for k in range(3):
+        a[k] = rot[k, 0] * _A0[0] + rot[k, 1] * _A0[1] + rot[k, 2] * _A0[2]
+        fl[k] = rot[k, 0] * _FL0[0] + rot[k, 1] * _FL0[1] + rot[k, 2] * _FL0[2]
+    # The MCP and IP bends turn (a, fl) in their own plane: about a x fl, which they leave unchanged.
+    bx, by, bz = a[1] * fl[2] - a[2] * fl[1], a[2] * fl[0] - a[0] * fl[2], a[0] * fl[1] - a[1] * fl[0]
+    tp = np.empty((4, 3))
+    tp[0, 0], tp[0, 1], tp[0, 2] = 0.26 * width, 0.16 * length, -0.12 * thick
+    for k in range(3):
+        tp[1, k] = tp[0, k] + shape[23] * a[k]
+    for b in (1, 2):
+        bend = t_mcp if b == 1 else t_ip
+        cb, sb = math.cos(bend), math.sin(bend)
+        for k in range(3):
+            ak, fk = a[k], fl[k]
+            a[k], fl[k] = cb * ak + sb * fk, -sb * ak + cb * fk
+            tp[b + 1, k] = tp[b, k] + shape[23 + b] * a[k]
+    for i in range(6):
+        p = _JOINT_POINT[i]
+        joints[24 + i, 0], joints[24 + i, 1], joints[24 + i, 2] = tp[p, 0], tp[p, 1], tp[p, 2]
+    dx, dy, dz = tp[3, 0] - tp[2, 0], tp[3, 1] - tp[2, 1], tp[3, 2] - tp[2, 2]
+    tip_back = 0.55 * thumb_r * _THUMB_TAPER[3] / math.sqrt(dx * dx + dy * dy + dz * dz)
     for b in range(3):
-        caps[16 + b] = [*tends[b], *tends[b + 1], tr[b + 1] if b else tr[0]]
+        c = 16 + b
+        for k in range(3):
+            caps[c, k], caps[c, 3 + k] = tp[b, k], tp[b + 1, k]
+        caps[c, 6] = thumb_r * (_THUMB_TAPER[b + 1] if b else _THUMB_TAPER[0])
+    caps[18, 3] -= tip_back * dx
+    caps[18, 4] -= tip_back * dy
+    caps[18, 5] -= tip_back * dz
     # Thenar eminence: an ellipsoid along the thumb metacarpal, inside the palm.
-    meta = tpts[1] - tpts[0]
-    ax0 = _unit(meta)
-    ax1 = _cross(ax0, [0.0, 0.0, 1.0])
-    ax1 /= np.sqrt(ax1.dot(ax1))
-    ax2 = _cross(ax0, ax1)
-    thenar = ellipsoid_row(tpts[0] + 0.35 * meta + fixed.thenar_shift, np.stack([ax0, ax1, ax2], 1),
-                           fixed.thenar_semi)
-    # Forearm, bent by the wrist angles: the hand rotates relative to it, so the forearm turns by the inverse.
-    arm_rot = (_rz(ang[21]) @ _rx(ang[20])).T
-    down = arm_rot @ np.array([0.0, -1.0, 0.0])
-    side = arm_rot @ np.array([1.0, 0.0, 0.0])
-    back = _cross(side, down)
-    fl_len = shape.forearm_length_mm
-    caps[20] = [0, 0, 0, *(down * 0.35 * fl_len), shape.wrist_radius_mm]
-    forearm = ellipsoid_row(down * 0.62 * fl_len, np.stack([down, side, back], 1),
-                            [0.62 * fl_len, shape.forearm_radius_mm, 0.78 * shape.forearm_radius_mm])
-    ells = np.stack([thenar, fixed.palm_row, forearm])
-    geometry = HandGeometry(joints, caps, _CAPSULE_PARTS, ells, _ELLIPSOID_PARTS)
-    if not articulated:
-        return geometry, None
-    return geometry, _articulation(ct, st, pts, dip_raw, cmc_flex, bend_axis, tpts)
+    mx, my, mz = tp[1, 0] - tp[0, 0], tp[1, 1] - tp[0, 1], tp[1, 2] - tp[0, 2]
+    mn = math.sqrt(mx * mx + my * my + mz * mz)
+    ax0 = (mx / mn, my / mn, mz / mn)
+    n1 = math.sqrt(ax0[1] * ax0[1] + ax0[0] * ax0[0])
+    ax1 = (ax0[1] / n1, -ax0[0] / n1, 0.0)  # ax0 x z
+    ax2 = (ax0[1] * ax1[2] - ax0[2] * ax1[1], ax0[2] * ax1[0] - ax0[0] * ax1[2], ax0[0] * ax1[1] - ax0[1] * ax1[0])
+    _ellipsoid(ells, 0, tp[0, 0] + 0.35 * mx - 0.08 * width, tp[0, 1] + 0.35 * my, tp[0, 2] + 0.35 * mz,
+               ax0, ax1, ax2, 0.45 * shape[23], 0.2 * width, 0.4 * thick)
+    # Palm body: a flattened ellipsoid, plus a wrist capsule; the palm points.
+    _ellipsoid(ells, 1, 0.0, 0.52 * length, 0.0, (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0),
+               0.5 * width, 0.56 * length, 0.5 * thick)
+    caps[19, 0], caps[19, 1], caps[19, 2], caps[19, 3], caps[19, 4], caps[19, 5], caps[19, 6] = (
+        0.0, 0.22 * length, 0.0, 0.0, -2.0, 0.0, wrist_r * 0.95)
+    for i in range(6):
+        joints[30 + i, 0] = _PALM_POINTS[i, 0] * width
+        joints[30 + i, 1] = _PALM_POINTS[i, 1] * length
+        joints[30 + i, 2] = _PALM_POINTS[i, 2] * thick
+    # Forearm, bent by the wrist angles: the hand turns relative to it, so the forearm turns by the inverse,
+    # (rz(dev) @ rx(flex))^T; its rows are the forearm's side, down (negated) and back directions.
+    cf, sf, cd, sd = math.cos(ang[20]), math.sin(ang[20]), math.cos(ang[21]), math.sin(ang[21])
+    side = (cd, -sd * cf, sd * sf)
+    down = (-sd, -cd * cf, cd * sf)
+    back = (side[1] * down[2] - side[2] * down[1], side[2] * down[0] - side[0] * down[2],
+            side[0] * down[1] - side[1] * down[0])
+    caps[20, 0], caps[20, 1], caps[20, 2] = 0.0, 0.0, 0.0
+    caps[20, 3], caps[20, 4], caps[20, 5] = down[0] * 0.35 * fl_len, down[1] * 0.35 * fl_len, down[2] * 0.35 * fl_len
+    caps[20, 6] = wrist_r
+    _ellipsoid(ells, 2, down[0] * 0.62 * fl_len, down[1] * 0.62 * fl_len, down[2] * 0.62 * fl_len, down, side, back,
+               0.62 * fl_len, fore_r, 0.78 * fore_r)
+    # Thumb generators: cmc_flex about z, cmc_abd about rz(cmc_flex) @ y, both through the CMC; the MCP and IP
+    # bends about a x fl through their joints. Wrist: the forearm turns about the wrist centre (the origin),
+    # flexion about -x, deviation about -(rx(-flex) @ z).
+    for g, (x, y, z), p in ((16, (0.0, 0.0, 1.0), 0), (17, (-sz, cz, 0.0), 0), (18, (bx, by, bz), 1),
+                            (19, (bx, by, bz), 2)):
+        axes[g, 0], axes[g, 1], axes[g, 2] = x, y, z
+        origins[g, 0], origins[g, 1], origins[g, 2] = tp[p, 0], tp[p, 1], tp[p, 2]
+    axes[20, 0], axes[20, 1], axes[20, 2] = -1.0, 0.0, 0.0
+    axes[21, 0], axes[21, 1], axes[21, 2] = 0.0, -sf, -cf
+    for g in (20, 21):
+        origins[g, 0], origins[g, 1], origins[g, 2] = 0.0, 0.0, 0.0
 
 
-_CAPSULE_PARTS = np.array([PART_HAND] * 20 + [PART_FOREARM], np.uint8)
-_ELLIPSOID_PARTS = np.array([PART_HAND, PART_HAND, PART_FOREARM], np.uint8)
+@_compiled
+def _ellipsoid(ells, row, cx, cy, cz, ax0, ax1, ax2, s0, s1, s2):  # pragma: no cover - compiled
+    """Write ellipsoid ``row``: centre and ``A`` whose rows are the unit axes divided by the semi-axis lengths."""
+    ells[row, 0], ells[row, 1], ells[row, 2] = cx, cy, cz
+    for k in range(3):
+        ells[row, 3 + k], ells[row, 6 + k], ells[row, 9 + k] = ax0[k] / s0, ax1[k] / s1, ax2[k] / s2
 
 
-def _articulation(ct: np.ndarray, st: np.ndarray, pts: list[np.ndarray], dip_raw: np.ndarray, cmc_flex: float,
-                  bend_axis: np.ndarray, tpts: list[np.ndarray]) -> Articulation:
-    """Axes, origins and DOF weights of the 20 generators (order :data:`GENERATOR_NAMES`)."""
+def _base_articulation() -> tuple[np.ndarray, np.ndarray]:
+    """The parts of the articulation that no pose changes: fixed axes and the DOF weights."""
     axes = np.zeros((NUM_GENERATORS, 3))
-    origins = np.zeros((NUM_GENERATORS, 3))
     weights = np.zeros((NUM_GENERATORS, NUM_DOF))
-    flex_axis = -np.stack([ct, st, np.zeros(4)], axis=1)  # -(base @ x): flexion turns toward the palm
-    dip_free = (dip_raw > np.radians(DIP_MIN_DEG)) & (dip_raw < np.radians(DIP_MAX_DEG))
     for f in range(4):
         k = 4 * f
-        axes[k] = [0.0, 0.0, 1.0]  # abduction: about the palm normal through the MCP
-        axes[k + 1: k + 4] = flex_axis[f]
-        origins[k: k + 4] = [pts[0][f], pts[0][f], pts[1][f], pts[2][f]]
-        weights[k, k + 1] = -_ABD_SIGN[f]
-        weights[k + 1, k] = 1.0
-        weights[k + 2, k + 2] = 1.0
-        if dip_free[f]:
-            weights[k + 3, k + 2] = DIP_PIP_RATIO
-            weights[k + 3, k + 3] = 1.0
-    # Thumb: rot = rz(cmc_flex) @ ry(cmc_abd), so cmc_flex turns about z and cmc_abd about rz(cmc_flex) @ y.
+        axes[k] = [0.0, 0.0, 1.0]
+        weights[k, k + 1] = -_ABD_SIGN[f]  # theta = -splay - abd * sign: abduction turns by -sign
+        weights[k + 1, k] = weights[k + 2, k + 2] = 1.0
+        weights[k + 3, k + 2], weights[k + 3, k + 3] = DIP_PIP_RATIO, 1.0  # DIP = 2/3 PIP + offset
     axes[16] = [0.0, 0.0, 1.0]
-    axes[17] = [-np.sin(cmc_flex), np.cos(cmc_flex), 0.0]
-    axes[18] = axes[19] = bend_axis
-    origins[16] = origins[17] = tpts[0]
-    origins[18], origins[19] = tpts[1], tpts[2]
-    weights[16, dof_index("thumb_cmc_flex")] = 1.0
-    weights[17, dof_index("thumb_cmc_abd")] = 1.0
-    weights[18, dof_index("thumb_mcp_flex")] = 1.0
-    weights[19, dof_index("thumb_ip_flex")] = 1.0
-    return Articulation(axes, origins, weights)
+    axes[20] = [-1.0, 0.0, 0.0]
+    for g, dof in ((16, "thumb_cmc_flex"), (17, "thumb_cmc_abd"), (18, "thumb_mcp_flex"), (19, "thumb_ip_flex"),
+                   (20, "wrist_flex"), (21, "wrist_dev")):
+        weights[g, dof_index(dof)] = 1.0
+    return axes, weights
+
+
+_BASE_AXES, _BASE_WEIGHTS = _base_articulation()

@@ -100,10 +100,14 @@ def _rays(intr: Intrinsics) -> Rays:
 
 
 def render_frame(
-    spec: FrameSpec, intr: Intrinsics = NYU_INTRINSICS, sensor: SensorModel = SensorModel()
+    spec: FrameSpec, intr: Intrinsics = NYU_INTRINSICS, sensor: SensorModel = SensorModel(),
+    shape: HandShape | None = None,
 ) -> RenderedFrame:
-    """Render one frame: hand + scene ray-cast, sensor model applied, labels projected."""
-    shape = shape_of(spec.subject_id)
+    """Render one frame: hand + scene ray-cast, sensor model applied, labels projected.
+
+    ``shape`` replaces the subject's hand (tests of the fitter render the template hand this way).
+    """
+    shape = shape_of(spec.subject_id) if shape is None else shape
     hand = pose_hand(shape, spec.angles_deg).transformed(spec.placement.rotation, spec.placement.wrist_mm)
     rng = np.random.default_rng(list(spec.seed))
     scene_rng = rng if spec.scene_seed is None else np.random.default_rng(list(spec.scene_seed))

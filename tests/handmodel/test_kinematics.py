@@ -9,6 +9,7 @@ from inference.handmodel import (
     CAPSULE_CHAINS,
     DOF_HIGH,
     DOF_LOW,
+    ELLIPSOID_CHAINS,
     JOINT_CHAINS,
     NUM_DOF,
     mean_shape,
@@ -36,16 +37,22 @@ def test_articulation_derivatives_match_finite_differences(seed: int) -> None:
     chains = np.concatenate([JOINT_CHAINS, CAPSULE_CHAINS, CAPSULE_CHAINS])
     analytic = _analytic(points, chains, art)
     step_deg = 1e-4
-    for k in range(NUM_DOF - 2):  # the wrist DOFs move only the forearm, which the fitter does not model
+    for k in range(NUM_DOF):
         plus, minus = angles.copy(), angles.copy()
         plus[k] += step_deg
         minus[k] -= step_deg
         gp, gm = pose_hand(shape, plus), pose_hand(shape, minus)
         moved = np.concatenate([gp.joints - gm.joints, gp.capsules[:, 0:3] - gm.capsules[:, 0:3],
                                 gp.capsules[:, 3:6] - gm.capsules[:, 3:6]]) / np.radians(2 * step_deg)
-        hand = np.ones(len(points), bool)
-        hand[36 + 20] = hand[36 + 21 + 20] = False  # the forearm capsule
-        np.testing.assert_allclose(analytic[hand, k], moved[hand], atol=1e-4, err_msg=f"DOF {k}")
+        np.testing.assert_allclose(analytic[:, k], moved, atol=1e-4, err_msg=f"DOF {k}")
+    # the forearm ellipsoid's centre turns with the wrist too
+    for k in (20, 21):
+        plus, minus = angles.copy(), angles.copy()
+        plus[k] += step_deg
+        minus[k] -= step_deg
+        moved = (pose_hand(shape, plus).ellipsoids[2, :3] - pose_hand(shape, minus).ellipsoids[2, :3])
+        expected = _analytic(geometry.ellipsoids[2:3, :3], ELLIPSOID_CHAINS[2:3], art)[0, k]
+        np.testing.assert_allclose(expected, moved / np.radians(2 * step_deg), atol=1e-4)
 
 
 def test_a_coupled_dip_at_its_limit_does_not_move() -> None:
@@ -63,3 +70,24 @@ def test_scaled_shape_scales_every_length() -> None:
     np.testing.assert_allclose(pose_hand(big, pose).joints, 1.1 * pose_hand(base, pose).joints, atol=1e-9)
     np.testing.assert_allclose(pose_hand(big, pose).capsules[:, 6], 1.1 * pose_hand(base, pose).capsules[:, 6])
     assert base.subject_id == -1 and big.finger_bones_mm[2, 0] == pytest.approx(45.0 * 1.1)
+
+
+def test_compiled_and_plain_python_kinematics_agree() -> None:
+    """One kinematics, two ways to run it: compiled (the fitter) and plain Python (where numba is missing)."""
+    from inference.handmodel import kinematics
+
+    compiled = getattr(kinematics._forward, "py_func", None)
+    if compiled is None:
+        pytest.skip("numba is not installed: only the plain Python kinematics exists")
+    rng = np.random.default_rng(7)
+    shape = kinematics._shape_vector(sample_shape(3))
+    for _ in range(20):
+        angles = rng.uniform(DOF_LOW - 5, DOF_HIGH + 5)
+        outs = []
+        for fn in (kinematics._forward, compiled):
+            arrays = (np.empty((36, 3)), np.empty((21, 7)), np.empty((3, 12)), np.empty((22, 3)), np.empty((22, 3)),
+                      np.empty(4))
+            fn(angles, shape, *arrays)
+            outs.append(arrays)
+        for a, b in zip(*outs, strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)

@@ -55,9 +55,10 @@ def test_stages_timings_and_outputs(tiny_depth_model: Path) -> None:
     np.testing.assert_allclose(result.crop.com_xyz_mm[:2], (30.0, -20.0), atol=6.0)
     assert set(pose.timings_ms) == set(STAGES)
     assert pose.timings_ms["capture"] == 4.5
-    stages = sum(pose.timings_ms[s] for s in ("segment", "crop", "infer", "post"))
+    stages = sum(pose.timings_ms[s] for s in ("segment", "crop", "infer", "fit", "post"))
     assert pose.timings_ms["total"] == pytest.approx(stages)
     assert all(pose.timings_ms[s] > 0 for s in ("segment", "crop", "infer", "post"))
+    assert pose.fit_status is None and pose.fit_residual_mm is None  # refinement off
     assert pose.gesture is not None and 0.0 < pose.gesture_confidence <= 1.0
 
 

@@ -1,0 +1,65 @@
+"""Inverse kinematics: the hand model's pose that puts its 14 NYU joints where a network says they are.
+
+The global pose starts from the palm triangle (the two wrist points and the palm centre, rigid in the model)
+aligned by Kabsch; Gauss-Newton on the joint distances alone (the fitter's prior term at full weight, a small pull
+toward the start angles keeping unseen DOFs put) then bends the fingers and sizes the hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.fit.model import HandParams, PosedHand, template
+from inference.fit.solver import FitResult, FitWeights, Problem, solve
+from inference.handmodel import NUM_DOF, HandShape
+from inference.skeleton import PALM_CENTRE, WRIST
+
+_PALM = [WRIST[0], WRIST[1], PALM_CENTRE]  # rigid in the model: the global pose's anchor
+# A relaxed hand: fingers slightly flexed, thumb slightly out; what IK starts from without a previous fit.
+REST_ANGLES_DEG = np.zeros(NUM_DOF)
+REST_ANGLES_DEG[[0, 4, 8, 12]] = 15.0
+REST_ANGLES_DEG[[2, 6, 10, 14]] = 20.0
+REST_ANGLES_DEG[16:20] = [15.0, 10.0, 10.0, 10.0]
+IK_WEIGHTS = FitWeights(data=0.0, silhouette=0.0, free_space=0.0, prior=1.0, angles=50.0, scale=20.0,
+                        global_steps=2, steps=5, damping=0.05)
+# From the previous frame's fit the joints are close already: fewer steps.
+IK_TRACKING_STEPS = (1, 2)
+
+
+def kabsch(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation ``R (3, 3)`` and translation ``t (3,)`` minimising ``|R source + t - target|`` for ``(K, 3)`` points."""
+    cs, ct = source.mean(axis=0), target.mean(axis=0)
+    u, _, vt = np.linalg.svd((source - cs).T @ (target - ct))
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    r = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    return r, ct - r @ cs
+
+
+def palm_aligned(joints_mm: np.ndarray, angles_deg: np.ndarray, scale: float, shape: HandShape) -> HandParams:
+    """The model at ``angles_deg`` and ``scale``, placed so its palm triangle best matches ``joints_mm (14, 3)``."""
+    local = PosedHand.of(shape, HandParams(np.eye(3), np.zeros(3), angles_deg, scale), surface=False).eval_joints
+    r, t = kabsch(local[_PALM], joints_mm[_PALM])
+    return HandParams(r, t, angles_deg.copy(), scale)
+
+
+def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: HandShape | None = None,
+             fit_scale: bool = True) -> FitResult:
+    """The pose whose 14 joints best match ``joints_mm (14, 3)`` (mm): from ``start`` (e.g. the previous frame's
+    fit, re-anchored on the palm) or from a relaxed hand."""
+    shape = template() if shape is None else shape
+    joints = np.asarray(joints_mm, np.float64)
+    steps: tuple[int | None, int | None] = (None, None)
+    if start is None:
+        start = palm_aligned(joints, REST_ANGLES_DEG, _palm_scale(joints, shape), shape)
+    else:
+        start = palm_aligned(joints, start.angles_deg, start.scale, shape)
+        steps = IK_TRACKING_STEPS
+    return solve(Problem(shape, None, joints, start, IK_WEIGHTS, fit_scale=fit_scale), start, *steps)
+
+
+def _palm_scale(joints_mm: np.ndarray, shape: HandShape) -> float:
+    """The hand size the network's palm suggests: its wrist-to-palm-centre distance over the template's."""
+    local = PosedHand.of(shape, HandParams(np.eye(3), np.zeros(3), REST_ANGLES_DEG, 1.0), surface=False).eval_joints
+    ref = np.linalg.norm(local[PALM_CENTRE] - local[list(WRIST)].mean(axis=0))
+    got = np.linalg.norm(joints_mm[PALM_CENTRE] - joints_mm[list(WRIST)].mean(axis=0))
+    return float(np.clip(got / max(ref, 1e-6), 0.8, 1.25))

@@ -1,0 +1,240 @@
+"""The fit: Levenberg-Marquardt over the hand model's parameters with analytic Jacobians.
+
+Energy (each term a sum of squared residuals in mm, divided by its count, times its weight):
+
+- **data**: observed hand points to the model surface, signed distance (point-to-plane), robust (Cauchy weights
+  at ``data_scale_mm``); points whose nearest model surface faces away from the camera are left out (a visible
+  point lies on a surface that faces the camera);
+- **silhouette**: points along every model bone that project outside the hand-and-arm silhouette are pulled back
+  in, by their distance to it (image pixels converted to mm at their depth); a pixel whose observed depth is well
+  in front of the model part (an occluder) puts no constraint on it;
+- **free space**: the camera-facing surface points of every bone whose pixel shows nothing at their depth (the
+  observed surface lies well behind them, or there is none: the model is where the camera sees empty space) are
+  pulled to the nearest observed point (robust, as the data term);
+- **prior**: the model's 14 NYU joints to the network's estimate (weak: the network is the starting point, not
+  the answer);
+- **regularisers**: joint angles toward the starting pose, ``log(scale)`` toward the current one, and, while
+  tracking, the pose toward the previous frame's fit (temporal);
+- joint limits are hard: every step is clipped to them.
+
+The solver is damped Gauss-Newton with fresh correspondences at every step (articulated ICP): the first steps
+move only the global pose and the wrist (with fingers held, a misplaced hand would otherwise pull points onto
+the wrong fingers), the rest move everything. Each step evaluates the energy once; the lowest-energy parameters
+seen are returned (a step may raise the energy when correspondences switch; rejecting such steps stalled the
+fit in measurements, see docs/fitting.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.fit import kernels
+from inference.fit.model import (
+    ANGLES,
+    AXIS_CHAINS,
+    AXIS_FRACTIONS,
+    EVAL_JOINT_CHAINS,
+    FIT_DOFS,
+    NUM_UNKNOWNS,
+    PRIMITIVE_CHAINS,
+    SCALE,
+    TRANS,
+    HandParams,
+    PosedHand,
+)
+from inference.fit.observation import Observation
+from inference.handmodel import HandShape
+from inference.segmentation import STEP
+
+
+@dataclass(frozen=True)
+class FitWeights:
+    """Weights of the energy terms (see the module docstring) and the solver's settings.
+
+    Attributes:
+        data: weight of the mean squared point-to-surface distance (mm^2).
+        data_scale_mm: Cauchy scale of the data term: residuals well beyond it count little (outliers, arm).
+        silhouette: weight of the mean squared distance (mm^2) of model bone points outside the silhouette.
+        free_space: weight of the mean squared distance (mm^2) of model surface points in observed free space to
+            the nearest observed point.
+        prior: weight of the mean squared distance (mm^2) of the model's 14 joints to the network's.
+        angles: weight of the squared change of each joint angle from the start (mm^2 per rad^2).
+        scale: weight of the squared change of log(scale) (mm^2 per unit).
+        temporal_mm: weight of the squared change (mm^2) of the wrist position from the previous frame's fit.
+        global_steps: first Gauss-Newton steps that move only the global pose and the wrist.
+        steps: Gauss-Newton steps that move everything, after those.
+        restart_steps: after those, the fingers start again from the starting angles at the fitted global pose
+            and take this many steps; the lower energy wins (0: no restart). A hand first placed 15 degrees and
+            25 mm off drags points onto the wrong fingers, which then settle in a wrong bend; once the palm is in
+            place the fingers find their way from the start (docs/fitting.md).
+        damping: Levenberg damping, relative to the diagonal of the normal equations.
+    """
+
+    data: float = 1.0
+    data_scale_mm: float = 10.0
+    silhouette: float = 0.3
+    free_space: float = 0.3
+    prior: float = 0.02
+    angles: float = 2.0
+    scale: float = 50.0
+    temporal_mm: float = 0.0
+    global_steps: int = 3
+    steps: int = 6
+    restart_steps: int = 0
+    damping: float = 0.1
+
+
+@dataclass
+class Evaluation:
+    """The energy at one set of parameters, with what a Gauss-Newton step needs."""
+
+    hand: PosedHand
+    energy: float
+    jtj: np.ndarray  # (U, U)
+    jtr: np.ndarray  # (U,)
+    data_rms_mm: float  # robust-free RMS of the data residuals of visible points
+    data_mean_abs_mm: float  # mean |point-to-surface distance| over all observed points
+
+
+@dataclass
+class FitResult:
+    """The fitted parameters and how well they fit."""
+
+    params: HandParams
+    hand: PosedHand
+    energy: float
+    mean_distance_mm: float  # mean |observed point to model surface|
+    iterations: int
+
+
+class Problem:
+    """One frame's energy: the observation, the targets, the weights, the reference pose of the regularisers.
+
+    Args:
+        shape: the template hand (lengths at scale 1).
+        obs: the frame (None: no data, silhouette or free-space terms, e.g. inverse kinematics).
+        joints_mm: ``(14, 3)`` the network's joints for the prior, or None.
+        start: the pose the angle and scale regularisers pull toward.
+        previous: the previous frame's fit (temporal term), or None.
+        fit_scale: let the scale change.
+    """
+
+    def __init__(self, shape: HandShape, obs: Observation | None, joints_mm: np.ndarray | None, start: HandParams,
+                 weights: FitWeights, previous: HandParams | None = None, fit_scale: bool = False) -> None:
+        self.shape, self.obs, self.joints_mm, self.start = shape, obs, joints_mm, start
+        self.weights, self.previous, self.fit_scale = weights, previous, fit_scale
+
+    def evaluate(self, params: HandParams) -> Evaluation:
+        """The energy at ``params`` and its Gauss-Newton normal equations.
+
+        Every residual is ``direction . point`` of a point moving with the model, so one Jacobian routine serves all
+        terms (:func:`inference.fit.kernels.assemble` gathers them in one compiled pass).
+        """
+        w = self.weights
+        obs = self.obs
+        hand = PosedHand.of(self.shape, params, surface=obs is not None)
+        terms = 0
+        if obs is not None:
+            terms |= 1 | 2 | 4
+            sil, intr, points, depth = obs.silhouette, obs.intrinsics, obs.points_mm, obs.depth_mm
+            dist_map, grad_u, grad_v, origin = sil.distance, sil.grad_u, sil.grad_v, sil.origin
+            fx, fy, cx, cy = intr.fx, intr.fy, intr.cx, intr.cy
+        else:
+            points, depth = _NO_POINTS, _NO_DEPTH
+            dist_map = grad_u = grad_v = _NO_MAP
+            origin, (fx, fy, cx, cy) = (0, 0), (1.0, 1.0, 0.0, 0.0)
+        targets = self.joints_mm
+        if targets is not None:
+            terms |= 8
+        else:
+            targets = _NO_TARGETS
+        jac, res, wts, energy, mean_abs, rms = kernels.assemble(
+            points, hand.capsules, hand.ellipsoid_centres, hand.ellipsoid_axes, hand.ellipsoid_semi, PRIMITIVE_CHAINS,
+            AXIS_CHAINS, AXIS_FRACTIONS, hand.eval_joints, EVAL_JOINT_CHAINS, targets, dist_map, grad_u, grad_v,
+            origin[0], origin[1], float(STEP), fx, fy, cx, cy, depth, hand.axes, hand.moments, hand.dof_weights,
+            params.translation_mm, self.fit_scale, w.data, w.data_scale_mm**2, w.silhouette, w.free_space, w.prior,
+            _OCCLUDER_MM, _FREE_MARGIN_MM, terms,
+        )
+        wrows = jac * wts[:, None]
+        jtj = wrows.T @ jac
+        jtr = wrows.T @ res
+        # Regularisers, straight onto the normal equations: angles (rad) toward the start, log(scale) toward the
+        # start, the wrist toward the previous fit.
+        d_ang = np.radians(params.angles_deg[FIT_DOFS] - self.start.angles_deg[FIT_DOFS])
+        k = w.angles / len(FIT_DOFS)
+        jtj[ANGLES, ANGLES] += k * _EYE_DOF
+        jtr[ANGLES] += k * d_ang
+        energy += k * float((d_ang * d_ang).sum())
+        if self.fit_scale:
+            d_scale = float(np.log(params.scale / self.start.scale))
+            jtj[SCALE, SCALE] += w.scale
+            jtr[SCALE] += w.scale * d_scale
+            energy += w.scale * d_scale * d_scale
+        if self.previous is not None and w.temporal_mm > 0:
+            d_t = params.translation_mm - self.previous.translation_mm
+            k = w.temporal_mm / 3
+            jtj[TRANS, TRANS] += k * np.eye(3)
+            jtr[TRANS] += k * d_t
+            energy += k * float((d_t * d_t).sum())
+        return Evaluation(hand, float(energy), jtj, jtr, float(rms), float(mean_abs))
+
+
+_EYE_DOF = np.eye(len(FIT_DOFS))
+_NO_POINTS = np.zeros((0, 3))
+_NO_DEPTH = np.zeros((1, 1), np.uint16)
+_NO_MAP = np.zeros((1, 1), np.float32)
+_NO_TARGETS = np.zeros((14, 3))
+_OCCLUDER_MM = 40.0  # observed depth this much in front of a model point: something hides it
+_FREE_MARGIN_MM = 15.0  # observed surface this much behind a model point: the model is in empty space
+
+
+# The unknowns the first steps move: the global rotation and translation, the wrist angles (and the scale).
+_GLOBAL = np.zeros(NUM_UNKNOWNS, bool)
+_GLOBAL[:6] = True
+_GLOBAL[6 + 20: 6 + 22] = True
+_GLOBAL[SCALE] = True
+
+
+def fit(problem: Problem, params: HandParams, start: Evaluation | None = None) -> FitResult:
+    """Gauss-Newton from ``params`` with the weights' steps, then, if ``restart_steps``, again from the fitted global
+    pose with the finger and thumb angles of ``params``; the lower energy wins."""
+    first = solve(problem, params, start=start)
+    n = problem.weights.restart_steps
+    if n <= 0:
+        return first
+    again = first.params.copy()
+    again.angles_deg[:20] = params.angles_deg[:20]  # fingers and thumb; the wrist stays where it was fitted
+    second = solve(problem, again, 0, n)
+    second.iterations += first.iterations
+    return second if second.energy < first.energy else first
+
+
+def solve(problem: Problem, params: HandParams, global_steps: int | None = None, steps: int | None = None,
+          start: Evaluation | None = None) -> FitResult:
+    """Gauss-Newton from ``params`` (see the module docstring); ``start``: its evaluation when already made."""
+    w = problem.weights
+    n_global = w.global_steps if global_steps is None else global_steps
+    n_all = w.steps if steps is None else steps
+    current = problem.evaluate(params) if start is None else start
+    best, best_params = current, params
+    evaluations = 1
+    for k in range(n_global + n_all):
+        free = _GLOBAL if k < n_global else np.ones(NUM_UNKNOWNS, bool)
+        if not problem.fit_scale:
+            free = free.copy()
+            free[SCALE] = False
+        h = current.jtj[np.ix_(free, free)]
+        h = h + w.damping * np.diag(np.diag(h)) + 1e-6 * np.eye(len(h))
+        delta = np.zeros(NUM_UNKNOWNS)
+        try:
+            delta[free] = np.linalg.solve(h, -current.jtr[free])
+        except np.linalg.LinAlgError:
+            break
+        params = params.step(delta, problem.fit_scale)
+        current = problem.evaluate(params)
+        evaluations += 1
+        if current.energy < best.energy:
+            best, best_params = current, params
+    return FitResult(best_params, best.hand, best.energy, best.data_mean_abs_mm, evaluations)
