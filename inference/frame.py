@@ -67,7 +67,8 @@ class HandPose:
         timings_ms: per-stage wall time in ms (capture, segment, crop, infer, fit, post, ...).
         gesture: recognised gesture name or None.
         gesture_confidence: in [0, 1].
-        joints36_xyz_mm: ``(36, 3)`` all NYU joints of the fitted hand model (mm), or None without a fit.
+        joints36_xyz_mm: ``(36, 3)`` all NYU joints of the fitted hand model (mm, smoothed like the 14), or None
+            without a fit; joints36_uvd: the same as ``(u px, v px, d mm)``.
         fit_residual_mm: mean distance (mm) of the hand's observed points to the fitted model surface, or None.
         fit_status: ``"ok"`` when the fitted pose is used, else why the network's was kept; None without refinement.
     """
@@ -80,5 +81,6 @@ class HandPose:
     gesture: str | None = None
     gesture_confidence: float = 0.0
     joints36_xyz_mm: np.ndarray | None = None
+    joints36_uvd: np.ndarray | None = None
     fit_residual_mm: float | None = None
     fit_status: str | None = None

@@ -19,12 +19,12 @@ import numpy as np
 from inference.crop import decode_prediction, make_crop
 from inference.estimator import Estimator, load_estimator
 from inference.fit.observation import observe
-from inference.fit.refiner import STATUS_OK, HandRefiner, RefineSettings
+from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSettings
 from inference.frame import Frame, HandCrop, HandPose
-from inference.geometry import xyz_to_uvd
+from inference.geometry import uvd_to_xyz, xyz_to_uvd
 from inference.gestures import classify_gesture
 from inference.segmentation import Segmentation, SegmentationParams, segment_hand
-from inference.skeleton import EVAL_JOINT_IDS
+from inference.skeleton import EVAL_JOINT_IDS, PALM_CENTRE
 from inference.smoothing import JointSmoother, SmoothingParams
 
 # Keys of HandPose.timings_ms; total = segment + crop + infer + fit + post (capture is reported apart).
@@ -44,6 +44,12 @@ class PipelineSettings:
         refine: fit the articulated hand model to the depth after the network (:mod:`inference.fit`; models that
             estimate the 14 NYU joints only).
         refine_settings: the fit's settings.
+        recentre_mm: when the network puts the palm farther than this from the crop's centre, crop again around
+            the palm it found and ask again (DeepPrior++'s refinement: a crop that started on a forearm or a wrist
+            walks to the hand); at most ``recentre_passes`` more passes.
+        recentre_passes: the most extra network passes a frame may take for that.
+        follow_mm: while the hand is tracked, a segmentation centre farther than this from the previous frame's
+            palm is not believed (another blob, a forearm end): the crop starts from that palm instead.
     """
 
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
@@ -51,8 +57,11 @@ class PipelineSettings:
     smoothing: bool = True
     smoothing_params: SmoothingParams = field(default_factory=SmoothingParams)
     gestures: bool = True
-    refine: bool = False
+    refine: bool = True
     refine_settings: RefineSettings = field(default_factory=RefineSettings)
+    recentre_mm: float = 20.0
+    recentre_passes: int = 3
+    follow_mm: float = 80.0
 
 
 @dataclass
@@ -64,12 +73,31 @@ class FrameResult:
         pose: the estimate (``found`` False when there is no hand), with ``timings_ms``.
         crop: the network input, or None when no hand was segmented.
         segmentation: the segmentation result (``reason`` says why nothing was found).
+        fit: the model-based refinement of this frame (its pose, residual, status), or None when not refined.
     """
 
     frame: Frame
     pose: HandPose
     crop: HandCrop | None
     segmentation: Segmentation
+    fit: Refinement | None = None
+
+
+_NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
+_NEAR_MM = 80.0  # a hand's surface lies within this of its palm centre's depth
+
+
+def _surface_near(depth: np.ndarray, centre_uvd: np.ndarray) -> bool:
+    """Whether the camera sees a surface near ``centre_uvd`` (u px, v px, d mm): inside the image, with valid depth
+    within ``_NEAR_MM`` of ``d`` in the window around it (a centre proposed by the network or the previous frame
+    must land on something, or a wrong guess would walk the crop into empty space)."""
+    u, v, d = (float(c) for c in centre_uvd)
+    height, width = depth.shape
+    if not (np.isfinite(u) and np.isfinite(v) and d > 0 and 0 <= u < width and 0 <= v < height):
+        return False
+    ui, vi, r = int(u), int(v), _NEAR_WINDOW_PX
+    patch = depth[max(vi - r, 0): vi + r + 1, max(ui - r, 0): ui + r + 1]
+    return bool(np.count_nonzero(np.abs(patch.astype(np.float32) - np.float32(d)) <= _NEAR_MM) >= 5)
 
 
 def _sanitised_depth(depth: np.ndarray) -> np.ndarray | None:
@@ -98,8 +126,10 @@ class Pipeline:
         self._refinable = self._gestures_possible  # the fit needs the 14 NYU joints to start from
         self._lock = threading.Lock()
         self._filter = JointSmoother()
+        self._filter36 = JointSmoother()  # the fitted model's 36 joints, smoothed alike
         self._refiner = HandRefiner()
         self._last_index: int | None = None
+        self._last_palm_xyz: np.ndarray | None = None  # the previous frame's palm centre (mm), while tracked
         self.update_settings(settings or PipelineSettings())
 
     @classmethod
@@ -131,6 +161,7 @@ class Pipeline:
                 new = dataclasses.replace(new, segmentation=dataclasses.replace(new.segmentation, cube_mm=cube))
             if new.smoothing_params != self._filter.params:
                 self._filter = JointSmoother(new.smoothing_params)
+                self._filter36 = JointSmoother(new.smoothing_params)
             if new.refine_settings != self._refiner.settings:
                 self._refiner = HandRefiner(new.refine_settings)
             self._settings = new
@@ -140,8 +171,10 @@ class Pipeline:
         """Forget the smoothing history (e.g. when the source is switched or seeks)."""
         with self._lock:
             self._filter.reset("pipeline reset")
+            self._filter36.reset("pipeline reset")
             self._refiner.reset("pipeline reset")
             self._last_index = None
+            self._last_palm_xyz = None
 
     def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
         """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
@@ -150,12 +183,15 @@ class Pipeline:
         (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`).
         """
         with self._lock:
-            settings, smoother, refiner = self._settings, self._filter, self._refiner
+            settings, smoother, smoother36, refiner = self._settings, self._filter, self._filter36, self._refiner
             # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
             if self._last_index is not None and frame.index <= self._last_index:
                 smoother.reset("frame index went back")
                 refiner.reset("frame index went back")
+                self._last_palm_xyz = None
+            follow = self._last_palm_xyz if com_uvd is None else None
             self._last_index = frame.index
+            self._last_palm_xyz = None  # set again below if this frame has a hand
         meta = self.estimator.metadata
         cube_mm = settings.cube_mm or meta.cube_mm
         timings = {"capture": float(capture_ms)}
@@ -178,21 +214,37 @@ class Pipeline:
             timings["total"] = timings["segment"]
             return FrameResult(frame, HandPose(found=False, timings_ms=timings), None, seg)
 
-        crop = make_crop(
-            depth, seg.com_uvd, frame.intrinsics, cube_mm, color=frame.color if meta.uses_rgb else None,
-            rgb_mean=self._rgb_mean, rgb_std=self._rgb_std, size=meta.input_size,
-        )
-        t2 = time.perf_counter()
-        joints_norm = self.estimator.predict(crop)  # (J, 3) cube units
+        centre = seg.com_uvd
+        if follow is not None and np.linalg.norm(uvd_to_xyz(centre, frame.intrinsics) - follow) > settings.follow_mm:
+            followed = xyz_to_uvd(follow, frame.intrinsics)
+            if _surface_near(depth, followed):  # the hand is still there (not after a cut, not gone)
+                centre = followed
+        # Crop, estimate; while the network puts the palm well away from the crop's centre, crop around it again.
+        crop_s = infer_s = 0.0
+        passes = 0 if com_uvd is not None else settings.recentre_passes
+        for k in range(passes + 1):
+            ta = time.perf_counter()
+            crop = make_crop(
+                depth, centre, frame.intrinsics, cube_mm, color=frame.color if meta.uses_rgb else None,
+                rgb_mean=self._rgb_mean, rgb_std=self._rgb_std, size=meta.input_size,
+            )
+            tb = time.perf_counter()
+            joints_norm = self.estimator.predict(crop)  # (J, 3) cube units
+            tc = time.perf_counter()
+            crop_s, infer_s = crop_s + tb - ta, infer_s + tc - tb
+            xyz_mm, uvd = decode_prediction(joints_norm, crop, frame.intrinsics)
+            if k == passes or not self._gestures_possible or not np.isfinite(xyz_mm).all():
+                break
+            palm = xyz_mm[PALM_CENTRE]
+            palm_uvd = xyz_to_uvd(palm, frame.intrinsics)
+            if np.linalg.norm(palm - crop.com_xyz_mm) <= settings.recentre_mm or not _surface_near(depth, palm_uvd):
+                break  # close enough, or the network points where the camera sees no hand: keep this crop
+            centre = palm_uvd
         t3 = time.perf_counter()
-
-        xyz_mm, uvd = decode_prediction(joints_norm, crop, frame.intrinsics)
         found = bool(np.isfinite(xyz_mm).all())
-        joints36 = fit_residual = fit_status = None
+        joints36 = fit_residual = fit_status = fit = None
         if found and settings.refine and self._refinable:
-            # The fit needs the segmented hand's points; a crop centred by the caller has none.
-            obs = observe(depth, seg, frame.intrinsics) if seg.hand_vu_px is not None else "no segmentation"
-            fit = refiner.refine(obs, xyz_mm, frame.index)
+            fit = refiner.refine(observe(depth, crop, frame.intrinsics, xyz_mm[PALM_CENTRE]), xyz_mm, frame.index)
             fit_residual, fit_status = fit.residual_mm, fit.status
             if fit.status == STATUS_OK:
                 joints36 = fit.joints_xyz_mm
@@ -202,6 +254,7 @@ class Pipeline:
             refiner.reset("hand lost")
         t_fit = time.perf_counter()
         gesture, confidence = None, 0.0
+        uvd36 = None
         if not found:
             smoother.reset("hand lost")
             xyz_mm = uvd = None
@@ -209,14 +262,24 @@ class Pipeline:
             if settings.smoothing:
                 xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
                 uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
+            if joints36 is not None:
+                if settings.smoothing:
+                    joints36 = smoother36.filter(joints36, frame.timestamp_s)
+                uvd36 = xyz_to_uvd(joints36, frame.intrinsics)
             if settings.gestures and self._gestures_possible:
                 gesture, confidence = classify_gesture(xyz_mm)
+        if joints36 is None:
+            smoother36.reset("no fit")
+        if found and self._gestures_possible:
+            with self._lock:
+                self._last_palm_xyz = np.asarray(xyz_mm[PALM_CENTRE], np.float64)
         t4 = time.perf_counter()
-        timings.update(crop=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3, fit=(t_fit - t3) * 1e3, post=(t4 - t_fit) * 1e3)
+        timings.update(crop=crop_s * 1e3, infer=infer_s * 1e3, fit=(t_fit - t3) * 1e3, post=(t4 - t_fit) * 1e3)
         timings["total"] = sum(timings[k] for k in ("segment", "crop", "infer", "fit", "post"))
         pose = HandPose(
             found=found, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=crop.com_xyz_mm, timings_ms=timings,
-            gesture=gesture, gesture_confidence=confidence, joints36_xyz_mm=joints36, fit_residual_mm=fit_residual,
+            gesture=gesture, gesture_confidence=confidence, joints36_xyz_mm=joints36, joints36_uvd=uvd36,
+            fit_residual_mm=fit_residual,
             fit_status=fit_status,
         )
-        return FrameResult(frame, pose, crop, seg)
+        return FrameResult(frame, pose, crop, seg, fit)

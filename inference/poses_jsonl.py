@@ -2,7 +2,9 @@
 
 Keys of each line (ARCHITECTURE.md): ``index`` (0-based frame index in the source), ``timestamp_s``,
 ``found``, ``joints_uvd`` and ``joints_xyz_mm`` (14x3 lists, y up; null when not found), ``com_xyz_mm``
-(3 floats or null), ``gesture`` (name or null), ``gesture_confidence`` and ``timings_ms`` (stage -> ms).
+(3 floats or null), ``gesture`` (name or null), ``gesture_confidence`` and ``timings_ms`` (stage -> ms); with
+model-based refinement ``fit_residual_mm`` (mm or null) and ``fit_status``; on request ``joints36_xyz_mm`` and
+``joints36_uvd`` (36x3 or null). Fields are only ever added, so every reader of the 14 joints keeps working.
 Every line is flushed as it is written, so an interrupted run keeps every frame already processed.
 """
 
@@ -26,10 +28,10 @@ def _rounded(values: np.ndarray | None, decimals: int) -> list | None:
     return None if values is None else np.round(np.asarray(values, np.float64), decimals).tolist()
 
 
-def pose_record(index: int, timestamp_s: float, pose: HandPose) -> dict[str, object]:
-    """The JSON object of one frame."""
+def pose_record(index: int, timestamp_s: float, pose: HandPose, joints36: bool = False) -> dict[str, object]:
+    """The JSON object of one frame (``joints36``: add the fitted model's 36 joints)."""
     found = bool(pose.found and pose.joints_xyz_mm is not None)
-    return {
+    record = {
         "index": int(index),
         "timestamp_s": round(float(timestamp_s), 6),
         "found": found,
@@ -40,6 +42,14 @@ def pose_record(index: int, timestamp_s: float, pose: HandPose) -> dict[str, obj
         "gesture_confidence": round(float(pose.gesture_confidence), 4) if found else 0.0,
         "timings_ms": {k: round(float(v), _MS_DECIMALS) for k, v in pose.timings_ms.items()},
     }
+    if pose.fit_status is not None:
+        record["fit_residual_mm"] = None if pose.fit_residual_mm is None else round(float(pose.fit_residual_mm), 3)
+        record["fit_status"] = pose.fit_status
+    if joints36:
+        has36 = found and pose.joints36_xyz_mm is not None
+        record["joints36_xyz_mm"] = _rounded(pose.joints36_xyz_mm, _MM_DECIMALS) if has36 else None
+        record["joints36_uvd"] = _rounded(pose.joints36_uvd, _MM_DECIMALS) if has36 else None
+    return record
 
 
 class PosesJsonlWriter:
@@ -65,10 +75,10 @@ class PosesJsonlWriter:
         except OSError as exc:
             raise HandposeError(f"--out {self.path}: cannot write ({exc.strerror})") from None
 
-    def write(self, index: int, timestamp_s: float, pose: HandPose) -> None:
+    def write(self, index: int, timestamp_s: float, pose: HandPose, joints36: bool = False) -> None:
         if self.lines == 0 and self.path is not None:
             self._fh.truncate(0)  # append mode: the next write lands at the new end, 0
-        self._fh.write(json.dumps(pose_record(index, timestamp_s, pose), separators=(",", ":")) + "\n")
+        self._fh.write(json.dumps(pose_record(index, timestamp_s, pose, joints36), separators=(",", ":")) + "\n")
         self._fh.flush()
         self.lines += 1
 

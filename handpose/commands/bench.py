@@ -1,10 +1,12 @@
 """Measure per-stage latency and FPS of the pose pipeline on a source (looped when shorter than --frames).
 
 Stages (ms per frame, median and 95th percentile): capture (the source delivering the frame: PNG decoding
-or the camera SDK's wait, reported apart), segment, crop, infer, post (decode, smoothing, gesture) and
-total = segment + crop + infer + post. Also: bare_infer_ms (the network alone: one session.run on the same
-input right after each frame), overhead_ms (per frame, total minus that bare call: what the pipeline adds to
-the network) and segment_crop_ms.
+or the camera SDK's wait, reported apart), segment, crop, infer (every network pass of the frame: one, or more
+when the crop is re-centred on the palm the network found), fit (model-based refinement: observation, inverse
+kinematics, the fit), post (decode, smoothing, gesture) and total = segment + crop + infer + fit + post. Also:
+bare_infer_ms (the network alone: one session.run on the same input right after each frame), overhead_ms (per
+frame, total minus fit minus that bare call: what the pipeline adds to the network besides the fit) and
+segment_crop_ms.
 By default frames are captured and processed one after another so each stage is timed alone; --threaded
 runs the capture thread + worker of `handpose run` / the app and reports their throughput as fps.
 
@@ -19,12 +21,13 @@ import argparse
 import json
 import sys
 
-from handpose.commands.run import SOURCE_HELP, add_model_arguments
+from handpose.commands.run import SOURCE_HELP, add_model_arguments, add_refine_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help=SOURCE_HELP)
     add_model_arguments(parser)
+    add_refine_argument(parser)
     parser.add_argument("--frames", type=int, default=200, help="frames to measure (default 200)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured frames first (default 5)")
     parser.add_argument("--no-bare", action="store_true",
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from handpose.commands.run import make_estimator, setup_logging
     from inference.bench import LoopedSource, bare_inference_ms, bench_sequential, bench_threaded
     from inference.errors import HandposeError
-    from inference.pipeline import Pipeline
+    from inference.pipeline import Pipeline, PipelineSettings
     from inference.sources import open_source
 
     setup_logging("bench")
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise HandposeError(f"--frames must be positive and --warmup >= 0, got {args.frames} and {args.warmup}")
     open_source(args.source)  # an unknown source spec fails here, before the model loads
     estimator = make_estimator(args.model, args.backend, args.providers)
-    pipeline = Pipeline(estimator)
+    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine))
     source = LoopedSource(lambda: open_source(args.source))
     if args.threaded:
         report = bench_threaded(source, pipeline, args.frames, warmup=args.warmup)

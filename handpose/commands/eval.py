@@ -21,11 +21,12 @@ when the labels never stay still).
 files it prints one object keyed by file stem instead: {"<stem>": {...}, ...}.
 
 With --model instead of --predictions, LABELS must be an NYU-format directory (depth frames + joint_data.mat):
-every frame runs through the real runtime pipeline (segmentation -> crop -> model -> decode, no smoothing,
-as `handpose run --no-smoothing`) with each model M (an .onnx file via onnxruntime, or a training checkpoint /
-run directory via the torch backend), and the estimates are scored exactly like a poses JSONL (frames with no
-hand found are "not found", corrupt frames "missing"). --centre labels crops around the labelled joints'
-centre instead of the segmentation's, to measure the network alone. Several models are compared like several
+every frame runs through the real runtime pipeline (segmentation -> crop, re-centred on the palm the network
+finds -> model -> decode -> model-based refinement unless --no-refine; no smoothing, as `handpose run
+--no-smoothing`) with each model M (an .onnx file via onnxruntime, or a training checkpoint / run directory via
+the torch backend), and the estimates are scored exactly like a poses JSONL (frames with no hand found are "not
+found", corrupt frames "missing"). --centre labels crops around the labelled joints' centre instead (no
+re-centring): with --no-refine that measures the network alone. Several models are compared like several
 prediction files (one plot, JSON keyed by model file stem).
 
 examples:
@@ -58,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--centre", choices=CENTRES, default=None,
                         help="with --model: crop centre from the runtime's segmentation (default) or from the "
                              "labelled joints (the network alone)")
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                        help="with --model: fit the hand model after the network (default on, as `handpose run`); "
+                             "--no-refine scores the network's joints")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N",
                         help="with --model: run and score only the first N frames of --labels (default: all)")
     parser.add_argument("--providers", default="auto",
@@ -125,7 +129,7 @@ def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.
         # .onnx runs on onnxruntime; anything else is a checkpoint / run directory only torch can load.
         backend = "onnx" if path.suffix.lower() == ".onnx" else "torch"
         pipelines[name] = Pipeline(make_estimator(str(path), backend, args.providers),
-                                   PipelineSettings(smoothing=False, gestures=False))
+                                   PipelineSettings(smoothing=False, gestures=False, refine=args.refine))
         check_eval_joints(pipelines[name], str(path))
         paths[name] = path
     centre = args.centre or "segment"

@@ -20,6 +20,8 @@ import signal
 import sys
 import threading
 
+from handpose.commands.run import add_refine_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help="replay:DIR | bag:FILE | realsense[:SERIAL] | synthetic[:SEED]")
@@ -30,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="ONNX model: also estimate poses and write poses.jsonl")
     parser.add_argument("--no-smoothing", action="store_true",
                         help="with --model: write the poses without the temporal smoothing filter")
+    add_refine_argument(parser)
     parser.add_argument("--fps", type=float, default=None, help="replay: pace to this rate; camera: stream rate")
     parser.add_argument("--loop", action="store_true", default=None, help="replay / bag: start again at the end")
     parser.add_argument("--real-time", action="store_true", default=None,
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from inference.errors import HandposeError
+    from inference.pipeline import PipelineSettings
     from inference.recording import Recorder
     from inference.sources import open_source
 
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.real_time:
         options["real_time"] = True
     source = open_source(args.source, **options)
-    estimate = _pose_estimator(args.model, not args.no_smoothing) if args.model else None
+    estimate = _pose_estimator(args.model, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine)) \
+        if args.model else None
 
     stop = threading.Event()
 
@@ -105,9 +110,9 @@ def _length(source: object) -> int | None:
         return None
 
 
-def _pose_estimator(model: str, smoothing: bool):
+def _pose_estimator(model: str, settings):  # settings: inference.pipeline.PipelineSettings
     """A Frame -> HandPose function from the runtime pipeline with ``model``."""
-    from inference.pipeline import Pipeline, PipelineSettings
+    from inference.pipeline import Pipeline
 
-    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=smoothing))
+    pipeline = Pipeline.from_model(model, settings)
     return lambda frame: pipeline.process(frame).pose

@@ -1,7 +1,10 @@
 """Estimate hand poses from a source and write one JSON line per frame (to --out, or stdout).
 
 Each line: {"index", "timestamp_s", "found", "joints_uvd", "joints_xyz_mm" (14x3, mm, y up; null when no
-hand), "com_xyz_mm", "gesture", "gesture_confidence", "timings_ms"}. Progress and the summary go to stderr.
+hand), "com_xyz_mm", "gesture", "gesture_confidence", "timings_ms"} and, with refinement (the default),
+"fit_residual_mm" (mean distance of the hand's points to the fitted model) and "fit_status" ("ok", or why the
+network's joints were kept); with --joints 36 also "joints36_xyz_mm" and "joints36_uvd" (36x3). Progress and the
+summary go to stderr.
 Frames that cannot be decoded are skipped, counted and listed at the end. Ctrl-C stops; every line already
 written is kept. Never needs a display.
 
@@ -32,13 +35,24 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="onnxruntime providers in order, e.g. cuda,cpu (default auto = tensorrt,cuda,cpu)")
 
 
+def add_refine_argument(parser: argparse.ArgumentParser) -> None:
+    """--refine / --no-refine (shared by run, bench, eval, record and app)."""
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                        help="fit the articulated hand model to the depth after the network (model-based "
+                             "refinement, docs/fitting.md; default on); --no-refine keeps the network's joints")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help=SOURCE_HELP)
     add_model_arguments(parser)
+    add_refine_argument(parser)
     parser.add_argument("--out", default=None, help="poses JSONL file (default: stdout)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--headless", action="store_true",
                         help="accepted for scripts; `run` never opens a window (use `handpose app` for one)")
+    parser.add_argument("--joints", type=int, choices=(14, 36), default=14,
+                        help="36: also write all 36 NYU joints of the fitted hand model (joints36_xyz_mm, "
+                             "joints36_uvd; null on frames without a fit)")
     parser.add_argument("--no-smoothing", action="store_true",
                         help="turn off the temporal smoothing filter (One Euro, docs/smoothing.md) and write each "
                              "frame's own estimate")
@@ -101,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = open_source(args.source)
         estimator = make_estimator(args.model, args.backend, args.providers)
-        pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing))
+        pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine))
         length = _length(source)
         total = min(length, args.max_frames) if length is not None and args.max_frames else length or args.max_frames
         bar = tqdm(total=total, unit="frame", desc="run", file=sys.stderr, disable=None)
@@ -111,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
         def on_result(result: FrameResult) -> None:
             nonlocal found
-            writer.write(result.frame.index, result.frame.timestamp_s, result.pose)
+            writer.write(result.frame.index, result.frame.timestamp_s, result.pose, joints36=args.joints == 36)
             found += int(result.pose.found)
             bar.update(1)
 

@@ -73,7 +73,8 @@ def ellipsoid_distance(y, semi):  # pragma: no cover - compiled
         if semi[k] < semi[k_min]:
             k_min = k
     inside = (y[0] / semi[0]) ** 2 + (y[1] / semi[1]) ** 2 + (y[2] / semi[2]) ** 2 < 1.0
-    t = -semi[k_min] ** 2 + semi[k_min] * abs(y[k_min])
+    lo = -semi[k_min] ** 2
+    t = lo + semi[k_min] * abs(y[k_min])
     for _ in range(_NEWTON_STEPS):
         f, df = -1.0, 0.0
         for k in range(3):
@@ -82,15 +83,26 @@ def ellipsoid_distance(y, semi):  # pragma: no cover - compiled
             f += r
             df -= 2.0 * r / den
         step = f / min(df, -1e-12)
-        t -= step
+        t = max(t - step, lo)  # the root lies right of -min s^2; a point on the shortest axis' plane has none
         if abs(step) < 1e-9 * (1.0 + abs(t)):
             break
+    z = np.empty(3)
+    if t - lo < 1e-9 * (1.0 + abs(lo)):
+        # Degenerate (an inside point on the plane of the shortest axis): the closest point lies off that plane,
+        # z_k = s_k^2 y_k / (s_k^2 - min s^2) for the other axes, the shortest one completing the surface.
+        rest = 0.0
+        for k in range(3):
+            if k != k_min:
+                z[k] = semi[k] ** 2 * y[k] / max(semi[k] ** 2 + lo, 1e-9)
+                rest += (z[k] / semi[k]) ** 2
+        z[k_min] = semi[k_min] * np.sqrt(max(1.0 - rest, 0.0)) * (1.0 if y[k_min] >= 0.0 else -1.0)
+    else:
+        for k in range(3):
+            z[k] = semi[k] ** 2 * y[k] / (t + semi[k] ** 2)
     dd, nx, ny, nz = 0.0, 0.0, 0.0, 0.0
     for k in range(3):
-        s2 = semi[k] ** 2
-        z = s2 * y[k] / max(t + s2, 1e-9)
-        dd += (y[k] - z) ** 2
-        g = z / s2  # the gradient of sum (z / s)^2: outward, defined even on the surface
+        dd += (y[k] - z[k]) ** 2
+        g = z[k] / semi[k] ** 2  # the gradient of sum (z / s)^2: outward, defined even on the surface
         if k == 0:
             nx = g
         elif k == 1:
@@ -112,14 +124,14 @@ def _depth_at(depth, u, v):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def silhouette(points, dist_map, grad_u, grad_v, origin_i, origin_j, step, fx, fy, cx, cy, depth,
+def silhouette(points, dist_map, grad_u, grad_v, u0, v0, step, fx, fy, cx, cy, depth,
                occluder_mm):  # pragma: no cover - compiled
     """Model points ``(M, 3)`` projecting outside the silhouette: a mask ``(M,)``, their distance to it in mm
     ``(M,)`` and the direction ``(M, 3)`` in which moving a point increases that distance.
 
-    The distance map is on the sample grid (grid pixel ``(i, j)`` = image pixel ``(step i, step j)``) from grid
-    cell ``(origin_i, origin_j)``; beyond its edge the distance grows linearly. A pixel whose observed depth is
-    ``occluder_mm`` in front of the model point hides it: no constraint there.
+    The distance map's cell ``(i, j)`` sits at image pixel ``(u0 + j step, v0 + i step)`` and holds distances in
+    cells; beyond its edge nothing was looked at (the crop's cube ends there): no constraint. A pixel whose observed
+    depth is ``occluder_mm`` in front of the model point hides it: no constraint there either.
     """
     m = points.shape[0]
     use = np.zeros(m, np.bool_)
@@ -132,16 +144,13 @@ def silhouette(points, dist_map, grad_u, grad_v, origin_i, origin_j, step, fx, f
         seen = _depth_at(depth, u, v)
         if seen > 0.0 and seen < z - occluder_mm:
             continue
-        i, j = v / step - origin_i, u / step - origin_j
-        ic, jc = min(max(int(np.floor(i + 0.5)), 0), h - 1), min(max(int(np.floor(j + 0.5)), 0), w - 1)
-        extra = np.sqrt((i - ic) ** 2 + (j - jc) ** 2)
-        dist_px = (dist_map[ic, jc] + extra) * step
+        ic, jc = int(np.floor((v - v0) / step + 0.5)), int(np.floor((u - u0) / step + 0.5))
+        if ic < 0 or jc < 0 or ic >= h or jc >= w:
+            continue
+        dist_px = dist_map[ic, jc] * step
         if dist_px <= 0.5:
             continue
-        if extra > 0.5:
-            gu, gv = (j - jc) / extra, (i - ic) / extra
-        else:
-            gu, gv = grad_u[ic, jc], grad_v[ic, jc]
+        gu, gv = grad_u[ic, jc], grad_v[ic, jc]
         # distance (mm) = distance (px) * z / fx; its gradient through u(p), v(p)
         use[k] = True
         res[k] = dist_px * z / fx
@@ -206,7 +215,7 @@ def _row(out, k, px, py, pz, vx, vy, vz, chain, gen_axes, gen_moments, dof_weigh
 
 @njit(cache=True)
 def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axis_chains, fractions,
-             joints14, joint_chains14, targets14, dist_map, grad_u, grad_v, origin_i, origin_j, step,
+             joints14, joint_chains14, targets14, dist_map, grad_u, grad_v, map_u0, map_v0, map_step,
              fx, fy, cx, cy, depth, gen_axes, gen_moments, dof_weights, translation, with_scale,
              w_data, c2, w_silhouette, w_free, w_prior, occluder_mm, margin_mm, terms):  # pragma: no cover
     """Every residual of the fit's energy and its Jacobian row, in one pass (see fit.solver for the terms).
@@ -275,7 +284,7 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
             for j in range(3):
                 front[a, j] = ell_centres[e, j] - ell_centres[e, j] / norm * reach
         if (terms & 2) and w_silhouette > 0.0:
-            use, r, g = silhouette(axis, dist_map, grad_u, grad_v, origin_i, origin_j, step, fx, fy, cx, cy, depth,
+            use, r, g = silhouette(axis, dist_map, grad_u, grad_v, map_u0, map_v0, map_step, fx, fy, cx, cy, depth,
                                    occluder_mm)
             scale = w_silhouette / n_axis
             for a in range(n_axis):

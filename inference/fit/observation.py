@@ -1,9 +1,11 @@
-"""What the fitter sees of one frame: the hand's 3-D points and the silhouette of the hand and its arm.
+"""What the fitter sees of one frame: the hand's 3-D points and its silhouette, in the network's crop cube.
 
-Both come from the segmentation's samples (every ``STEP``-th pixel): the points of the hand (the forearm cut off)
-are back-projected and subsampled to a fixed count; the silhouette is the whole blob (hand and arm, so the fitted
-wrist is not pushed off the arm), as a distance map on the sample grid around it: how far, in pixels, a pixel is
-from the silhouette (0 inside), with its gradient, for the term that pulls model parts projecting outside back in.
+The crop (:class:`inference.frame.HandCrop`) is the cube around the hand's centre that the network looked at. The
+image pixels inside it (every ``GRID_STEP``-th), within reach of the palm, back-projected, are the points the
+model is fitted to (subsampled to a fixed count); their mask is the silhouette, kept as a distance map (how far,
+in image pixels, a pixel is from the silhouette; 0 inside) with its gradient, for the term that pulls model parts
+projecting outside back in. Using the crop's cube, not the segmentation's blob, keeps the fit on the hand the
+network found even when the segmentation started on a forearm.
 """
 
 from __future__ import annotations
@@ -13,46 +15,32 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from inference.frame import HandCrop
 from inference.geometry import Intrinsics
-from inference.segmentation import STEP, Segmentation
 
 MAX_POINTS = 256
-_MARGIN_PX = 24  # grid pixels of distance map around the blob; beyond it the distance is extrapolated
+GRID_STEP = 2  # image pixels between the samples (a hand at 1.5 m still has > 100 of them)
+REACH_MM = 160.0  # no part of a hand lies farther than this from its palm centre (middle fingertip: ~145 mm)
+_MARGIN_PX = 16  # cells of distance map beyond the crop on each side; further out nothing is known
 
 
 @dataclass
 class Silhouette:
-    """A distance map around the blob on the sample grid (grid pixel ``(i, j)`` = image pixel ``(STEP*i, STEP*j)``).
+    """A distance map on a grid of image pixels: cell ``(i, j)`` sits at image ``(u0 + j step, v0 + i step)``.
 
     Attributes:
-        origin: ``(i0, j0)`` grid row and column of the map's first cell.
-        distance: ``(h, w)`` float32 distance (grid pixels) to the nearest blob sample, 0 on the blob.
-        grad_v, grad_u: ``(h, w)`` float32 its derivatives along grid rows and columns.
+        u0, v0: image position (pixels) of cell ``(0, 0)``.
+        step: image pixels per cell.
+        distance: ``(h, w)`` float32 distance (cells) to the nearest silhouette cell, 0 on it.
+        grad_v, grad_u: ``(h, w)`` float32 its derivatives along rows and columns (cells per cell).
     """
 
-    origin: tuple[int, int]
+    u0: float
+    v0: float
+    step: float
     distance: np.ndarray
     grad_v: np.ndarray
     grad_u: np.ndarray
-
-    def lookup(self, u_px: np.ndarray, v_px: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distance (image pixels) to the silhouette and its derivatives d/du, d/dv at image points ``(N,)``.
-
-        Outside the map the distance grows linearly with the distance to the map's edge.
-        """
-        i = v_px / STEP - self.origin[0]
-        j = u_px / STEP - self.origin[1]
-        h, w = self.distance.shape
-        ic = np.clip(np.rint(i).astype(np.intp), 0, h - 1)
-        jc = np.clip(np.rint(j).astype(np.intp), 0, w - 1)
-        extra = np.hypot(i - ic, j - jc)
-        dist = (self.distance[ic, jc] + extra) * STEP
-        gu, gv = self.grad_u[ic, jc].astype(np.float64), self.grad_v[ic, jc].astype(np.float64)
-        outside = extra > 0.5
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gu = np.where(outside, (j - jc) / np.maximum(extra, 1e-9), gu)
-            gv = np.where(outside, (i - ic) / np.maximum(extra, 1e-9), gv)
-        return dist, gu, gv
 
 
 @dataclass
@@ -61,7 +49,7 @@ class Observation:
 
     Attributes:
         points_mm: ``(N, 3)`` hand points in camera space (mm, y up), ``N <= MAX_POINTS``.
-        silhouette: the blob's distance map.
+        silhouette: the hand's distance map.
         intrinsics: the depth camera.
         depth_mm: ``(H, W)`` the frame's depth (to tell a model part behind an occluder from one in free space).
     """
@@ -71,37 +59,48 @@ class Observation:
     intrinsics: Intrinsics
     depth_mm: np.ndarray
 
-    @property
-    def empty(self) -> bool:
-        return len(self.points_mm) == 0
+
+def observe(depth_mm: np.ndarray, crop: HandCrop, intr: Intrinsics, palm_mm: np.ndarray | None = None,
+            max_points: int = MAX_POINTS) -> Observation | str:
+    """The :class:`Observation` of the hand in a crop's cube, or the reason there is none (too few points).
+
+    The points are the image's own pixels (every :data:`GRID_STEP`-th) inside the crop's window and cube, not the
+    crop's resampled ones (their depth and position come from the same pixel); only those within :data:`REACH_MM`
+    of ``palm_mm`` (where the network put the palm centre; the crop's centre without it), so that the fit spends
+    its points on the hand, not on the arm or the body behind.
+    """
+    height, width = depth_mm.shape
+    u0, v0, u1, v1 = crop.window_px
+    g = GRID_STEP
+    c0, r0 = max(int(np.ceil(u0 / g)), 0), max(int(np.ceil(v0 / g)), 0)
+    c1, r1 = min(int(np.ceil(u1 / g)), (width - 1) // g + 1), min(int(np.ceil(v1 / g)), (height - 1) // g + 1)
+    if c1 - c0 < 2 or r1 - r0 < 2:
+        return "the hand's cube lies outside the image"
+    grid = depth_mm[r0 * g: r1 * g: g, c0 * g: c1 * g: g].astype(np.float64)
+    half = 0.5 * crop.cube_mm
+    inside = (grid > 0) & (np.abs(grid - float(crop.com_uvd[2])) <= half)  # NaN compares False
+    rows, cols = np.nonzero(inside)
+    d = grid[rows, cols]
+    u, v = (cols + c0) * float(g), (rows + r0) * float(g)
+    points = np.stack([(u - intr.cx) * d / intr.fx, (intr.cy - v) * d / intr.fy, d], axis=1)
+    centre = crop.com_xyz_mm if palm_mm is None else np.asarray(palm_mm, np.float64)
+    near = ((points - centre) ** 2).sum(axis=1) <= REACH_MM**2
+    points = points[near]
+    if len(points) < 10:
+        return f"only {len(points)} depth pixels on the hand"
+    points = points[np.linspace(0, len(points) - 1, min(max_points, len(points))).astype(np.intp)]  # even spread
+    # The silhouette is everything in the cube (the arm too: the model's forearm must not be pushed off it).
+    return Observation(points, _silhouette(inside, c0 * float(g), r0 * float(g), float(g)), intr,
+                       np.ascontiguousarray(depth_mm))
 
 
-def observe(
-    depth_mm: np.ndarray, seg: Segmentation, intr: Intrinsics, max_points: int = MAX_POINTS
-) -> Observation | str:
-    """The :class:`Observation` of a segmented frame, or the reason there is none (no usable points)."""
-    if not seg.found or seg.hand_vu_px is None or len(seg.hand_vu_px) == 0:
-        return "no hand points"
-    vu = seg.hand_vu_px
-    if len(vu) > max_points:  # an even spread: every k-th sample of the row-major list
-        vu = vu[np.linspace(0, len(vu) - 1, max_points).astype(np.intp)]
-    d = depth_mm[vu[:, 0], vu[:, 1]].astype(np.float64)
-    ok = np.isfinite(d) & (d > 0)
-    if np.count_nonzero(ok) < 10:
-        return f"only {int(np.count_nonzero(ok))} hand points with depth"
-    vu, d = vu[ok], d[ok]
-    points = np.stack([(vu[:, 1] - intr.cx) * d / intr.fx, (intr.cy - vu[:, 0]) * d / intr.fy, d], axis=1)
-    blob = seg.blob_vu_px if seg.blob_vu_px is not None else seg.hand_vu_px
-    return Observation(points, _silhouette(blob // STEP), intr, depth_mm)
-
-
-def _silhouette(grid_vu: np.ndarray) -> Silhouette:
-    i0, j0 = grid_vu.min(axis=0) - _MARGIN_PX
-    i1, j1 = grid_vu.max(axis=0) + _MARGIN_PX + 1
-    blob = np.zeros((i1 - i0, j1 - j0), np.uint8)
-    blob[grid_vu[:, 0] - i0, grid_vu[:, 1] - j0] = 255
-    blob = cv2.morphologyEx(blob, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a missing sample is not outside
+def _silhouette(mask: np.ndarray, u_first: float, v_first: float, step: float) -> Silhouette:
+    """Distance map of ``mask`` (crop cells), padded by a margin, with the image position of crop cell (0, 0)."""
+    m = _MARGIN_PX
+    blob = np.zeros((mask.shape[0] + 2 * m, mask.shape[1] + 2 * m), np.uint8)
+    blob[m:-m, m:-m] = mask.view(np.uint8) * 255
+    blob = cv2.morphologyEx(blob, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a missing pixel is not outside
     dist = cv2.distanceTransform(255 - blob, cv2.DIST_L2, cv2.DIST_MASK_5)
     grad_u = cv2.Sobel(dist, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
     grad_v = cv2.Sobel(dist, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-    return Silhouette((int(i0), int(j0)), dist, grad_v, grad_u)
+    return Silhouette(u_first - m * step, v_first - m * step, step, dist, grad_v, grad_u)

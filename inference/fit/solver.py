@@ -46,7 +46,6 @@ from inference.fit.model import (
 )
 from inference.fit.observation import Observation
 from inference.handmodel import HandShape
-from inference.segmentation import STEP
 
 
 @dataclass(frozen=True)
@@ -139,12 +138,12 @@ class Problem:
         if obs is not None:
             terms |= 1 | 2 | 4
             sil, intr, points, depth = obs.silhouette, obs.intrinsics, obs.points_mm, obs.depth_mm
-            dist_map, grad_u, grad_v, origin = sil.distance, sil.grad_u, sil.grad_v, sil.origin
+            dist_map, grad_u, grad_v, grid = sil.distance, sil.grad_u, sil.grad_v, (sil.u0, sil.v0, sil.step)
             fx, fy, cx, cy = intr.fx, intr.fy, intr.cx, intr.cy
         else:
             points, depth = _NO_POINTS, _NO_DEPTH
             dist_map = grad_u = grad_v = _NO_MAP
-            origin, (fx, fy, cx, cy) = (0, 0), (1.0, 1.0, 0.0, 0.0)
+            grid, (fx, fy, cx, cy) = (0.0, 0.0, 1.0), (1.0, 1.0, 0.0, 0.0)
         targets = self.joints_mm
         if targets is not None:
             terms |= 8
@@ -153,7 +152,7 @@ class Problem:
         jac, res, wts, energy, mean_abs, rms = kernels.assemble(
             points, hand.capsules, hand.ellipsoid_centres, hand.ellipsoid_axes, hand.ellipsoid_semi, PRIMITIVE_CHAINS,
             AXIS_CHAINS, AXIS_FRACTIONS, hand.eval_joints, EVAL_JOINT_CHAINS, targets, dist_map, grad_u, grad_v,
-            origin[0], origin[1], float(STEP), fx, fy, cx, cy, depth, hand.axes, hand.moments, hand.dof_weights,
+            grid[0], grid[1], grid[2], fx, fy, cx, cy, depth, hand.axes, hand.moments, hand.dof_weights,
             params.translation_mm, self.fit_scale, w.data, w.data_scale_mm**2, w.silhouette, w.free_space, w.prior,
             _OCCLUDER_MM, _FREE_MARGIN_MM, terms,
         )

@@ -41,3 +41,27 @@ def closest_on_surface(hand: PosedHand, points_mm: np.ndarray) -> Closest:
     distance, normals, primitive = kernels.closest(x, hand.capsules, np.ascontiguousarray(hand.ellipsoids[:, 0:3]),
                                                    hand.ellipsoid_axes, hand.ellipsoid_semi)
     return Closest(distance, normals, x - distance[:, None] * normals, primitive)
+
+
+def surface_samples(hand: PosedHand, rings: int = 5, around: int = 10) -> np.ndarray:
+    """``(M, 3)`` points spread over the model's surface (for drawing the fitted hand as a point cloud): ``rings``
+    circles of ``around`` points along each capsule, and a ``2 * around x around`` lattice on each ellipsoid."""
+    caps = hand.capsules
+    p0, p1, radius = caps[:, None, None, 0:3], caps[:, None, None, 3:6], caps[:, 6, None, None, None]
+    axis = caps[:, 3:6] - caps[:, 0:3]
+    axis /= np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-9)
+    helper = np.where(np.abs(axis[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+    e1 = np.cross(axis, helper)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 = np.cross(axis, e1)
+    t = np.linspace(0.0, 1.0, rings)[None, :, None, None]
+    phi = np.linspace(0.0, 2.0 * np.pi, around, endpoint=False)[None, None, :, None]
+    ring = np.cos(phi) * e1[:, None, None, :] + np.sin(phi) * e2[:, None, None, :]
+    on_caps = (p0 + t * (p1 - p0) + radius * ring).reshape(-1, 3)
+    theta = np.linspace(0.1, np.pi - 0.1, around)[:, None]
+    psi = np.linspace(0.0, 2.0 * np.pi, 2 * around, endpoint=False)[None, :]
+    unit = np.stack([np.sin(theta) * np.cos(psi), np.sin(theta) * np.sin(psi), np.cos(theta) + 0 * psi], -1)
+    unit = unit.reshape(-1, 3)
+    on_ells = [c + (unit * s) @ a for c, a, s in zip(hand.ellipsoid_centres, hand.ellipsoid_axes,
+                                                        hand.ellipsoid_semi, strict=True)]
+    return np.concatenate([on_caps, *on_ells])

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from inference.crop import make_crop
 from inference.fit.model import HandParams
 from inference.fit.observation import Observation, observe
-from inference.geometry import NYU_INTRINSICS
+from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
 from inference.handmodel import NUM_DOF, clip_angles, mean_shape
 from inference.segmentation import segment_hand
 from inference.skeleton import EVAL_JOINT_IDS
@@ -31,11 +32,13 @@ def template_scenes(count: int, seed: int = 42, mode: str = "gestures") -> list[
     scenes = []
     for spec in make_specs(mode, count * 2, seed, [100, 101]):
         frame = render_frame(spec, shape=shape)
-        obs = observe(frame.depth_mm, segment_hand(frame.depth_mm, NYU_INTRINSICS), NYU_INTRINSICS)
-        truth = HandParams(spec.placement.rotation, spec.placement.wrist_mm, clip_angles(spec.angles_deg), 1.0)
         joints = frame.joints_xyz_mm[list(EVAL_JOINT_IDS)]
-        if isinstance(obs, str) or np.linalg.norm(obs.points_mm.mean(axis=0) - joints[13]) > 80:
+        seg = segment_hand(frame.depth_mm, NYU_INTRINSICS)
+        if not seg.found or np.linalg.norm(uvd_to_xyz(seg.com_uvd, NYU_INTRINSICS) - joints[13]) > 60:
             continue  # another blob was taken for the hand
+        obs = observe(frame.depth_mm, make_crop(frame.depth_mm, seg.com_uvd, NYU_INTRINSICS), NYU_INTRINSICS)
+        assert not isinstance(obs, str), obs
+        truth = HandParams(spec.placement.rotation, spec.placement.wrist_mm, clip_angles(spec.angles_deg), 1.0)
         scenes.append(Scene(frame.depth_mm, obs, truth, joints))
         if len(scenes) == count:
             break

@@ -17,7 +17,7 @@ from inference.sources import open_source
 from tests.helpers.blob_frames import write_blob_sequence
 from tests.helpers.tiny_models import make_tiny_model
 
-STAGE_KEYS = {"capture", "segment", "crop", "infer", "post", "total"}
+STAGE_KEYS = {"capture", "segment", "crop", "infer", "fit", "post", "total"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_report_total_is_the_sum_of_the_processing_stages(model: Path, sequence:
     assert source.loops == 2  # 4 frames read 9 times: reopened twice
     stages = report.stages_ms
     for k in range(9):
-        parts = stages["segment"][k] + stages["crop"][k] + stages["infer"][k] + stages["post"][k]
+        parts = stages["segment"][k] + stages["crop"][k] + stages["infer"][k] + stages["fit"][k] + stages["post"][k]
         assert stages["total"][k] == pytest.approx(parts)
 
 

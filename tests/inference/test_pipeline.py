@@ -39,13 +39,53 @@ class OffsetEstimator:
         return OFFSETS.astype(np.float32)
 
 
+@dataclass
+class PalmAtEstimator:
+    """A network stand-in that always puts the palm centre (joint 13) at ``palm_mm`` in camera space, whatever the
+    crop: what a network that found the hand does while the crop is off its centre."""
+
+    metadata: ModelMetadata
+    palm_mm: np.ndarray
+    provider: str = "test"
+    calls: int = 0
+
+    def predict(self, crop: HandCrop) -> np.ndarray:
+        self.calls += 1
+        joints = np.tile(self.palm_mm, (14, 1))
+        return ((joints - crop.com_xyz_mm) / (0.5 * crop.cube_mm)).astype(np.float32)
+
+
+def test_the_crop_walks_to_the_palm_the_network_finds(tiny_depth_model: Path) -> None:
+    """Re-centring (DeepPrior++): a crop that started 40 mm off moves onto the palm the network found."""
+    meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
+    frame = blob_frame(0, (0.0, 0.0, 600.0))
+    palm = np.array([0.0, 40.0, 590.0])  # on the blob, 40 mm above its centre
+    estimator = PalmAtEstimator(meta, palm)
+    result = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False)).process(frame)
+    np.testing.assert_allclose(result.crop.com_xyz_mm, palm, atol=1.0)
+    assert estimator.calls == 2  # the second crop is centred on the palm already: no third pass
+    assert result.pose.timings_ms["infer"] > 0
+
+
+def test_the_crop_never_walks_into_empty_space(tiny_depth_model: Path) -> None:
+    meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
+    frame = blob_frame(0, (0.0, 0.0, 600.0))
+    seg_centre = Pipeline(OffsetEstimator(meta), PipelineSettings(recentre_passes=0)).process(frame).crop.com_xyz_mm
+    for palm in ([0.0, 40.0, 350.0], [400.0, 0.0, 600.0]):  # in front of everything; beside the blob, in the air
+        estimator = PalmAtEstimator(meta, np.array(palm))
+        result = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False)).process(frame)
+        np.testing.assert_allclose(result.crop.com_xyz_mm, seg_centre)
+        assert estimator.calls == 1
+
+
 @pytest.fixture(scope="module")
 def tiny_depth_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("models") / "depth.onnx")
 
 
 def test_stages_timings_and_outputs(tiny_depth_model: Path) -> None:
-    pipeline = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"))
+    # A random network's palm is anywhere: no re-centring on it, so the crop stays where the segmentation put it.
+    pipeline = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"), PipelineSettings(recentre_passes=0))
     result = pipeline.process(blob_frame(0, (30.0, -20.0, 650.0)), capture_ms=4.5)
     pose = result.pose
     assert pose.found and result.segmentation.found and result.crop is not None
@@ -58,7 +98,8 @@ def test_stages_timings_and_outputs(tiny_depth_model: Path) -> None:
     stages = sum(pose.timings_ms[s] for s in ("segment", "crop", "infer", "fit", "post"))
     assert pose.timings_ms["total"] == pytest.approx(stages)
     assert all(pose.timings_ms[s] > 0 for s in ("segment", "crop", "infer", "post"))
-    assert pose.fit_status is None and pose.fit_residual_mm is None  # refinement off
+    # refinement is on by default: it ran (a random network's hand does not fit a blob, so it is rejected)
+    assert pose.fit_status is not None and pose.timings_ms["fit"] > 0
     assert pose.gesture is not None and 0.0 < pose.gesture_confidence <= 1.0
 
 
@@ -161,7 +202,8 @@ def test_real_nyu_frame_is_found_at_the_labelled_hand(tiny_depth_model: Path, ny
     labels = json.loads((nyu_frame_dir / "labels_frame1.json").read_text())
     palm_xyz = uvd_to_xyz(np.array(labels["gt_uvd"][13]), NYU_INTRINSICS)
     frame = NyuSequence(nyu_frame_dir).frame(1)
-    result = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu")).process(frame)
+    settings = PipelineSettings(recentre_passes=0)  # the segmentation's own centre (a random network's palm is not)
+    result = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"), settings).process(frame)
     assert result.pose.found
     assert np.linalg.norm(result.crop.com_xyz_mm - palm_xyz) < 40.0
 

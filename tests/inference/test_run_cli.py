@@ -44,14 +44,31 @@ def test_run_writes_one_line_per_frame(
     rows = _rows(out)
     assert [r["index"] for r in rows] == list(range(8))
     for row in rows:
-        assert set(row) == KEYS and row["found"] is True
+        assert set(row) == KEYS | {"fit_residual_mm", "fit_status"} and row["found"] is True  # refinement: on
         assert len(row["joints_xyz_mm"]) == 14 and all(len(j) == 3 for j in row["joints_uvd"])
-        assert set(row["timings_ms"]) == {"capture", "segment", "crop", "infer", "post", "total"}
+        assert set(row["timings_ms"]) == {"capture", "segment", "crop", "infer", "fit", "post", "total"}
     assert rows[1]["timestamp_s"] > rows[0]["timestamp_s"]
     poses = read_poses_jsonl(out)  # the evaluator reads it back
     assert poses.found.all() and poses.joints_xyz_mm.shape == (8, 14, 3)
     err = capsys.readouterr().err
     assert "8 frames" in err and "hand found in 8 (100.0%)" in err
+
+
+def test_no_refine_and_36_joints(model: Path, sequence: Path, tmp_path: Path) -> None:
+    """--no-refine writes exactly the 14-joint contract; --joints 36 adds the fitted model's joints (null without a
+    fit: a random test network's hand does not fit the blob, so those rows carry the reason instead)."""
+    plain, full = tmp_path / "plain.jsonl", tmp_path / "full.jsonl"
+    assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(plain),
+                 "--no-refine"]) == 0
+    assert all(set(row) == KEYS for row in _rows(plain))
+    assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(full),
+                 "--joints", "36"]) == 0
+    for row in _rows(full):
+        assert {"joints36_xyz_mm", "joints36_uvd", "fit_status", "fit_residual_mm"} <= set(row)
+        if row["fit_status"] == "ok":
+            assert len(row["joints36_xyz_mm"]) == 36 and len(row["joints36_uvd"]) == 36
+        else:
+            assert row["joints36_xyz_mm"] is None and row["fit_status"]
 
 
 def test_max_frames_and_stdout(model: Path, sequence: Path) -> None:
