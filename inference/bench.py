@@ -48,6 +48,10 @@ class LoopedSource(FrameSource):
         assert self._source is not None
         return self._source.intrinsics
 
+    @property
+    def has_color(self) -> bool | None:
+        return None if self._source is None else self._source.has_color
+
     def open(self) -> None:
         self._source = self._factory()
         self._source.open()

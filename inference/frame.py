@@ -67,6 +67,11 @@ class HandPose:
         timings_ms: per-stage wall time in ms (capture, segment, crop, infer, post, ...).
         gesture: recognised gesture name or None.
         gesture_confidence: in [0, 1].
+        handedness: ``"right"`` / ``"left"`` when the estimator tells (the teacher), else None.
+        score: the estimator's confidence in this hand, in [0, 1], when it gives one.
+        joint_confidence: ``(14,)`` per-joint confidence in [0, 1], when the estimator gives one.
+        hands: every hand the estimator found, nearest first (this pose is the first), for estimators that
+            see several; None for the crop networks (one hand).
     """
 
     found: bool
@@ -76,3 +81,7 @@ class HandPose:
     timings_ms: dict[str, float] = field(default_factory=dict)
     gesture: str | None = None
     gesture_confidence: float = 0.0
+    handedness: str | None = None
+    score: float | None = None
+    joint_confidence: np.ndarray | None = None
+    hands: list[HandPose] | None = None

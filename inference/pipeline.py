@@ -4,6 +4,10 @@ One code path for live cameras, recordings and replays (no ``if live:``): a :cla
 :class:`FrameResult` comes out with per-stage timings. Bad frames (empty, all-invalid, NaN/inf depth, no
 hand in range) give ``pose.found = False`` and never raise. :meth:`Pipeline.update_settings` may be called
 from another thread (the app's controls) between frames.
+
+A frame-level estimator (:class:`inference.estimator.FrameEstimator`, the MediaPipe teacher) replaces
+segment -> crop -> network by one call on the whole frame, timed as ``infer``; the pipeline picks that path once,
+when it is built.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.crop import decode_prediction, make_crop
-from inference.estimator import Estimator, load_estimator
+from inference.estimator import Estimator, FrameEstimator, load_estimator
 from inference.frame import Frame, HandCrop, HandPose
 from inference.geometry import xyz_to_uvd
 from inference.gestures import classify_gesture
@@ -83,14 +87,17 @@ class Pipeline:
 
     Args:
         estimator: the network (ONNX or torch backend); its metadata sets crop size, cube and RGB statistics.
+            Or a :class:`FrameEstimator`, which sees whole frames (no segmentation, no crop).
         settings: initial settings (defaults: the model's cube, smoothing on, gestures on).
     """
 
-    def __init__(self, estimator: Estimator, settings: PipelineSettings | None = None) -> None:
+    def __init__(self, estimator: Estimator | FrameEstimator, settings: PipelineSettings | None = None) -> None:
         self.estimator = estimator
         meta = estimator.metadata
-        self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.uses_rgb else None
-        self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.uses_rgb else None
+        self._frame_level = isinstance(estimator, FrameEstimator)
+        self._process = self._process_whole_frame if self._frame_level else self._process_crop
+        self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.rgb_mean is not None else None
+        self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.rgb_std is not None else None
         self._gestures_possible = list(meta.joint_ids) == list(EVAL_JOINT_IDS)
         self._lock = threading.Lock()
         self._filter = OneEuroFilter()
@@ -130,16 +137,34 @@ class Pipeline:
             return new
 
     def reset(self) -> None:
-        """Forget the smoothing history (e.g. when the source is switched or seeks)."""
+        """Forget the smoothing history (the source was switched or seeks) and a frame estimator's tracking."""
         with self._lock:
             self._filter.reset()
+            if self._frame_level:
+                self.estimator.reset()
 
     def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
         """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
 
         ``com_uvd`` ``(3,)`` (u px, v px, d mm), when given, is the crop centre instead of the segmentation's
-        (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`).
+        (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`);
+        a frame-level estimator has no crop and refuses it.
         """
+        return self._process(frame, float(capture_ms), com_uvd)
+
+    def _smooth_and_classify(self, xyz_mm: np.ndarray, uvd: np.ndarray, frame: Frame, settings: PipelineSettings,
+                             smoother: OneEuroFilter) -> tuple[np.ndarray, np.ndarray, str | None, float]:
+        """The post stage of a found hand: One Euro smoothing, pixels, gesture -> (xyz_mm, uvd, gesture, conf)."""
+        if settings.smoothing:
+            xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
+            uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
+        gesture, confidence = None, 0.0
+        if settings.gestures and self._gestures_possible:
+            gesture, confidence = classify_gesture(xyz_mm)
+        return xyz_mm, uvd, gesture, confidence
+
+    def _process_crop(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
+        """segment -> crop -> network -> decode -> post."""
         with self._lock:
             settings, smoother = self._settings, self._filter
         meta = self.estimator.metadata
@@ -178,11 +203,7 @@ class Pipeline:
             smoother.reset()
             xyz_mm = uvd = None
         else:
-            if settings.smoothing:
-                xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
-                uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
-            if settings.gestures and self._gestures_possible:
-                gesture, confidence = classify_gesture(xyz_mm)
+            xyz_mm, uvd, gesture, confidence = self._smooth_and_classify(xyz_mm, uvd, frame, settings, smoother)
         t4 = time.perf_counter()
         timings.update(crop=(t2 - t1) * 1e3, infer=(t3 - t2) * 1e3, post=(t4 - t3) * 1e3)
         timings["total"] = timings["segment"] + timings["crop"] + timings["infer"] + timings["post"]
@@ -191,3 +212,41 @@ class Pipeline:
             gesture=gesture, gesture_confidence=confidence,
         )
         return FrameResult(frame, pose, crop, seg)
+
+    def _process_whole_frame(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
+        """frame estimator (timed as ``infer``) -> post; the nearest hand is the pose, every hand is in ``hands``."""
+        if com_uvd is not None:
+            raise ValueError(f"{self.estimator.metadata.architecture} reads whole frames: it takes no crop centre")
+        with self._lock:
+            settings, smoother = self._settings, self._filter
+        timings = {"capture": capture_ms, "segment": 0.0, "crop": 0.0}
+        t0 = time.perf_counter()
+        estimate = self.estimator.estimate_frame(frame)
+        t1 = time.perf_counter()
+        timings["infer"] = (t1 - t0) * 1e3
+        hands = [
+            HandPose(found=True, joints_xyz_mm=h.joints_xyz_mm, joints_uvd=h.joints_uvd, com_xyz_mm=h.com_xyz_mm,
+                     handedness=h.handedness, score=h.score, joint_confidence=h.joint_confidence)
+            for h in estimate.hands
+        ]
+        if hands:
+            first = hands[0]  # the nearest: smoothed like any single-hand estimate
+            xyz_mm, uvd, gesture, confidence = self._smooth_and_classify(first.joints_xyz_mm, first.joints_uvd, frame,
+                                                                         settings, smoother)
+            first.joints_xyz_mm, first.joints_uvd = xyz_mm, uvd
+            first.gesture, first.gesture_confidence = gesture, confidence
+            if settings.gestures and self._gestures_possible:
+                for other in hands[1:]:
+                    other.gesture, other.gesture_confidence = classify_gesture(other.joints_xyz_mm)
+            pose = HandPose(found=True, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=first.com_xyz_mm,
+                            timings_ms=timings, gesture=gesture, gesture_confidence=confidence,
+                            handedness=first.handedness, score=first.score,
+                            joint_confidence=first.joint_confidence, hands=hands)
+            seg = Segmentation(True, com_uvd=xyz_to_uvd(first.com_xyz_mm, frame.intrinsics))
+        else:
+            smoother.reset()  # a new hand must not be pulled toward the last one
+            pose = HandPose(found=False, timings_ms=timings, hands=[])
+            seg = Segmentation(False, reason=estimate.reason or "no hand")
+        timings["post"] = (time.perf_counter() - t1) * 1e3
+        timings["total"] = timings["infer"] + timings["post"]
+        return FrameResult(frame, pose, None, seg)

@@ -3,6 +3,9 @@
 Keys of each line (ARCHITECTURE.md): ``index`` (0-based frame index in the source), ``timestamp_s``,
 ``found``, ``joints_uvd`` and ``joints_xyz_mm`` (14x3 lists, y up; null when not found), ``com_xyz_mm``
 (3 floats or null), ``gesture`` (name or null), ``gesture_confidence`` and ``timings_ms`` (stage -> ms).
+Estimators that tell more (the MediaPipe teacher) add ``handedness`` ("right"/"left"), ``score`` (0-1) and
+``joint_confidence`` (14 values, 0-1) for the nearest hand, and ``hands``: every hand found, nearest first, each
+{"handedness", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "score", "joint_confidence", "gesture"}.
 Every line is flushed as it is written, so an interrupted run keeps every frame already processed.
 """
 
@@ -26,10 +29,36 @@ def _rounded(values: np.ndarray | None, decimals: int) -> list | None:
     return None if values is None else np.round(np.asarray(values, np.float64), decimals).tolist()
 
 
+def _hand_extras(pose: HandPose, found: bool) -> dict[str, object]:
+    """handedness / score / joint_confidence, only those the estimator gave."""
+    out: dict[str, object] = {}
+    if pose.handedness is not None:
+        out["handedness"] = pose.handedness if found else None
+    if pose.score is not None:
+        out["score"] = round(float(pose.score), 4) if found else None
+    if pose.joint_confidence is not None:
+        out["joint_confidence"] = _rounded(pose.joint_confidence, 4) if found else None
+    return out
+
+
+def _hand_record(hand: HandPose) -> dict[str, object]:
+    found = bool(hand.found and hand.joints_xyz_mm is not None)
+    return {
+        "handedness": hand.handedness,
+        "found": found,
+        "joints_uvd": _rounded(hand.joints_uvd, _MM_DECIMALS) if found else None,
+        "joints_xyz_mm": _rounded(hand.joints_xyz_mm, _MM_DECIMALS) if found else None,
+        "com_xyz_mm": _rounded(hand.com_xyz_mm, _MM_DECIMALS),
+        "score": None if hand.score is None else round(float(hand.score), 4),
+        "joint_confidence": _rounded(hand.joint_confidence, 4),
+        "gesture": hand.gesture,
+    }
+
+
 def pose_record(index: int, timestamp_s: float, pose: HandPose) -> dict[str, object]:
     """The JSON object of one frame."""
     found = bool(pose.found and pose.joints_xyz_mm is not None)
-    return {
+    record: dict[str, object] = {
         "index": int(index),
         "timestamp_s": round(float(timestamp_s), 6),
         "found": found,
@@ -40,6 +69,10 @@ def pose_record(index: int, timestamp_s: float, pose: HandPose) -> dict[str, obj
         "gesture_confidence": round(float(pose.gesture_confidence), 4) if found else 0.0,
         "timings_ms": {k: round(float(v), _MS_DECIMALS) for k, v in pose.timings_ms.items()},
     }
+    record.update(_hand_extras(pose, found))
+    if pose.hands is not None:
+        record["hands"] = [_hand_record(hand) for hand in pose.hands]
+    return record
 
 
 class PosesJsonlWriter:

@@ -46,7 +46,7 @@ def _table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from handpose.commands.run import make_estimator, setup_logging
+    from handpose.commands.run import check_source_for, make_estimator, setup_logging
     from inference.bench import LoopedSource, bare_inference_ms, bench_sequential, bench_threaded
     from inference.errors import HandposeError
     from inference.pipeline import Pipeline
@@ -55,8 +55,12 @@ def run(args: argparse.Namespace) -> int:
     setup_logging("bench")
     if args.frames <= 0 or args.warmup < 0:
         raise HandposeError(f"--frames must be positive and --warmup >= 0, got {args.frames} and {args.warmup}")
-    open_source(args.source)  # an unknown source spec fails here, before the model loads
+    first = open_source(args.source)  # an unknown source spec fails here, before the model loads
     estimator = make_estimator(args.model, args.backend, args.providers)
+    try:
+        check_source_for(estimator, first)
+    finally:
+        first.close()  # a camera opened to see its streams is released for the looped source
     pipeline = Pipeline(estimator)
     source = LoopedSource(lambda: open_source(args.source))
     if args.threaded:

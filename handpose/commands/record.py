@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--frames", type=int, default=0, help="stop after N frames (default: until the source ends or Ctrl-C)"
     )
-    parser.add_argument("--model", default=None, help="ONNX model: also estimate poses and write poses.jsonl")
+    parser.add_argument("--model", default=None,
+                        help="ONNX model or the RGB teacher (mediapipe, mediapipe-full): also estimate poses and "
+                             "write poses.jsonl")
     parser.add_argument("--fps", type=float, default=None, help="replay: pace to this rate; camera: stream rate")
     parser.add_argument("--loop", action="store_true", default=None, help="replay / bag: start again at the end")
     parser.add_argument("--real-time", action="store_true", default=None,
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.real_time:
         options["real_time"] = True
     source = open_source(args.source, **options)
-    estimate = _pose_estimator(args.model) if args.model else None
+    estimate = _pose_estimator(args.model, source) if args.model else None
 
     stop = threading.Event()
 
@@ -103,8 +105,9 @@ def _length(source: object) -> int | None:
         return None
 
 
-def _pose_estimator(model: str):
-    """A Frame -> HandPose function from the runtime pipeline with ``model``."""
+def _pose_estimator(model: str, source: object):
+    """A Frame -> HandPose function from the runtime pipeline with ``model`` (checked against ``source``)."""
+    from handpose.commands.run import check_source_for
     from inference.errors import HandposeError
 
     try:
@@ -114,4 +117,5 @@ def _pose_estimator(model: str):
             raise
         raise HandposeError("--model needs the pose pipeline (inference/pipeline.py), which this build lacks") from None
     pipeline = Pipeline.from_model(model)
+    check_source_for(pipeline.estimator, source)
     return lambda frame: pipeline.process(frame).pose
