@@ -30,13 +30,15 @@ def _rounded(values: np.ndarray | None, decimals: int) -> list | None:
 
 
 def _hand_extras(pose: HandPose, found: bool) -> dict[str, object]:
-    """handedness / score / joint_confidence, only those the estimator gave."""
+    """handedness / score / joint_confidence: those the estimator gives (all three, null when no hand, for an
+    estimator that reports ``hands``)."""
+    always = pose.hands is not None
     out: dict[str, object] = {}
-    if pose.handedness is not None:
+    if always or pose.handedness is not None:
         out["handedness"] = pose.handedness if found else None
-    if pose.score is not None:
-        out["score"] = round(float(pose.score), 4) if found else None
-    if pose.joint_confidence is not None:
+    if always or pose.score is not None:
+        out["score"] = round(float(pose.score), 4) if found and pose.score is not None else None
+    if always or pose.joint_confidence is not None:
         out["joint_confidence"] = _rounded(pose.joint_confidence, 4) if found else None
     return out
 

@@ -105,10 +105,9 @@ def lift_landmarks(depth_mm: np.ndarray, uv_px: np.ndarray, params: LiftParams =
     uv_px = np.asarray(uv_px, np.float64)
     half = int(np.clip(round(params.window_frac * hand_size_px(uv_px)), params.min_window_px, params.max_window_px))
     win = _windows(np.asarray(depth_mm), uv_px, half)  # (21, K)
-    with np.errstate(all="ignore"):
-        palm = win[list(PALM_LANDMARKS)]
-        medians = np.nanmedian(palm, axis=1) if np.isfinite(palm).any() else np.full(len(palm), np.nan)
-    finite = medians[np.isfinite(medians)]
+    palm = win[list(PALM_LANDMARKS)]
+    has_depth = np.isfinite(palm).any(axis=1)
+    finite = np.nanmedian(palm[has_depth], axis=1) if has_depth.any() else np.empty(0)
     n = len(uv_px)
     if finite.size == 0:
         nan = np.full(n, np.nan)
