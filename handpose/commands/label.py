@@ -34,13 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (new or empty)")
     parser.add_argument("--model", choices=("mediapipe", "mediapipe-full"), default="mediapipe-full",
                         help="teacher landmark model: lite or full (default: %(default)s)")
+    parser.add_argument("--convention", choices=("nyu", "synth"), default="nyu",
+                        help="where W1, W2, C and T3 go: nyu = as the real NYU labels (default), synth = as "
+                             "`handpose synth`'s hand model (to compare or mix with synthetic labels)")
     parser.add_argument("--min-score", type=float, default=None, metavar="S",
                         help="reject frames whose confidence score is below S, 0-1 (default: the rule chosen in "
                              "docs/teacher.md, inference.teacher.confidence.REJECT_BELOW); 0 labels every hand")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--json", action="store_true",
-                        help='print {"out", "model", "min_score", "frames", "labelled", "labelled_pct", "mirrored", '
-                             '"no_hand", "rejected", "interrupted"}')
+                        help='print {"out", "model", "convention", "min_score", "frames", "labelled", "labelled_pct", '
+                             '"mirrored", "no_hand", "rejected", "interrupted"}')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,13 +55,14 @@ def run(args: argparse.Namespace) -> int:
     from inference.teacher.confidence import REJECT_BELOW
     from inference.teacher.estimator import TeacherEstimator
     from inference.teacher.labelling import Labeller, label_frames, source_frames
+    from inference.teacher.nyu_mapping import CONVENTIONS
 
     setup_logging("label")
     if args.max_frames is not None and args.max_frames <= 0:
         raise HandposeError(f"--max-frames must be positive, got {args.max_frames}")
     min_score = REJECT_BELOW if args.min_score is None else args.min_score
     source = open_source(args.source)
-    estimator = TeacherEstimator(args.model, max_hands=2, second_opinion=True)
+    estimator = TeacherEstimator(args.model, max_hands=2, second_opinion=True, convention=CONVENTIONS[args.convention])
     stop = threading.Event()
 
     def on_sigint(signum: int, frame: object) -> None:  # first Ctrl-C: finish the frame, flush; second: now
@@ -84,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
         estimator.close()
     interrupted = stop.is_set()
-    summary = {"out": str(args.out), "model": args.model, "min_score": min_score, **stats.to_json(),
+    summary = {"out": str(args.out), "model": args.model, "convention": args.convention, "min_score": min_score,
+               **stats.to_json(),
                "interrupted": interrupted}
     print(f"{'interrupted: ' if interrupted else ''}{stats.frames} frames -> {args.out}: {stats.labelled} labelled "
           f"({summary['labelled_pct']:.1f}%, {stats.mirrored} of them mirrored left hands), {stats.rejected} "

@@ -105,7 +105,8 @@ def operating_point(errors: FrameErrors, min_score: float) -> dict[str, object]:
         "hand_found_pct": round(100.0 * np.isfinite(errors.score).sum() / max(errors.frames, 1), 2),
         "mean_error_mm": round(float(errors.error_mm[keep].mean()), 2) if keep.any() else None,
         "median_error_mm": round(float(np.median(errors.error_mm[keep])), 2) if keep.any() else None,
-        "per_joint_mm": {n: round(float(e), 2) for n, e in zip(EVAL_SHORT_NAMES, per_joint, strict=True)},
+        "per_joint_mm": {n: round(float(e), 2) if np.isfinite(e) else None
+                         for n, e in zip(EVAL_SHORT_NAMES, per_joint, strict=True)},
     }
 
 
