@@ -14,9 +14,9 @@ The folder (written by :class:`inference.recording.Recorder`, i.e. :class:`infer
       {"index": 0,                  # frame index in this folder (row of joint_data.mat)
        "source_index": 17,          # Frame.index in the source (a recording's frame number)
        "labelled": true,            # joints written; false: all NaN (no hand, or score < min_score)
-       "reason": null,              # why not labelled: "no hand: ...", "score 0.21 < 0.35"
+       "reason": null,              # why not labelled: "no hand: ...", "score 0.07 < 0.10"
        "score": 0.62,               # the frame score in [0, 1] (null without a hand)
-       "min_score": 0.35,           # the rejection threshold used
+       "min_score": 0.1,            # the rejection threshold used
        "handedness": "right",       # of the labelled hand (MediaPipe's label, un-mirrored)
        "mirrored": false,           # true: a left hand, frame and labels mirrored into a right hand
        "hands": 1,                  # hands the teacher found

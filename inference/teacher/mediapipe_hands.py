@@ -3,7 +3,8 @@
 ``mediapipe==0.10.14`` bundles the palm detector and the hand-landmark models (lite and full) and runs the
 classic ``mediapipe.solutions.hands`` graph offline; later releases ship no models or need numpy<2, and there
 are no wheels for Python 3.13+. Its declared dependencies pull a non-headless OpenCV that breaks PySide6, so it
-is installed with ``--no-deps`` by ``scripts/setup.sh`` (``HANDPOSE_TEACHER=1``), never through ``handpose[all]``.
+is installed with ``--no-deps`` by ``scripts/setup.sh`` (unless ``HANDPOSE_TEACHER=0``), never through
+``handpose[all]``.
 
 MediaPipe assumes a mirrored (selfie) image: on an ordinary camera image its "Left" is the person's right hand.
 :class:`HandLandmarker` un-mirrors the label, so :attr:`Landmarks.right` is the anatomical handedness. With
@@ -32,8 +33,8 @@ import numpy as np
 from inference.errors import ModelError
 
 MEDIAPIPE_VERSION = "0.10.14"
-INSTALL_HINT = (f"install it with `HANDPOSE_TEACHER=1 bash scripts/setup.sh` (mediapipe=={MEDIAPIPE_VERSION} "
-                "without its dependencies, see README)")
+INSTALL_HINT = (f"`bash scripts/setup.sh` installs it (mediapipe=={MEDIAPIPE_VERSION} without its declared "
+                "dependencies: see README, never a plain pip install)")
 NUM_LANDMARKS = 21
 # Lines MediaPipe's C++ side prints while its TFLite interpreters start (harmless, but they break the rule that
 # stderr holds our own messages only).
