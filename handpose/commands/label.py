@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.sources import open_source, require_color
     from inference.teacher.confidence import REJECT_BELOW
     from inference.teacher.estimator import TeacherEstimator
-    from inference.teacher.labelling import Labeller, label_frames, source_frames
+    from inference.teacher.labelling import LABEL_MIN_CONFIDENCE, Labeller, label_frames, source_frames
     from inference.teacher.nyu_mapping import CONVENTIONS
 
     setup_logging("label")
@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise HandposeError(f"--max-frames must be positive, got {args.max_frames}")
     min_score = REJECT_BELOW if args.min_score is None else args.min_score
     source = open_source(args.source)
-    estimator = TeacherEstimator(args.model, max_hands=2, second_opinion=True, convention=CONVENTIONS[args.convention])
+    estimator = TeacherEstimator(args.model, max_hands=2, second_opinion=True, convention=CONVENTIONS[args.convention],
+                                 min_confidence=LABEL_MIN_CONFIDENCE)
     stop = threading.Event()
 
     def on_sigint(signum: int, frame: object) -> None:  # first Ctrl-C: finish the frame, flush; second: now

@@ -29,7 +29,8 @@ the principal point's column (``u' = 2 cx - u``: a reflection ``x -> -x`` of cam
 stay exact; columns with nothing to mirror from become invalid depth 0 and black) and its joints with them
 (``u' = 2 cx - u``, ``x' = -x``). ``"mirrored": true`` marks such frames.
 
-The teacher runs with a second opinion (MediaPipe on the frame flipped left-right) and looks for two hands;
+The teacher runs with a second opinion (MediaPipe on the frame flipped left-right), looks for two hands and
+takes MediaPipe's doubtful hands too (thresholds 0.3 instead of 0.5: the score decides);
 the temporal evidence compares each frame's estimate with its neighbours', so a frame is written once the next
 one has been estimated.
 """
@@ -55,6 +56,7 @@ from inference.teacher.estimator import TeacherEstimator, TeacherHand
 
 CONFIDENCE_JSONL = "confidence.jsonl"
 DEFAULT_LABEL_MODEL = "mediapipe-full"
+LABEL_MIN_CONFIDENCE = 0.3  # MediaPipe's own thresholds, lowered: the score decides what is kept
 
 
 @dataclass
