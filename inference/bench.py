@@ -263,18 +263,23 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m inference.bench``: latency or memory soak of the ONNX runtime on a looped source."""
     parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="ONNX model (default: models/depthnet.onnx or $HANDPOSE_MODEL)")
+    parser.add_argument("--model", help="ONNX model or a teacher name such as mediapipe (default: "
+                                        "models/depthnet.onnx or $HANDPOSE_MODEL)")
     parser.add_argument("--source", required=True, help="frame source, e.g. replay:DIR or synthetic:0")
     parser.add_argument("--frames", type=int, default=200, help="frames to measure (default 200)")
     parser.add_argument("--soak", type=int, metavar="N", help="instead: process N frames and print memory growth")
     parser.add_argument("--providers", default="auto", help="onnxruntime providers in order (default auto)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    from inference.estimator import OnnxEstimator, default_model_path
-    from inference.sources import open_source
+    from inference.estimator import load_estimator
+    from inference.sources import open_source, require_color
 
     try:
-        estimator = OnnxEstimator(args.model or default_model_path(), providers=args.providers)
+        estimator = load_estimator(args.model, providers=args.providers)
+        if getattr(estimator, "needs_color", False):
+            first = open_source(args.source)
+            require_color(first, str(args.model))
+            first.close()
         source = LoopedSource(lambda: open_source(args.source))
         pipeline = Pipeline(estimator)
         if args.soak:
