@@ -40,7 +40,8 @@ BONE_TOL = 1.0  # |log length ratio| (a bone 2.7 times too long or short)
 AGREEMENT_TOL = 0.4  # landmark disagreement / hand size
 MOTION_TOL_MM = 30.0  # mean joint motion to the nearer neighbouring frame
 # The rejection rule, chosen from the error-vs-score curve of docs/teacher.md (synthetic seeds 101-103, full model,
-# synth convention): 74% of the frames kept at 19.6 mm mean label error, where 0.08 keeps 77% at 20.1 mm.
+# synth convention): 74% of the frames kept at 19.6 mm mean label error (0.08 kept 77% at 20.1 mm); with the
+# lower MediaPipe thresholds `handpose label` uses since, 73.6% at 19.0 mm.
 REJECT_BELOW = 0.10
 
 

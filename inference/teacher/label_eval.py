@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def plot(errors: FrameErrors, min_score: float, path: Path, title: str) -> None:
     ax2.axvline(min_score, color="k", lw=1)
     ax2.set(xlabel="frame score", ylabel="frame label error (mm)", yscale="log", title="per frame")
     ax2.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 130), fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
