@@ -113,3 +113,18 @@ def test_mirroring_reflects_camera_space(intr: Intrinsics) -> None:
     np.testing.assert_array_equal(mirrored[:, u], depth[:, source_u])
     if 2 * intr.cx > intr.width - 1:  # columns with nothing to mirror from are invalid
         assert (mirrored[:, 0] == 0).all()
+
+
+def test_label_eval_matches_frames_and_mirrors_the_truth(tmp_path: Path) -> None:
+    from inference.teacher.label_eval import frame_errors, operating_point, rejection_curve
+
+    source = write_sequence(tmp_path / "src", 6)
+    label(source, tmp_path / "out", FakeTeacher(plan=plan), min_score=0.0)  # frame 2: a left hand, mirrored
+    errors = frame_errors([source], [tmp_path / "out"])
+    assert errors.frames == 6
+    np.testing.assert_allclose(errors.error_mm[[0, 1, 2, 4, 5]], 0.0, atol=1e-6)  # labels = truth, also mirrored
+    assert np.isnan(errors.error_mm[3]) and np.isnan(errors.score[3])  # no hand
+    _, fraction, mean = rejection_curve(errors.error_mm, errors.score, errors.frames)
+    assert fraction[-1] == pytest.approx(5 / 6) and mean[-1] == pytest.approx(0.0, abs=1e-6)
+    point = operating_point(errors, 0.35)
+    assert point["labelled"] == 4 and point["hand_found_pct"] == pytest.approx(100 * 5 / 6, abs=0.01)
