@@ -94,6 +94,17 @@ def hand_size_px(uv_px: np.ndarray) -> float:
     return float(np.linalg.norm(uv_px[9] - uv_px[0]))
 
 
+def _row_quantile(sorted_rows: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """The ``q`` quantile (linear interpolation) of the first ``counts[i]`` values of each sorted row (NaN if none)."""
+    pos = q * np.maximum(counts - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(counts - 1, 0))
+    rows = np.arange(len(sorted_rows))
+    with np.errstate(invalid="ignore"):
+        value = sorted_rows[rows, lo] + (pos - lo) * (sorted_rows[rows, hi] - sorted_rows[rows, lo])
+    return np.where(counts > 0, value, np.nan)
+
+
 def lift_landmarks(depth_mm: np.ndarray, uv_px: np.ndarray, params: LiftParams = LiftParams()) -> Lifted:
     """Depths of the 21 MediaPipe landmarks.
 
@@ -103,26 +114,25 @@ def lift_landmarks(depth_mm: np.ndarray, uv_px: np.ndarray, params: LiftParams =
         params: window and offsets.
     """
     uv_px = np.asarray(uv_px, np.float64)
-    half = int(np.clip(round(params.window_frac * hand_size_px(uv_px)), params.min_window_px, params.max_window_px))
-    win = _windows(np.asarray(depth_mm), uv_px, half)  # (21, K)
-    palm = win[list(PALM_LANDMARKS)]
-    has_depth = np.isfinite(palm).any(axis=1)
-    finite = np.nanmedian(palm[has_depth], axis=1) if has_depth.any() else np.empty(0)
     n = len(uv_px)
+    half = int(np.clip(round(params.window_frac * hand_size_px(uv_px)), params.min_window_px, params.max_window_px))
+    win = _windows(np.asarray(depth_mm), uv_px, half)  # (21, K), NaN = no depth
+    # Row-wise statistics by sorting (NaN last): numpy's nan-quantiles along an axis loop in Python.
+    palm = np.sort(win[list(PALM_LANDMARKS)], axis=1)
+    palm_medians = _row_quantile(palm, np.isfinite(palm).sum(axis=1), 0.5)
+    finite = np.sort(palm_medians[np.isfinite(palm_medians)])
     if finite.size == 0:
         nan = np.full(n, np.nan)
         return Lifted(nan, nan.copy(), np.zeros(n), float("nan"))
     # The nearer half of the palm landmarks: a wrist or knuckle on the background must not drag the hand away.
-    hand_mm = float(np.median(np.sort(finite)[: max(1, (finite.size + 1) // 2)]))
+    hand_mm = float(np.median(finite[: max(1, (finite.size + 1) // 2)]))
     keep = (win >= hand_mm - params.near_mm) & (win <= hand_mm + params.far_mm)
-    win = np.where(keep, win, np.nan)
     support = keep.sum(axis=1) / win.shape[1]
-    surface = np.full(n, np.nan)
-    has = support > 0
-    if has.any():
-        sub = win[has]
-        low = np.nanpercentile(sub, 10, axis=1)
-        near = np.where(sub <= low[:, None] + params.surface_band_mm, sub, np.nan)
-        surface[has] = np.nanmedian(near, axis=1)
+    kept = np.sort(np.where(keep, win, np.nan), axis=1)
+    counts = keep.sum(axis=1)
+    low = _row_quantile(kept, counts, 0.10)
+    with np.errstate(invalid="ignore"):
+        near_counts = np.sum(kept <= (low + params.surface_band_mm)[:, None], axis=1)  # a prefix of each sorted row
+    surface = _row_quantile(kept, near_counts, 0.5)
     joint = surface + np.asarray(params.centre_offsets_mm, np.float64)[:n]
     return Lifted(surface, joint, support, hand_mm)
