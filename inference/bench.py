@@ -101,6 +101,9 @@ class BenchReport:
     # paired[k] = (total, bare) of a frame with a hand and a bare network call timed right after it: on a busy
     # machine the difference of paired values is far steadier than a difference of separate medians.
     paired_ms: list[tuple[float, float]] = field(default_factory=list)
+    # CPU time of the whole process (all threads) while the pipeline processed a frame: unlike the wall times it
+    # hardly changes when other programs load the machine (sequential benchmark only).
+    process_cpu_ms: list[float] = field(default_factory=list)
 
     def add(self, result: FrameResult) -> None:
         self.frames += 1
@@ -121,6 +124,8 @@ class BenchReport:
         out["segment_crop_ms"] = summary_ms(
             [self.stages_ms["segment"][i] + self.stages_ms["crop"][i] for i in found_idx]
         )
+        if self.process_cpu_ms:
+            out["process_cpu_ms"] = summary_ms(self.process_cpu_ms)
         # What the pipeline adds to the bare network on frames that ran it.
         if self.paired_ms:
             totals, bares = np.asarray(self.paired_ms).T
@@ -173,9 +178,12 @@ def bench_sequential(
             frame = source.read()
             if frame is None:
                 raise SourceError(f"{source.description} ended; benchmark it through LoopedSource")
+            cpu0 = time.process_time()
             result = pipeline.process(frame, (time.perf_counter() - t0) * 1e3)
+            cpu_ms = (time.process_time() - cpu0) * 1e3
             if k >= warmup:
                 report.add(result)
+                report.process_cpu_ms.append(cpu_ms)
                 bar.update(1)
                 if run_raw is not None and result.pose.found:
                     t1 = time.perf_counter()

@@ -4,7 +4,8 @@ Stages (ms per frame, median and 95th percentile): capture (the source deliverin
 or the camera SDK's wait, reported apart), segment, crop, infer, post (decode, smoothing, gesture) and
 total = segment + crop + infer + post. Also: bare_infer_ms (the network alone: one session.run on the same
 input right after each frame), overhead_ms (per frame, total minus that bare call: what the pipeline adds to
-the network) and segment_crop_ms.
+the network), segment_crop_ms and process_cpu_ms (CPU time of all threads while a frame was processed: on a
+machine busy with other work it stays near what an idle machine's wall time would be).
 By default frames are captured and processed one after another so each stage is timed alone; --threaded
 runs the capture thread + worker of `handpose run` / the app and reports their throughput as fps.
 
@@ -37,7 +38,7 @@ def _table(result: dict) -> str:
     lines = [f"{result['frames']} frames, {result['fps']:.1f} FPS, hand found in {result['found']}"]
     for stage, values in result["stages_ms"].items():
         lines.append(f"  {stage:<8} median {values['median']:8.3f} ms   p95 {values['p95']:8.3f} ms")
-    for key in ("segment_crop_ms", "bare_infer_ms", "overhead_ms"):
+    for key in ("segment_crop_ms", "bare_infer_ms", "overhead_ms", "process_cpu_ms"):
         if key in result:
             values = result[key]
             p95 = f"   p95 {values['p95']:8.3f} ms" if "p95" in values else ""
