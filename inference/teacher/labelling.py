@@ -18,7 +18,7 @@ The folder (written by :class:`inference.recording.Recorder`, i.e. :class:`infer
        "score": 0.62,               # the frame score in [0, 1] (null without a hand)
        "min_score": 0.1,            # the rejection threshold used
        "handedness": "right",       # of the labelled hand (MediaPipe's label, un-mirrored)
-       "mirrored": false,           # true: a left hand, frame and labels mirrored into a right hand
+       "mirrored": false,           # true: a labelled left hand, frame and labels mirrored into a right hand
        "hands": 1,                  # hands the teacher found
        "joint_confidence": [14 x 0-1] (NYU joint order), "evidence": {"depth", "bones", "agreement",
        "handedness", "temporal"}}   # the factors of the score (inference/teacher/confidence.py)
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -68,7 +68,6 @@ class LabelStats:
     mirrored: int = 0
     no_hand: int = 0
     rejected: int = 0
-    scores: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -176,7 +175,7 @@ class Labeller:
             self._previous = hand.joints_xyz_mm
             score = hand.score
             labelled = score >= self.min_score
-            mirrored = not hand.right
+            mirrored = labelled and not hand.right  # a rejected frame carries no label: left as it is
             if labelled:
                 labels = hand.joints_uvd
                 self.stats.labelled += 1
@@ -189,7 +188,6 @@ class Labeller:
                 hands=item.hands, joint_confidence=np.round(hand.joint_confidence, 4).tolist(),
                 evidence=hand.evidence.to_json(),
             )
-            self.stats.scores.append(score)
         out = replace(frame, joints_uvd=labels, gesture=None)  # the source's own labels never pass through
         if mirrored:
             intr = frame.intrinsics

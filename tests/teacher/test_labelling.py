@@ -128,3 +128,11 @@ def test_label_eval_matches_frames_and_mirrors_the_truth(tmp_path: Path) -> None
     assert fraction[-1] == pytest.approx(5 / 6) and mean[-1] == pytest.approx(0.0, abs=1e-6)
     point = operating_point(errors, 0.35)
     assert point["labelled"] == 4 and point["hand_found_pct"] == pytest.approx(100 * 5 / 6, abs=0.01)
+
+
+def test_a_rejected_left_hand_is_not_mirrored(tmp_path: Path) -> None:
+    source = write_sequence(tmp_path / "src", 2)
+    rows = label(source, tmp_path / "out",
+                 FakeTeacher(plan=lambda f: [hand_from_uvd(eval_joints_uvd(f.index), f, right=False, quality=0.05)]))
+    assert [(r["labelled"], r["mirrored"], r["handedness"]) for r in rows] == [(False, False, "left")] * 2
+    np.testing.assert_array_equal(NyuSequence(tmp_path / "out").read_depth(1), make_frame(0)[0])
