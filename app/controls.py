@@ -27,10 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import AppSettings
+from inference.teacher.estimator import is_teacher_model
 
 
 def model_card_text(model_path: str | Path) -> str:
     """The model card beside ``model.onnx`` (``model.json`` pretty-printed, else ``model.md``), or a note."""
+    if is_teacher_model(model_path):
+        return TEACHER_CARD
     path = Path(model_path)
     card_json, card_md = path.with_suffix(".json"), path.with_suffix(".md")
     if card_json.is_file():
@@ -41,6 +44,13 @@ def model_card_text(model_path: str | Path) -> str:
     if card_md.is_file():
         return card_md.read_text(errors="replace")
     return f"no model card ({card_json.name}) beside {path.name}"
+
+
+TEACHER_CARD = (
+    "RGB teacher: MediaPipe Hands 0.10.14 landmarks on the colour image, lifted to 3D with the aligned depth and "
+    "mapped to the 14 NYU joints (inference/teacher). mediapipe = lite landmark model (live use), "
+    "mediapipe-full = full model. Needs a source with colour. Accuracy and speed: docs/teacher.md."
+)
 
 
 def _spin(low: float, high: float, step: float, decimals: int, suffix: str) -> QDoubleSpinBox:

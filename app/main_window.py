@@ -242,7 +242,13 @@ class MainWindow(QMainWindow):
             self._update_status()
             return
         self.clear_error()
-        self.pipeline = runtime.make_pipeline(self.estimator, self.controls.read_settings(self.settings))
+        try:
+            self.pipeline = runtime.make_pipeline(self.estimator, self.controls.read_settings(self.settings),
+                                                  self.source)
+        except HandposeError as exc:  # e.g. the teacher on a depth-only source: say so, run nothing
+            self.show_error(str(exc))
+            self._update_status()
+            return
         self.history = StageHistory()
         self.worker.start(self.source, self.pipeline, paused=paused)
         blocked = self.controls.pause_button.blockSignals(True)

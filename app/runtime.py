@@ -13,13 +13,16 @@ from typing import Any
 
 from app.settings import AppSettings
 from inference.errors import HandposeError
-from inference.estimator import OnnxEstimator, default_model_path, project_root
+from inference.estimator import default_model_path, project_root
+from inference.estimator import load_estimator as _load_estimator
 from inference.pipeline import FrameResult, Pipeline, PipelineSettings
 from inference.recording import Recorder
 from inference.segmentation import SegmentationParams
 from inference.smoothing import SmoothingParams
-from inference.sources import FrameSource
+from inference.sources import FrameSource, require_color
 from inference.sources import open_source as _open_source
+from inference.teacher.estimator import TEACHER_MODELS
+from inference.teacher.mediapipe_hands import mediapipe_available
 from inference.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -74,8 +77,9 @@ def source_choices() -> list[tuple[str, str]]:
 
 
 def model_choices() -> list[Path]:
-    """The shipped models (``models/*.onnx``)."""
-    return sorted(MODELS_DIR.glob("*.onnx")) if MODELS_DIR.is_dir() else []
+    """The shipped models (``models/*.onnx``), then the RGB teacher's two models when MediaPipe is installed."""
+    shipped = sorted(MODELS_DIR.glob("*.onnx")) if MODELS_DIR.is_dir() else []
+    return shipped + ([Path(name) for name in TEACHER_MODELS] if mediapipe_available() else [])
 
 
 def open_source(spec: str) -> FrameSource:
@@ -113,8 +117,9 @@ def position_of(source: FrameSource, index: int) -> int:
     return lookup(index) if lookup is not None else index
 
 
-def load_estimator(path: str | Path) -> OnnxEstimator:
-    return OnnxEstimator(path)
+def load_estimator(path: str | Path) -> Any:
+    """An ONNX model file, or the teacher (``mediapipe``, ``mediapipe-full``)."""
+    return _load_estimator(path)
 
 
 def pipeline_settings(s: AppSettings) -> PipelineSettings:
@@ -126,7 +131,10 @@ def pipeline_settings(s: AppSettings) -> PipelineSettings:
     )
 
 
-def make_pipeline(estimator: Any, s: AppSettings) -> Pipeline:
+def make_pipeline(estimator: Any, s: AppSettings, source: FrameSource | None = None) -> Pipeline:
+    """The pipeline of ``estimator``; HandposeError when ``source`` cannot feed it (no colour for the teacher)."""
+    if source is not None and getattr(estimator, "needs_color", False):
+        require_color(source, getattr(estimator, "name", "this model"))
     return Pipeline(estimator, pipeline_settings(s))
 
 

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.soak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", help="source spec (default: as `handpose app`)")
-    parser.add_argument("--model", help="ONNX model (default: the shipped one)")
+    parser.add_argument("--model", help="ONNX model or mediapipe / mediapipe-full (default: the shipped one)")
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
     parser.add_argument("--sample-s", type=float, default=60.0, help="memory sampling period (default 60 s)")
     parser.add_argument("--replay-fps", type=float, default=30.0, help="replay pacing; 0 = as fast as possible")

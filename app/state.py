@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from inference.crop import DEFAULT_CUBE_MM
 from inference.geometry import Intrinsics, depth_to_points, uvd_to_xyz, xyz_to_uvd
 
 # Stages plotted and listed, in pipeline order; "render" is measured by the UI itself.
@@ -150,15 +151,21 @@ def build_view_state(
     )
     if frame.joints_uvd is not None and np.all(np.isfinite(frame.joints_uvd)):
         state.gt_uv = np.asarray(frame.joints_uvd, np.float64)[:, :2]
+    centre_xyz = cube_mm = mask = None
     if crop is not None:
         state.crop_rgb = crop_to_rgb(crop.depth)
-        state.cube_edges_uv = cube_edges_uv(crop.com_xyz_mm, crop.cube_mm, intr)
-        state.com_xyz_mm = np.asarray(crop.com_xyz_mm, np.float64)
-        mask = getattr(seg, "mask", None)
+        centre_xyz, cube_mm, mask = crop.com_xyz_mm, crop.cube_mm, getattr(seg, "mask", None)
+    elif pose.found and pose.com_xyz_mm is not None:  # a frame-level estimator (the teacher): no crop, no mask
+        centre_xyz, cube_mm = pose.com_xyz_mm, DEFAULT_CUBE_MM
+        mask = _cube_window(frame.depth_mm.shape, pose.com_xyz_mm, cube_mm, intr)
+    if centre_xyz is not None:
+        state.cube_edges_uv = cube_edges_uv(centre_xyz, cube_mm, intr)
+        state.com_xyz_mm = np.asarray(centre_xyz, np.float64)
         if mask is not None:
             points, pixels = depth_to_points(frame.depth_mm, intr, mask)
-            # The hand as the network sees it: segmented pixels inside the crop cube's depth range.
-            in_cube = np.abs(points[:, 2] - np.float32(crop.com_uvd[2])) <= 0.5 * crop.cube_mm
+            # The hand as the network sees it: segmented pixels (a frame estimator: the cube's window) within the
+            # cube's depth range.
+            in_cube = np.abs(points[:, 2] - np.float32(centre_xyz[2])) <= 0.5 * cube_mm
             points, pixels = points[in_cube], pixels[in_cube]
             if len(points) > max_points:  # evenly strided subsample keeps the cloud's shape
                 keep = np.linspace(0, len(points) - 1, max_points).astype(np.int64)
@@ -177,6 +184,16 @@ def build_view_state(
         if frame.joints_uvd is not None:
             state.error_mm = mean_joint_error_mm(state.joints_xyz_mm, frame.joints_uvd, intr)
     return state
+
+
+def _cube_window(shape: tuple[int, ...], centre_xyz_mm: np.ndarray, cube_mm: float, intr: Intrinsics) -> np.ndarray:
+    """``(H, W)`` bool: the image rectangle the cube of edge ``cube_mm`` around ``centre_xyz_mm`` projects to."""
+    uv = cube_edges_uv(centre_xyz_mm, cube_mm, intr).reshape(-1, 2)
+    u0, v0 = np.clip(np.floor(uv.min(axis=0)), 0, None).astype(int)
+    u1, v1 = np.ceil(uv.max(axis=0)).astype(int) + 1
+    window = np.zeros(shape[:2], bool)
+    window[v0:v1, u0:u1] = True
+    return window
 
 
 class RateMeter:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "bench": "measure per-stage latency and FPS of the pipeline",
     "app": "open the desktop app",
     "record": "record a source to an NYU-format directory",
+    "label": "label an RGB-D source with the RGB teacher (MediaPipe) into an NYU-format directory",
     "devices": "list connected RealSense cameras",
 }
 

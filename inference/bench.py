@@ -48,6 +48,10 @@ class LoopedSource(FrameSource):
         assert self._source is not None
         return self._source.intrinsics
 
+    @property
+    def has_color(self) -> bool | None:
+        return None if self._source is None else self._source.has_color
+
     def open(self) -> None:
         self._source = self._factory()
         self._source.open()
@@ -97,6 +101,9 @@ class BenchReport:
     # paired[k] = (total, bare) of a frame with a hand and a bare network call timed right after it: on a busy
     # machine the difference of paired values is far steadier than a difference of separate medians.
     paired_ms: list[tuple[float, float]] = field(default_factory=list)
+    # CPU time of the whole process (all threads) while the pipeline processed a frame: unlike the wall times it
+    # hardly changes when other programs load the machine (sequential benchmark only).
+    process_cpu_ms: list[float] = field(default_factory=list)
 
     def add(self, result: FrameResult) -> None:
         self.frames += 1
@@ -117,6 +124,8 @@ class BenchReport:
         out["segment_crop_ms"] = summary_ms(
             [self.stages_ms["segment"][i] + self.stages_ms["crop"][i] for i in found_idx]
         )
+        if self.process_cpu_ms:
+            out["process_cpu_ms"] = summary_ms(self.process_cpu_ms)
         # What the pipeline adds to the bare network on frames that ran it (the fit, a stage of its own, apart).
         if self.paired_ms:
             totals, bares = np.asarray(self.paired_ms).T
@@ -169,9 +178,12 @@ def bench_sequential(
             frame = source.read()
             if frame is None:
                 raise SourceError(f"{source.description} ended; benchmark it through LoopedSource")
+            cpu0 = time.process_time()
             result = pipeline.process(frame, (time.perf_counter() - t0) * 1e3)
+            cpu_ms = (time.process_time() - cpu0) * 1e3
             if k >= warmup:
                 report.add(result)
+                report.process_cpu_ms.append(cpu_ms)
                 bar.update(1)
                 if run_raw is not None and result.pose.found:
                     t1 = time.perf_counter()
@@ -260,18 +272,23 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m inference.bench``: latency or memory soak of the ONNX runtime on a looped source."""
     parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="ONNX model (default: models/depthnet.onnx or $HANDPOSE_MODEL)")
+    parser.add_argument("--model", help="ONNX model or a teacher name such as mediapipe (default: "
+                                        "models/depthnet.onnx or $HANDPOSE_MODEL)")
     parser.add_argument("--source", required=True, help="frame source, e.g. replay:DIR or synthetic:0")
     parser.add_argument("--frames", type=int, default=200, help="frames to measure (default 200)")
     parser.add_argument("--soak", type=int, metavar="N", help="instead: process N frames and print memory growth")
     parser.add_argument("--providers", default="auto", help="onnxruntime providers in order (default auto)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    from inference.estimator import OnnxEstimator, default_model_path
-    from inference.sources import open_source
+    from inference.estimator import load_estimator
+    from inference.sources import open_source, require_color
 
     try:
-        estimator = OnnxEstimator(args.model or default_model_path(), providers=args.providers)
+        estimator = load_estimator(args.model, providers=args.providers)
+        if getattr(estimator, "needs_color", False):
+            first = open_source(args.source)
+            require_color(first, str(args.model))
+            first.close()
         source = LoopedSource(lambda: open_source(args.source))
         pipeline = Pipeline(estimator)
         if args.soak:

@@ -1,9 +1,13 @@
 """Pose estimators: a network behind one small interface, configured by the model's own metadata.
 
-:class:`Estimator` is the interface the pipeline uses. :class:`OnnxEstimator` runs an exported ONNX file
-with onnxruntime, trying execution providers GPU-first (TensorRT -> CUDA -> CPU) and falling back for real
-when one fails to initialise; a torch backend (``training/torch_backend.py``) implements the same protocol
-for GPUs without onnxruntime-gpu, and the CLI (the composition root) chooses between them.
+:class:`Estimator` is the interface the pipeline uses for networks that read a hand crop; a
+:class:`FrameEstimator` reads the whole frame instead (the MediaPipe teacher, :mod:`inference.teacher`), and the
+pipeline picks its path once, from the estimator's kind, when it is built.
+
+:class:`OnnxEstimator` runs an exported ONNX file with onnxruntime, trying execution providers GPU-first
+(TensorRT -> CUDA -> CPU) and falling back for real when one fails to initialise; a torch backend
+(``training/torch_backend.py``) implements the same protocol for GPUs without onnxruntime-gpu, and the CLI (the
+composition root) chooses between them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from inference.errors import ModelError
-from inference.frame import HandCrop
+from inference.frame import Frame, HandCrop
 from inference.model_meta import OUTPUT_NAME, ModelMetadata
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,31 @@ class Estimator(Protocol):
         ...
 
 
+@runtime_checkable
+class FrameEstimator(Protocol):
+    """An estimator of whole RGB-D frames (no segmentation, no crop): the pipeline calls it instead of
+    segment -> crop -> :class:`Estimator`, and times it as the ``infer`` stage.
+
+    Attributes:
+        metadata: self-description (architecture, joints; ``input_layout`` "frame").
+        provider: where it runs, for display.
+        needs_color: True when it reads ``Frame.color`` (a depth-only source cannot feed it).
+    """
+
+    metadata: ModelMetadata
+    provider: str
+    needs_color: bool
+
+    def estimate_frame(self, frame: Frame):  # -> an object with ``hands`` (nearest first) and ``reason``
+        """All hands of ``frame``: ``.hands`` each with ``joints_xyz_mm``/``joints_uvd`` ``(J, 3)``,
+        ``joint_confidence`` ``(J,)``, ``score``, ``handedness``, ``com_xyz_mm``; ``.reason`` when there is none."""
+        ...
+
+    def reset(self) -> None:
+        """Forget any state carried between frames (tracking) after a seek or a switch of source."""
+        ...
+
+
 def project_root() -> Path:
     """The source checkout this package runs from (editable install): the folder holding pyproject.toml."""
     here = Path(__file__).resolve().parents[1]
@@ -57,8 +86,8 @@ def project_root() -> Path:
 
 
 def default_model_path(kind: str = "depth") -> Path:
-    """The model to use when none is given: ``$HANDPOSE_MODEL``, else ``models/depthnet.onnx`` (kind "depth")
-    or ``models/fusenet.onnx`` (kind "rgbd") under the project root."""
+    """The model to use when none is given: ``$HANDPOSE_MODEL`` (a file, or a teacher name such as ``mediapipe``),
+    else ``models/depthnet.onnx`` (kind "depth") or ``models/fusenet.onnx`` (kind "rgbd") under the project root."""
     if kind not in DEFAULT_MODEL_FILES:
         raise ValueError(f"kind must be one of {sorted(DEFAULT_MODEL_FILES)}, got {kind!r}")
     env = os.environ.get(MODEL_ENV_VAR)
@@ -252,6 +281,14 @@ class OnnxEstimator:
         return self.run_raw().reshape(self.joints, 3).astype(np.float32, copy=False)
 
 
-def load_estimator(path: str | Path | None = None, providers: Sequence[str] | str = ("auto",)) -> OnnxEstimator:
-    """The ONNX estimator of ``path`` (default: :func:`default_model_path`)."""
-    return OnnxEstimator(default_model_path() if path is None else path, providers=providers)
+def load_estimator(
+    path: str | Path | None = None, providers: Sequence[str] | str = ("auto",)
+) -> OnnxEstimator | FrameEstimator:
+    """The estimator ``path`` names (default: :func:`default_model_path`): a teacher (``mediapipe``,
+    ``mediapipe-full``: :class:`inference.teacher.estimator.TeacherEstimator`) or an ONNX file."""
+    from inference.teacher.estimator import TeacherEstimator, is_teacher_model
+
+    path = default_model_path() if path is None else path
+    if is_teacher_model(path):
+        return TeacherEstimator(str(path))
+    return OnnxEstimator(path, providers=providers)

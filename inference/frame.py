@@ -71,6 +71,11 @@ class HandPose:
             without a fit; joints36_uvd: the same as ``(u px, v px, d mm)``.
         fit_residual_mm: mean distance (mm) of the hand's observed points to the fitted model surface, or None.
         fit_status: ``"ok"`` when the fitted pose is used, else why the network's was kept; None without refinement.
+        handedness: ``"right"`` / ``"left"`` when the estimator tells (the teacher), else None.
+        score: the estimator's confidence in this hand, in [0, 1], when it gives one.
+        joint_confidence: ``(14,)`` per-joint confidence in [0, 1], when the estimator gives one.
+        hands: every hand the estimator found, nearest first (this pose is the first), for estimators that
+            see several; None for the crop networks (one hand).
     """
 
     found: bool
@@ -84,3 +89,7 @@ class HandPose:
     joints36_uvd: np.ndarray | None = None
     fit_residual_mm: float | None = None
     fit_status: str | None = None
+    handedness: str | None = None
+    score: float | None = None
+    joint_confidence: np.ndarray | None = None
+    hands: list[HandPose] | None = None

@@ -6,7 +6,9 @@ Input layouts (``input_layout``), each tensor float32 ``(B, C, S, S)`` with S = 
 - ``"depth"``: one input ``depth`` (C=1), the normalised depth crop;
 - ``"rgb"``: one input ``rgb`` (C=3), the masked, standardised RGB crop;
 - ``"rgbd"``: one input ``rgbd`` (C=4), depth then RGB stacked (input fusion, RGBD-Net);
-- ``"depth+rgb"``: two inputs ``depth`` (C=1) and ``rgb`` (C=3) (Fuse-Net, FusePred-Net).
+- ``"depth+rgb"``: two inputs ``depth`` (C=1) and ``rgb`` (C=3) (Fuse-Net, FusePred-Net);
+- ``"frame"``: no crop tensors: a frame-level estimator reading the whole RGB-D frame (the MediaPipe teacher,
+  :class:`inference.estimator.FrameEstimator`); never an ONNX file.
 The output ``joints`` is ``(B, 3 * J)`` in cube units (eqs. 4.7-4.9), joint order ``joint_ids``.
 """
 
@@ -27,6 +29,7 @@ INPUT_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
     "rgb": (("rgb", 3),),
     "rgbd": (("rgbd", 4),),
     "depth+rgb": (("depth", 1), ("rgb", 3)),
+    "frame": (),
 }
 OUTPUT_NAME = "joints"
 

@@ -4,6 +4,10 @@ One code path for live cameras, recordings and replays (no ``if live:``): a :cla
 :class:`FrameResult` comes out with per-stage timings. Bad frames (empty, all-invalid, NaN/inf depth, no
 hand in range) give ``pose.found = False`` and never raise. :meth:`Pipeline.update_settings` may be called
 from another thread (the app's controls) between frames.
+
+A frame-level estimator (:class:`inference.estimator.FrameEstimator`, the MediaPipe teacher) replaces
+segment -> crop -> network by one call on the whole frame, timed as ``infer``; the pipeline picks that path once,
+when it is built.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.crop import decode_prediction, make_crop
-from inference.estimator import Estimator, load_estimator
+from inference.estimator import Estimator, FrameEstimator, load_estimator
 from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSettings
 from inference.frame import Frame, HandCrop, HandPose
@@ -117,13 +121,16 @@ class Pipeline:
         settings: initial settings (defaults: the model's cube, smoothing on, gestures on).
     """
 
-    def __init__(self, estimator: Estimator, settings: PipelineSettings | None = None) -> None:
+    def __init__(self, estimator: Estimator | FrameEstimator, settings: PipelineSettings | None = None) -> None:
         self.estimator = estimator
         meta = estimator.metadata
-        self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.uses_rgb else None
-        self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.uses_rgb else None
+        self._frame_level = isinstance(estimator, FrameEstimator)
+        self._process = self._process_whole_frame if self._frame_level else self._process_crop
+        self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.rgb_mean is not None else None
+        self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.rgb_std is not None else None
         self._gestures_possible = list(meta.joint_ids) == list(EVAL_JOINT_IDS)
-        self._refinable = self._gestures_possible  # the fit needs the 14 NYU joints to start from
+        # The fit needs the 14 NYU joints to start from and the network's crop to look in.
+        self._refinable = self._gestures_possible and not self._frame_level
         self._lock = threading.Lock()
         self._filter = JointSmoother()
         self._filter36 = JointSmoother()  # the fitted model's 36 joints, smoothed alike
@@ -168,30 +175,73 @@ class Pipeline:
             return new
 
     def reset(self) -> None:
-        """Forget the smoothing history (e.g. when the source is switched or seeks)."""
+        """Forget the smoothing history, the fit's track and a frame estimator's tracking (e.g. when the source is
+        switched or seeks)."""
         with self._lock:
             self._filter.reset("pipeline reset")
             self._filter36.reset("pipeline reset")
             self._refiner.reset("pipeline reset")
             self._last_index = None
             self._last_palm_xyz = None
+            if self._frame_level:
+                self.estimator.reset()
 
     def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
         """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
 
         ``com_uvd`` ``(3,)`` (u px, v px, d mm), when given, is the crop centre instead of the segmentation's
-        (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`).
+        (evaluation of the network alone on label-centred crops, see :func:`inference.crop.labels_centre_uvd`);
+        a frame-level estimator has no crop and refuses it.
         """
         with self._lock:
-            settings, smoother, smoother36, refiner = self._settings, self._filter, self._filter36, self._refiner
             # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
             if self._last_index is not None and frame.index <= self._last_index:
-                smoother.reset("frame index went back")
-                refiner.reset("frame index went back")
+                self._filter.reset("frame index went back")
+                self._filter36.reset("frame index went back")
+                self._refiner.reset("frame index went back")
                 self._last_palm_xyz = None
             follow = self._last_palm_xyz if com_uvd is None else None
             self._last_index = frame.index
-            self._last_palm_xyz = None  # set again below if this frame has a hand
+            self._last_palm_xyz = None  # set again if this frame has a hand
+        return self._process(frame, float(capture_ms), com_uvd, follow)
+
+    def _smooth_and_classify(self, xyz_mm: np.ndarray, joints36: np.ndarray | None, frame: Frame,
+                             settings: PipelineSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                                                  np.ndarray | None, str | None, float]:
+        """The post stage of a found hand: smoothing (the 14 joints, and the fitted model's 36 alike), pixels,
+        gesture -> (xyz_mm, uvd, joints36, uvd36, gesture, confidence)."""
+        with self._lock:
+            smoother, smoother36 = self._filter, self._filter36
+        if settings.smoothing:
+            xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
+        uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
+        uvd36 = None
+        if joints36 is None:
+            smoother36.reset("no fit")
+        else:
+            if settings.smoothing:
+                joints36 = smoother36.filter(joints36, frame.timestamp_s)
+            uvd36 = xyz_to_uvd(joints36, frame.intrinsics)
+        gesture, confidence = None, 0.0
+        if settings.gestures and self._gestures_possible:
+            gesture, confidence = classify_gesture(xyz_mm)
+        if self._gestures_possible:
+            with self._lock:
+                self._last_palm_xyz = np.asarray(xyz_mm[PALM_CENTRE], np.float64)
+        return xyz_mm, uvd, joints36, uvd36, gesture, confidence
+
+    def _lost(self, reason: str) -> None:
+        """No hand this frame: the next one must not be pulled toward (or fitted from) the last one."""
+        with self._lock:
+            self._filter.reset(reason)
+            self._filter36.reset(reason)
+            self._refiner.reset(reason)
+
+    def _process_crop(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None,
+                      follow: np.ndarray | None) -> FrameResult:
+        """segment -> crop (re-centred on the palm found) -> network -> decode -> fit -> post."""
+        with self._lock:
+            settings, refiner = self._settings, self._refiner
         meta = self.estimator.metadata
         cube_mm = settings.cube_mm or meta.cube_mm
         timings = {"capture": float(capture_ms)}
@@ -207,8 +257,7 @@ class Pipeline:
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not seg.found:
-            smoother.reset("hand lost")  # a new hand must not be pulled toward the last one
-            refiner.reset("hand lost")
+            self._lost("hand lost")
             for stage in ("crop", "infer", "fit", "post"):
                 timings[stage] = 0.0
             timings["total"] = timings["segment"]
@@ -250,36 +299,59 @@ class Pipeline:
                 joints36 = fit.joints_xyz_mm
                 xyz_mm = joints36[list(EVAL_JOINT_IDS)]
                 uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
-        elif not found:
-            refiner.reset("hand lost")
         t_fit = time.perf_counter()
-        gesture, confidence = None, 0.0
-        uvd36 = None
-        if not found:
-            smoother.reset("hand lost")
-            xyz_mm = uvd = None
+        gesture, confidence, uvd36 = None, 0.0, None
+        if found:
+            xyz_mm, uvd, joints36, uvd36, gesture, confidence = self._smooth_and_classify(xyz_mm, joints36, frame,
+                                                                                          settings)
         else:
-            if settings.smoothing:
-                xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
-                uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
-            if joints36 is not None:
-                if settings.smoothing:
-                    joints36 = smoother36.filter(joints36, frame.timestamp_s)
-                uvd36 = xyz_to_uvd(joints36, frame.intrinsics)
-            if settings.gestures and self._gestures_possible:
-                gesture, confidence = classify_gesture(xyz_mm)
-        if joints36 is None:
-            smoother36.reset("no fit")
-        if found and self._gestures_possible:
-            with self._lock:
-                self._last_palm_xyz = np.asarray(xyz_mm[PALM_CENTRE], np.float64)
+            self._lost("hand lost")
+            xyz_mm = uvd = None
         t4 = time.perf_counter()
         timings.update(crop=crop_s * 1e3, infer=infer_s * 1e3, fit=(t_fit - t3) * 1e3, post=(t4 - t_fit) * 1e3)
         timings["total"] = sum(timings[k] for k in ("segment", "crop", "infer", "fit", "post"))
         pose = HandPose(
             found=found, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=crop.com_xyz_mm, timings_ms=timings,
             gesture=gesture, gesture_confidence=confidence, joints36_xyz_mm=joints36, joints36_uvd=uvd36,
-            fit_residual_mm=fit_residual,
-            fit_status=fit_status,
+            fit_residual_mm=fit_residual, fit_status=fit_status,
         )
         return FrameResult(frame, pose, crop, seg, fit)
+
+    def _process_whole_frame(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None,
+                             follow: np.ndarray | None) -> FrameResult:
+        """frame estimator (timed as ``infer``) -> post; the nearest hand is the pose, every hand is in ``hands``."""
+        if com_uvd is not None:
+            raise ValueError(f"{self.estimator.metadata.architecture} reads whole frames: it takes no crop centre")
+        with self._lock:
+            settings = self._settings
+        timings = {"capture": capture_ms, "segment": 0.0, "crop": 0.0, "fit": 0.0}
+        t0 = time.perf_counter()
+        estimate = self.estimator.estimate_frame(frame)
+        t1 = time.perf_counter()
+        timings["infer"] = (t1 - t0) * 1e3
+        hands = [
+            HandPose(found=True, joints_xyz_mm=h.joints_xyz_mm, joints_uvd=h.joints_uvd, com_xyz_mm=h.com_xyz_mm,
+                     handedness=h.handedness, score=h.score, joint_confidence=h.joint_confidence)
+            for h in estimate.hands
+        ]
+        if hands:
+            first = hands[0]  # the nearest: smoothed like any single-hand estimate
+            xyz_mm, uvd, _, _, gesture, confidence = self._smooth_and_classify(first.joints_xyz_mm, None, frame,
+                                                                               settings)
+            first.joints_xyz_mm, first.joints_uvd = xyz_mm, uvd
+            first.gesture, first.gesture_confidence = gesture, confidence
+            if settings.gestures and self._gestures_possible:
+                for other in hands[1:]:
+                    other.gesture, other.gesture_confidence = classify_gesture(other.joints_xyz_mm)
+            pose = HandPose(found=True, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=first.com_xyz_mm,
+                            timings_ms=timings, gesture=gesture, gesture_confidence=confidence,
+                            handedness=first.handedness, score=first.score,
+                            joint_confidence=first.joint_confidence, hands=hands)
+            seg = Segmentation(True, com_uvd=xyz_to_uvd(first.com_xyz_mm, frame.intrinsics))
+        else:
+            self._lost("hand lost")
+            pose = HandPose(found=False, timings_ms=timings, hands=[])
+            seg = Segmentation(False, reason=estimate.reason or "no hand")
+        timings["post"] = (time.perf_counter() - t1) * 1e3
+        timings["total"] = timings["infer"] + timings["post"]
+        return FrameResult(frame, pose, None, seg)

@@ -4,7 +4,10 @@ Keys of each line (ARCHITECTURE.md): ``index`` (0-based frame index in the sourc
 ``found``, ``joints_uvd`` and ``joints_xyz_mm`` (14x3 lists, y up; null when not found), ``com_xyz_mm``
 (3 floats or null), ``gesture`` (name or null), ``gesture_confidence`` and ``timings_ms`` (stage -> ms); with
 model-based refinement ``fit_residual_mm`` (mm or null) and ``fit_status``; on request ``joints36_xyz_mm`` and
-``joints36_uvd`` (36x3 or null). Fields are only ever added, so every reader of the 14 joints keeps working.
+``joints36_uvd`` (36x3 or null). Estimators that tell more (the MediaPipe teacher) add ``handedness``
+("right"/"left"), ``score`` (0-1) and ``joint_confidence`` (14 values, 0-1) for the nearest hand, and ``hands``:
+every hand found, nearest first, each {"handedness", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "score",
+"joint_confidence", "gesture"}. Fields are only ever added, so every reader of the 14 joints keeps working.
 Every line is flushed as it is written, so an interrupted run keeps every frame already processed.
 """
 
@@ -28,10 +31,38 @@ def _rounded(values: np.ndarray | None, decimals: int) -> list | None:
     return None if values is None else np.round(np.asarray(values, np.float64), decimals).tolist()
 
 
+def _hand_extras(pose: HandPose, found: bool) -> dict[str, object]:
+    """handedness / score / joint_confidence: those the estimator gives (all three, null when no hand, for an
+    estimator that reports ``hands``)."""
+    always = pose.hands is not None
+    out: dict[str, object] = {}
+    if always or pose.handedness is not None:
+        out["handedness"] = pose.handedness if found else None
+    if always or pose.score is not None:
+        out["score"] = round(float(pose.score), 4) if found and pose.score is not None else None
+    if always or pose.joint_confidence is not None:
+        out["joint_confidence"] = _rounded(pose.joint_confidence, 4) if found else None
+    return out
+
+
+def _hand_record(hand: HandPose) -> dict[str, object]:
+    found = bool(hand.found and hand.joints_xyz_mm is not None)
+    return {
+        "handedness": hand.handedness,
+        "found": found,
+        "joints_uvd": _rounded(hand.joints_uvd, _MM_DECIMALS) if found else None,
+        "joints_xyz_mm": _rounded(hand.joints_xyz_mm, _MM_DECIMALS) if found else None,
+        "com_xyz_mm": _rounded(hand.com_xyz_mm, _MM_DECIMALS),
+        "score": None if hand.score is None else round(float(hand.score), 4),
+        "joint_confidence": _rounded(hand.joint_confidence, 4),
+        "gesture": hand.gesture,
+    }
+
+
 def pose_record(index: int, timestamp_s: float, pose: HandPose, joints36: bool = False) -> dict[str, object]:
     """The JSON object of one frame (``joints36``: add the fitted model's 36 joints)."""
     found = bool(pose.found and pose.joints_xyz_mm is not None)
-    record = {
+    record: dict[str, object] = {
         "index": int(index),
         "timestamp_s": round(float(timestamp_s), 6),
         "found": found,
@@ -49,6 +80,9 @@ def pose_record(index: int, timestamp_s: float, pose: HandPose, joints36: bool =
         has36 = found and pose.joints36_xyz_mm is not None
         record["joints36_xyz_mm"] = _rounded(pose.joints36_xyz_mm, _MM_DECIMALS) if has36 else None
         record["joints36_uvd"] = _rounded(pose.joints36_uvd, _MM_DECIMALS) if has36 else None
+    record.update(_hand_extras(pose, found))
+    if pose.hands is not None:
+        record["hands"] = [_hand_record(hand) for hand in pose.hands]
     return record
 
 

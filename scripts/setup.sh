@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent set-up on a fresh Debian machine with Python 3.11: system libraries, a .venv, handpose[all].
-# Re-running it does nothing that is already done (a stamp of pyproject.toml skips the pip step).
+# Idempotent set-up on a fresh Debian machine with Python 3.11: system libraries, a .venv, handpose[all] and the
+# optional RGB teacher (MediaPipe; HANDPOSE_TEACHER=0 leaves it out). Re-running it does nothing that is already
+# done (a stamp of pyproject.toml, this script and the teacher choice skips the pip step).
 #
 # PyTorch: a machine without an NVIDIA GPU gets the CPU build of torch (about 200 MB, from the PyTorch CPU
 # index; where that index cannot be reached, pip takes torch==2.13.0 from its configured sources, e.g. a local
@@ -40,9 +41,18 @@ pip_install() {
 }
 
 PYTHON=${PYTHON:-python3}
+TEACHER_PROTOBUF="protobuf>=4.25.3,<5"
+TEACHER_DEPS=(absl-py attrs flatbuffers "$TEACHER_PROTOBUF" matplotlib)  # what mediapipe.solutions.hands imports
 [ -x .venv/bin/python ] || { say "creating .venv with $($PYTHON --version)"; "$PYTHON" -m venv .venv; }
 stamp=.venv/.handpose-installed
-want=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+# The RGB teacher: mediapipe 0.10.14 (the last release bundling its hand models that runs with numpy 2) has wheels
+# for Python 3.10-3.12 only.
+TEACHER=${HANDPOSE_TEACHER:-1}
+if [ "$TEACHER" != 0 ] && ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info >= (3, 13))'; then
+  say "no MediaPipe wheels for this Python (3.10-3.12 only): the RGB teacher (--model mediapipe) is left out"
+  TEACHER=0
+fi
+want="$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) teacher=$TEACHER"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   say "installing Python packages into .venv (the first run takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
@@ -69,9 +79,24 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   fi
   # torch first: otherwise the [train] extra pulls whatever build PyPI serves (a multi-GB CUDA one on Linux).
   pip_install "${torch_args[@]}"
-  say "installing handpose[all] (numpy, OpenCV, onnxruntime, PySide6, Open3D, pyrealsense2, test tools)"
-  pip_install -e '.[all]'
-  .venv/bin/python -c "import handpose, torch, onnxruntime, PySide6, open3d, pyrealsense2" \
+  if [ "$TEACHER" = 0 ]; then
+    say "installing handpose[all] (numpy, OpenCV, onnxruntime, PySide6, Open3D, pyrealsense2, test tools)"
+    pip_install -e '.[all]'
+  else
+    # MediaPipe pins protobuf < 5; onnx and tensorboard releases that need protobuf >= 6 fail to import after a
+    # downgrade, so the pin is resolved together with [all] (pip then picks onnx 1.22 / tensorboard 2.20). Its
+    # declared dependencies would pull opencv-contrib-python (non-headless: breaks PySide6), jax and sounddevice:
+    # it goes in with --no-deps, beside the packages it really imports.
+    say "installing handpose[all] (numpy, OpenCV, onnxruntime, PySide6, Open3D, pyrealsense2, test tools) with the"
+    say "  RGB teacher's protobuf pin"
+    pip_install -e '.[all]' "$TEACHER_PROTOBUF"
+    say "installing the RGB teacher (mediapipe==0.10.14 without its declared dependencies)"
+    pip_install --no-deps mediapipe==0.10.14
+    pip_install "${TEACHER_DEPS[@]}"
+    .venv/bin/python -c "import mediapipe; mediapipe.solutions.hands" 2>/dev/null \
+      || { say "MediaPipe does not import (see pip's messages above); HANDPOSE_TEACHER=0 skips it"; exit 1; }
+  fi
+  .venv/bin/python -c "import handpose, torch, onnxruntime, onnx, PySide6, open3d, pyrealsense2, numba" \
     || { say "the Python environment is incomplete (see pip's messages above)"; exit 1; }
   say "$(.venv/bin/python -c "import torch; print(f'torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}')")"
   echo "$want" > "$stamp"

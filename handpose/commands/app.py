@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", metavar="SRC",
                         help="replay:DIR, bag:FILE, realsense[:SERIAL] or synthetic[:SEED] "
                              "(default: a connected RealSense, else the demo sequence)")
-    parser.add_argument("--model", metavar="M", help="ONNX model (default: models/depthnet.onnx or $HANDPOSE_MODEL)")
+    parser.add_argument("--model", metavar="M",
+                        help="ONNX model, or the RGB teacher: mediapipe | mediapipe-full (default: "
+                             "models/depthnet.onnx or $HANDPOSE_MODEL)")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="process --frames frames, save a screenshot of the whole window to PNG and exit")
     parser.add_argument("--frames", type=int, default=30, metavar="N",

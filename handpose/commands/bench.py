@@ -5,8 +5,9 @@ or the camera SDK's wait, reported apart), segment, crop, infer (every network p
 when the crop is re-centred on the palm the network found), fit (model-based refinement: observation, inverse
 kinematics, the fit), post (decode, smoothing, gesture) and total = segment + crop + infer + fit + post. Also:
 bare_infer_ms (the network alone: one session.run on the same input right after each frame), overhead_ms (per
-frame, total minus fit minus that bare call: what the pipeline adds to the network besides the fit) and
-segment_crop_ms.
+frame, total minus fit minus that bare call: what the pipeline adds to the network besides the fit),
+segment_crop_ms and process_cpu_ms (CPU time of all threads while a frame was processed: on a machine busy with
+other work it stays near what an idle machine's wall time would be).
 By default frames are captured and processed one after another so each stage is timed alone; --threaded
 runs the capture thread + worker of `handpose run` / the app and reports their throughput as fps.
 
@@ -40,7 +41,7 @@ def _table(result: dict) -> str:
     lines = [f"{result['frames']} frames, {result['fps']:.1f} FPS, hand found in {result['found']}"]
     for stage, values in result["stages_ms"].items():
         lines.append(f"  {stage:<8} median {values['median']:8.3f} ms   p95 {values['p95']:8.3f} ms")
-    for key in ("segment_crop_ms", "bare_infer_ms", "overhead_ms"):
+    for key in ("segment_crop_ms", "bare_infer_ms", "overhead_ms", "process_cpu_ms"):
         if key in result:
             values = result[key]
             p95 = f"   p95 {values['p95']:8.3f} ms" if "p95" in values else ""
@@ -49,7 +50,7 @@ def _table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from handpose.commands.run import make_estimator, setup_logging
+    from handpose.commands.run import check_source_for, make_estimator, setup_logging
     from inference.bench import LoopedSource, bare_inference_ms, bench_sequential, bench_threaded
     from inference.errors import HandposeError
     from inference.pipeline import Pipeline, PipelineSettings
@@ -58,8 +59,12 @@ def run(args: argparse.Namespace) -> int:
     setup_logging("bench")
     if args.frames <= 0 or args.warmup < 0:
         raise HandposeError(f"--frames must be positive and --warmup >= 0, got {args.frames} and {args.warmup}")
-    open_source(args.source)  # an unknown source spec fails here, before the model loads
+    first = open_source(args.source)  # an unknown source spec fails here, before the model loads
     estimator = make_estimator(args.model, args.backend, args.providers)
+    try:
+        check_source_for(estimator, first)
+    finally:
+        first.close()  # a camera opened to see its streams is released for the looped source
     pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine))
     source = LoopedSource(lambda: open_source(args.source))
     if args.threaded:

@@ -54,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--predictions", nargs="+", type=Path, metavar="P",
                       help="one or more prediction files (same formats); several are compared")
     what.add_argument("--model", nargs="+", type=Path, metavar="M",
-                      help="one or more models to run on the frames of --labels: .onnx (onnxruntime) or a "
-                           "checkpoint / run directory (torch backend); several are compared")
+                      help="one or more models to run on the frames of --labels: .onnx (onnxruntime), a "
+                           "checkpoint / run directory (torch backend) or the RGB teacher (mediapipe, "
+                           "mediapipe-full); several are compared")
     parser.add_argument("--centre", choices=CENTRES, default=None,
                         help="with --model: crop centre from the runtime's segmentation (default) or from the "
                              "labelled joints (the network alone)")
@@ -112,24 +113,27 @@ def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.
     """Run each ``--model`` over the frames of the ``--labels`` directory through the runtime pipeline."""
     from tqdm import tqdm
 
-    from handpose.commands.run import make_estimator, setup_logging
+    from handpose.commands.run import check_source_for, make_estimator, setup_logging
     from inference.errors import ModelError
     from inference.model_eval import check_eval_joints, predict_sequence
     from inference.pipeline import Pipeline, PipelineSettings
     from inference.sources import open_source
 
     setup_logging("eval")
+    from inference.teacher.estimator import is_teacher_model
+
     for path in args.model:  # all checked before any slow model load
-        if not path.exists():
+        if not path.exists() and not is_teacher_model(path):
             raise ModelError(f"{path}: model not found (give an .onnx file, a checkpoint or a training run directory)")
     names = result_names(args.model)
     source = open_source(f"replay:{args.labels}", view=args.view)
     pipelines, paths = {}, {}
     for name, path in zip(names, args.model, strict=True):
-        # .onnx runs on onnxruntime; anything else is a checkpoint / run directory only torch can load.
+        # .onnx runs on onnxruntime; anything else is a checkpoint / run directory only torch can load (or a teacher).
         backend = "onnx" if path.suffix.lower() == ".onnx" else "torch"
-        pipelines[name] = Pipeline(make_estimator(str(path), backend, args.providers),
-                                   PipelineSettings(smoothing=False, gestures=False, refine=args.refine))
+        estimator = make_estimator(str(path), backend, args.providers)
+        check_source_for(estimator, source)
+        pipelines[name] = Pipeline(estimator, PipelineSettings(smoothing=False, gestures=False, refine=args.refine))
         check_eval_joints(pipelines[name], str(path))
         paths[name] = path
     centre = args.centre or "segment"

@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--frames", type=int, default=0, help="stop after N frames (default: until the source ends or Ctrl-C)"
     )
-    parser.add_argument("--model", default=None, help="ONNX model: also estimate poses and write poses.jsonl")
+    parser.add_argument("--model", default=None,
+                        help="ONNX model or the RGB teacher (mediapipe, mediapipe-full): also estimate poses and "
+                             "write poses.jsonl")
     parser.add_argument("--no-smoothing", action="store_true",
                         help="with --model: write the poses without the temporal smoothing filter")
     add_refine_argument(parser)
@@ -57,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if args.real_time:
         options["real_time"] = True
     source = open_source(args.source, **options)
-    estimate = _pose_estimator(args.model, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine)) \
-        if args.model else None
+    settings = PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine)
+    estimate = _pose_estimator(args.model, source, settings) if args.model else None
 
     stop = threading.Event()
 
@@ -110,9 +112,11 @@ def _length(source: object) -> int | None:
         return None
 
 
-def _pose_estimator(model: str, settings):  # settings: inference.pipeline.PipelineSettings
-    """A Frame -> HandPose function from the runtime pipeline with ``model``."""
+def _pose_estimator(model: str, source: object, settings):  # settings: inference.pipeline.PipelineSettings
+    """A Frame -> HandPose function from the runtime pipeline with ``model`` (checked against ``source``)."""
+    from handpose.commands.run import check_source_for
     from inference.pipeline import Pipeline
 
     pipeline = Pipeline.from_model(model, settings)
+    check_source_for(pipeline.estimator, source)
     return lambda frame: pipeline.process(frame).pose

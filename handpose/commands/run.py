@@ -27,7 +27,9 @@ SOURCE_HELP = "replay:DIR | bag:FILE | realsense[:SERIAL] | synthetic[:SEED]"
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --backend, --providers (shared with `handpose bench`)."""
     parser.add_argument("--model", default=None,
-                        help="pose model .onnx (default: $HANDPOSE_MODEL, else models/depthnet.onnx)")
+                        help="pose model .onnx, or the RGB teacher: mediapipe (lite) | mediapipe-full (needs colour "
+                             "and the optional MediaPipe package) (default: $HANDPOSE_MODEL, else "
+                             "models/depthnet.onnx)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
                         help="onnx = onnxruntime; torch = training/torch_backend.py (CUDA graphs + fp16 on a GPU); "
                              "auto = onnx unless onnxruntime has no GPU provider while torch sees an NVIDIA GPU")
@@ -77,8 +79,11 @@ def make_estimator(model: str | None, backend: str, providers: str):  # -> infer
 
     from inference.errors import HandposeError
     from inference.estimator import OnnxEstimator, default_model_path
+    from inference.teacher.estimator import TeacherEstimator, is_teacher_model
 
     path = model or default_model_path()
+    if is_teacher_model(path):  # MediaPipe on the CPU: --backend and --providers do not apply
+        return TeacherEstimator(str(path))
     if backend == "auto":
         ort_gpu = {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers())
         use_torch = not ort_gpu and _nvidia_gpu_present() and importlib.util.find_spec("torch") is not None
@@ -90,6 +95,14 @@ def make_estimator(model: str | None, backend: str, providers: str):  # -> infer
     except ImportError as exc:
         raise HandposeError(f"--backend torch needs torch and training/torch_backend.py ({exc})") from None
     return TorchEstimator(path)
+
+
+def check_source_for(estimator: object, source: object) -> None:
+    """A model that reads colour (the teacher) refuses a depth-only source, before any frame is processed."""
+    if getattr(estimator, "needs_color", False):
+        from inference.sources import require_color
+
+        require_color(source, getattr(estimator, "name", "this model"))  # type: ignore[arg-type]
 
 
 def _length(source: object) -> int | None:
@@ -115,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = open_source(args.source)
         estimator = make_estimator(args.model, args.backend, args.providers)
+        check_source_for(estimator, source)
         pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine))
         length = _length(source)
         total = min(length, args.max_frames) if length is not None and args.max_frames else length or args.max_frames

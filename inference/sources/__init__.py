@@ -61,10 +61,20 @@ def open_source(spec: str, **options: Any) -> FrameSource:
     raise HandposeError(f"unknown source {spec!r}; valid forms: {', '.join(SOURCE_FORMS)}")
 
 
+def require_color(source: FrameSource, model: str) -> None:
+    """Raise :class:`HandposeError` (one line) when ``source`` delivers no colour image, for a ``model`` that reads
+    colour (the MediaPipe teacher). A camera or recording is opened to find out (opening is idempotent)."""
+    if source.has_color is None:
+        source.open()
+    if source.has_color is False:
+        raise HandposeError(f"{source.description} has no colour images, and --model {model} reads the colour "
+                            "image: use an RGB-D source (a replay with rgb_*.png, a camera or recording with colour)")
+
+
 def _check_options(spec: str, options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise HandposeError(f"source {spec!r} has no option {', '.join(unknown)} (it takes {', '.join(allowed)})")
 
 
-__all__ = ["SOURCE_FORMS", "FrameSource", "open_source"]
+__all__ = ["SOURCE_FORMS", "FrameSource", "open_source", "require_color"]

@@ -31,6 +31,11 @@ class FrameSource(abc.ABC):
     def intrinsics(self) -> Intrinsics:
         """Intrinsics of the depth grid (valid after :meth:`open`)."""
 
+    @property
+    def has_color(self) -> bool | None:
+        """Whether frames carry a colour image: True, False, or None while unknown (a camera before it opens)."""
+        return None
+
     def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire the device / files. Called by ``__enter__``."""
 

@@ -116,6 +116,15 @@ class RealSenseSource(FrameSource):
             raise SourceError(f"{self.description}: intrinsics are known once the source is open")
         return self._intrinsics
 
+    @property
+    def has_color(self) -> bool | None:
+        """False when colour was not asked for; once open, whether the device or recording delivers it."""
+        if not self.config.color:
+            return False
+        if self._pipeline is None and self._player is None:
+            return None
+        return self._align is not None
+
     def open(self) -> None:
         if self._pipeline is not None or self._player is not None:
             return

@@ -79,6 +79,11 @@ class ReplaySource(FrameSource):
         return self._seq.intrinsics
 
     @property
+    def has_color(self) -> bool:
+        """True when colour is read and the directory holds colour frames of this view (``rgb_{view}_*.png``)."""
+        return self.with_color and any(self._seq.root.glob(f"rgb_{self._seq.view}_*.png"))
+
+    @property
     def root(self) -> Path:
         return self._seq.root
 

@@ -61,6 +61,10 @@ class SyntheticSource(FrameSource):
     def intrinsics(self) -> Intrinsics:
         return self._intr
 
+    @property
+    def has_color(self) -> bool:
+        return True
+
     def open(self) -> None:
         self._start_s = time.monotonic()
         self._index = 0

@@ -125,3 +125,16 @@ def test_joints_projected_by_state_match_geometry(model_path) -> None:
     pipeline = Pipeline(OnnxEstimator(model_path, warmup_runs=0), pipeline_settings(AppSettings(smoothing=False)))
     state = build_view_state(pipeline.process(_frame(2)))
     np.testing.assert_allclose(state.joints_uv, xyz_to_uvd(state.joints_xyz_mm, NYU_INTRINSICS)[:, :2], atol=1e-6)
+
+
+def test_a_frame_estimator_without_a_crop_still_shows_the_hand_cloud_and_cube() -> None:
+    from tests.teacher.fakes import FakeTeacher, hand_from_uvd
+
+    depth, rgb, labels = hand_frame(0)
+    frame = Frame(depth, rgb, NYU_INTRINSICS, 0.0, 0)
+    result = Pipeline(FakeTeacher(plan=lambda f: [hand_from_uvd(labels, f)])).process(frame)
+    assert result.crop is None and result.pose.found
+    state = build_view_state(result)
+    assert state.crop_rgb is None and state.cube_edges_uv is not None
+    assert len(state.points_xyz_mm) > 100
+    assert np.all(np.abs(state.points_xyz_mm[:, 2] - HAND_MM) <= 150.0 + 1e-3)

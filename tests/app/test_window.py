@@ -289,3 +289,23 @@ def test_record_writes_a_replayable_sequence(qtbot, window, tmp_path) -> None:
     assert stats.written == stats.captured >= 5 and stats.dropped == 0
     assert len(ReplaySource(out)) == stats.written
     assert (out / "poses.jsonl").read_text().count("\n") == stats.written
+
+
+def test_a_frame_level_model_runs_and_refuses_a_depth_only_source(qtbot, window, monkeypatch, tmp_path) -> None:
+    from app import runtime
+    from inference.nyu_io import NyuWriter
+    from tests.teacher.fakes import FakeTeacher
+
+    load = runtime.load_estimator
+    monkeypatch.setattr(runtime, "load_estimator", lambda path: FakeTeacher() if path == "fake" else load(path))
+    wait_frames(qtbot, window, 2)
+    assert window.open_model("fake")
+    wait_frames(qtbot, window, 3)
+    state = window.last_state
+    assert state.found and state.crop_rgb is None and len(state.points_xyz_mm) > 0  # hand cloud without a crop
+    with NyuWriter(tmp_path / "depth_only") as writer:
+        for k in range(3):
+            writer.write(k + 1, hand_frame(k)[0])
+    window.open_source(f"replay:{tmp_path / 'depth_only'}")
+    assert window.banner.isVisible() and "has no colour images" in window.banner.text()
+    assert window.worker.tracker is None  # nothing runs on it
