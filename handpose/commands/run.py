@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = open_source(args.source)
         estimator = make_estimator(args.model, args.backend, args.providers)
+        source.use_color(estimator.metadata.uses_rgb)  # unused colour is not decoded, so it cannot cost a frame
         pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing))
         length = _length(source)
         total = min(length, args.max_frames) if length is not None and args.max_frames else length or args.max_frames

@@ -35,6 +35,7 @@ from inference.nyu_io import (
     write_depth_png,
     write_rgb_png,
 )
+from inference.outputs import write_text_atomic
 from inference.synth.hand_model import HandShape, pose_hand, sample_shape
 from inference.synth.poses import GestureTimeline, Placement, gesture_angles, random_angles, random_placement
 from inference.synth.render import DepthBuffer, Rays, shade_rgb, surface_normals, view_cosine
@@ -289,9 +290,7 @@ def _write_subjects(root: Path, done: list[FrameSpec], metadata: dict) -> None:
         "frame_subject": [s.subject_id for s in done],
         "hard_frames": [s.index for s in done if s.hard],
     })
-    tmp = root / f".{SUBJECTS_JSON}.part"
-    tmp.write_text(json.dumps(info, indent=1) + "\n")
-    os.replace(tmp, root / SUBJECTS_JSON)
+    write_text_atomic(root / SUBJECTS_JSON, json.dumps(info, indent=1) + "\n")
 
 
 __all__ = [
