@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from typing import Any, TextIO
 
 # name -> one-line help. The module handpose.commands.<name with '-' as '_'> implements it.
 COMMANDS: dict[str, str] = {
@@ -48,14 +50,85 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from inference.errors import HandposeError
 
+    stdout = sys.stdout = _StdoutGuard(sys.stdout)
     try:
-        return int(args._module.run(args) or 0)
+        code = int(args._module.run(args) or 0)
+        sys.stdout.flush()  # a reader that left, or a full disk under `> file`, shows up here and not at exit
+        return code
+    except BrokenPipeError:
+        if not (isinstance(stdout.error, BrokenPipeError) or _stdout_reader_gone()):
+            raise  # some other pipe broke: a bug worth its traceback
+        _discard_stdout()
+        return 0  # the reader (e.g. `| head -1`) has what it wanted, as with any Unix tool
     except HandposeError as exc:
-        print(f"handpose {args.command}: error: {exc}", file=sys.stderr)
+        _report(args.command, exc, stdout)
+        return 2
+    except OSError as exc:
+        if stdout.error is not exc:
+            raise
+        _report(args.command, f"stdout: cannot write ({exc.strerror or exc})", stdout)
         return 2
     except KeyboardInterrupt:
         print(f"handpose {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = stdout.stream
+
+
+class _StdoutGuard:
+    """stdout as it is, remembering the first OSError of a write or flush: a full disk under ``> file`` is then
+    told apart from other errors, and reported in one line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _report(command: str, message: object, stdout: _StdoutGuard) -> None:
+    if stdout.error is not None:
+        _discard_stdout()  # output stdout cannot take must not turn into "Exception ignored" at exit
+    print(f"handpose {command}: error: {message}", file=sys.stderr)
+
+
+def _stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose reading end was closed (poll reports an error on the writing end): also
+    when the output went there by another way (``--out /dev/stdout``)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, ValueError, OSError):  # no real file descriptor (e.g. captured in tests)
+        return False
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of output nobody can take is silent
+    (the recipe of the Python docs for SIGPIPE) instead of printing "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):  # no real file descriptor: nothing will be flushed to it
+        pass
 
 
 if __name__ == "__main__":

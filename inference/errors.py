@@ -24,3 +24,22 @@ class SourceError(HandposeError):
 
 class ModelError(HandposeError):
     """A model file is missing, corrupt, or not what the runtime expects."""
+
+
+class OutputError(HandposeError):
+    """An output cannot be written: a bad path, a read-only or full disk (see :mod:`inference.outputs`)."""
+
+
+# numpy's legacy seeding (np.random.seed, used by training) takes 0 .. 2**32 - 1; every seed follows that rule.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int, what: str = "--seed") -> int:
+    """``seed`` if it is a valid random seed (0 .. 2**32 - 1), else a HandposeError naming ``what`` and the value.
+
+    Negative seeds are refused rather than mapped: a seed names a data set or a hand (``synthetic:SEED`` is
+    also the subject id), and mapping -1 onto 4294967295 would give one stream two names.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise HandposeError(f"{what} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+    return seed

@@ -153,8 +153,13 @@ class OnnxEstimator:
         import onnxruntime as ort
 
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ModelError(f"{self.path}: is a folder, not an .onnx model file (a training run is exported with "
+                             "`handpose export RUN --out FILE.onnx`, or run with --backend torch)")
         if not self.path.is_file():
             raise ModelError(f"{self.path}: model file not found (give --model or set ${MODEL_ENV_VAR})")
+        if self.path.stat().st_size == 0:
+            raise ModelError(f"{self.path}: empty file (0 bytes), not an ONNX model")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads > 0:
@@ -205,6 +210,8 @@ class OnnxEstimator:
             except model_errors as exc:
                 raise ModelError(f"{self.path}: not a valid ONNX model ({_first_line(exc)})") from None
             except Exception as exc:  # a provider's own failure (driver, library, out of memory): try the next
+                if "Load model from" in str(exc):  # ...unless loading the file itself failed (e.g. no graph in it)
+                    raise ModelError(f"{self.path}: not a valid ONNX model ({_first_line(exc)})") from None
                 message = _first_line(exc)
                 fallbacks.append(f"{_short(provider)} failed to initialise ({message})")
                 warn = True

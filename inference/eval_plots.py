@@ -7,14 +7,13 @@ Several prediction sets are compared in one figure, one colour each, named by th
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from inference.errors import HandposeError
 from inference.evaluation import CURVE_THRESHOLDS_MM, EvalResult
+from inference.outputs import atomic_write, check_output_file
 from inference.skeleton import EVAL_SHORT_NAMES
 
 
@@ -67,24 +66,13 @@ def plot_comparison(results: Mapping[str, EvalResult], out_png: str | Path, titl
     if title:
         fig.suptitle(title)
 
-    tmp = out_png.with_name(f".{out_png.name}.part")
-    try:
-        out_png.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, out_png)
-    except OSError as exc:
-        raise HandposeError(f"--plot {out_png}: cannot write ({exc.strerror or exc})") from None
+    check_output_file(out_png, "--plot")
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out_png, "wb", flag="--plot") as fh:
+        fig.savefig(fh, format="png")
     return out_png
 
 
 def check_plot_path(out_png: str | Path) -> None:
-    """Fail now, before minutes of evaluation, when ``out_png``'s folder cannot be created or written."""
-    folder = Path(out_png).parent
-    if folder.exists() and not folder.is_dir():
-        raise HandposeError(f"--plot {out_png}: cannot write ({folder} is a file, not a folder)")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HandposeError(f"--plot {out_png}: cannot write ({exc.strerror or exc})") from None
-    if not os.access(folder, os.W_OK):
-        raise HandposeError(f"--plot {out_png}: cannot write (folder {folder} is not writable)")
+    """Fail now, before minutes of evaluation, when ``out_png`` cannot be written (its folder is created)."""
+    check_output_file(out_png, "--plot")

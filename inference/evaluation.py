@@ -103,6 +103,16 @@ class EvalResult:
         }
 
 
+def rows_without_label_row(labels: PoseSet, predictions: PoseSet) -> int:
+    """Prediction rows whose frame has no row at all in the labels (not even an unlabelled one): usually a
+    labels file shorter than the sequence that was run. They are not scored; callers warn about them."""
+    if labels.positional and predictions.positional:
+        return 0  # equal lengths are required (evaluate raises otherwise)
+    if labels.positional:
+        return int((predictions.frame_index >= len(labels)).sum())
+    return int((~np.isin(predictions.frame_index, labels.frame_index)).sum())
+
+
 def evaluate(labels: PoseSet, predictions: PoseSet) -> EvalResult:
     """Match predictions to labels and score them.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.errors import DataFormatError
+from inference.outputs import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Intrinsics:
         )
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_text_atomic(path, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> Intrinsics:

@@ -26,6 +26,7 @@ import scipy.io
 from inference.errors import DataFormatError
 from inference.frame import Frame
 from inference.geometry import NYU_INTRINSICS, Intrinsics
+from inference.outputs import atomic_write, write_bytes_atomic, write_text_atomic
 from inference.skeleton import NUM_NYU_JOINTS, NYU_JOINT_NAMES, to_eval_joints
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ INTRINSICS_JSON = "intrinsics.json"
 GESTURES_JSON = "gestures.json"
 TIMESTAMPS_TXT = "timestamps.txt"
 DEFAULT_FPS = 30.0  # NYU's capture rate: the clock of a sequence without timestamps.txt
+log = logging.getLogger(__name__)
+
 _FRAME_RE = re.compile(r"^depth_(\d)_(\d{7})\.png$")
 
 
@@ -121,9 +124,7 @@ def _atomic_imwrite(path: Path, img: np.ndarray, compression: int, png_params: S
     ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, compression, *png_params])
     if not ok:
         raise DataFormatError(path, "PNG encoding failed")
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(buf.tobytes())
-    os.replace(tmp, path)
+    write_bytes_atomic(path, buf.tobytes())
 
 
 def write_depth_png(
@@ -186,11 +187,8 @@ def write_joint_data(path: str | Path, joint_uvd: np.ndarray, joint_xyz: np.ndar
         uvd, xyz = uvd[None], xyz[None]
     names = np.empty((1, NUM_NYU_JOINTS), dtype=object)
     names[0, :] = list(NYU_JOINT_NAMES)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "wb") as fh:
+    with atomic_write(path, "wb") as fh:
         scipy.io.savemat(fh, {"joint_uvd": uvd, "joint_xyz": xyz, "joint_names": names}, do_compression=True)
-    os.replace(tmp, path)
 
 
 # --- timestamps.txt ---------------------------------------------------------------------------------
@@ -251,6 +249,8 @@ class NyuSequence:
         self.intrinsics = Intrinsics.from_json(intr_path) if intr_path.exists() else NYU_INTRINSICS
         self._labels: dict[str, np.ndarray] | None = None
         self._labels_loaded = False
+        self._labels_error: DataFormatError | None = None  # a damaged joint_data.mat, raised on every labels()
+        self._labels_warned = False
         gestures_path = self.root / GESTURES_JSON
         self.gestures: dict[int, str] = {}
         if gestures_path.exists():
@@ -298,15 +298,24 @@ class NyuSequence:
         return (self.root / JOINT_DATA).exists()
 
     def labels(self) -> dict[str, np.ndarray] | None:
-        """``{"joint_uvd", "joint_xyz"}`` of this view, each ``(N, 36, 3)``, or None without joint_data.mat."""
+        """``{"joint_uvd", "joint_xyz"}`` of this view, each ``(N, 36, 3)``, or None without joint_data.mat.
+
+        Raises DataFormatError (every time) when joint_data.mat is damaged or has no such view.
+        """
         if not self._labels_loaded:
             self._labels_loaded = True
             if self.has_labels:
-                data = read_joint_data(self.root / JOINT_DATA)
-                views = data["joint_uvd"].shape[0]
-                if self.view > views:
-                    raise DataFormatError(self.root / JOINT_DATA, f"has {views} views, view {self.view} asked")
-                self._labels = {k: v[self.view - 1] for k, v in data.items()}
+                try:
+                    data = read_joint_data(self.root / JOINT_DATA)
+                    views = data["joint_uvd"].shape[0]
+                    if self.view > views:
+                        raise DataFormatError(self.root / JOINT_DATA, f"has {views} views, view {self.view} asked")
+                except DataFormatError as exc:
+                    self._labels_error = exc
+                else:
+                    self._labels = {k: v[self.view - 1] for k, v in data.items()}
+        if self._labels_error is not None:
+            raise self._labels_error
         return self._labels
 
     def depth_path(self, number: int) -> Path:
@@ -337,7 +346,10 @@ class NyuSequence:
         return None if np.isnan(uvd).all() else uvd
 
     def frame(self, number: int, timestamp_s: float | None = None, with_color: bool = True) -> Frame:
-        """Load frame ``number`` (1-based, as in the file name) as a :class:`Frame`."""
+        """Load frame ``number`` (1-based, as in the file name) as a :class:`Frame`.
+
+        A damaged ``joint_data.mat`` costs no frame: the frame comes without labels (one warning per sequence).
+        """
         depth = self.read_depth(number)
         color = self.read_rgb(number) if with_color else None
         intr = self.intrinsics
@@ -351,8 +363,17 @@ class NyuSequence:
         return Frame(
             depth_mm=depth, color=color, intrinsics=intr,
             timestamp_s=self.timestamp_s(number) if timestamp_s is None else timestamp_s,
-            index=number - 1, joints_uvd=self.eval_labels_uvd(number), gesture=self.gestures.get(number - 1),
+            index=number - 1, joints_uvd=self._labels_or_none(number), gesture=self.gestures.get(number - 1),
         )
+
+    def _labels_or_none(self, number: int) -> np.ndarray | None:
+        try:
+            return self.eval_labels_uvd(number)
+        except DataFormatError as exc:
+            if not self._labels_warned:
+                self._labels_warned = True
+                log.warning("frames of %s come without labels: %s", self.root, exc)
+            return None
 
     def __iter__(self) -> Iterator[Frame]:
         for number in self.frame_numbers:
@@ -436,8 +457,9 @@ class NyuWriter:
                 xyz[k - 1] = self._xyz[k]
             write_joint_data(self.root / JOINT_DATA, uvd, xyz)
         if self._gestures:
-            (self.root / GESTURES_JSON).write_text(
-                json.dumps({"frames": {str(k): v for k, v in sorted(self._gestures.items())}}, indent=0) + "\n"
+            write_text_atomic(
+                self.root / GESTURES_JSON,
+                json.dumps({"frames": {str(k): v for k, v in sorted(self._gestures.items())}}, indent=0) + "\n",
             )
         write_timestamps(self.root / TIMESTAMPS_TXT, self._times_s)
 

@@ -13,15 +13,19 @@ Every line is flushed as it is written, so an interrupted run keeps every frame 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 import numpy as np
 
-from inference.errors import HandposeError
+from inference.errors import OutputError
 from inference.frame import HandPose
+from inference.outputs import check_output_file, output_error
 
 _MM_DECIMALS = 2  # 0.01 mm / px: far below any sensor's resolution, keeps lines short
 _MS_DECIMALS = 3
@@ -90,35 +94,62 @@ class PosesJsonlWriter:
     """Write one line per frame to ``path`` (or to stdout when ``path`` is None or ``"-"``).
 
     The constructor opens the file without touching its contents, so an unwritable path fails before any
-    work (:class:`HandposeError` naming the path and the reason) and an existing file is not lost when a later
-    step (source, model) fails. The first :meth:`write` replaces the old contents; closing a writer that wrote
+    work (:class:`~inference.errors.OutputError` naming the path and the reason) and an existing file is not
+    lost when a later step (source, model) fails. The first :meth:`write` replaces the old contents of a
+    regular file; a device or pipe (``/dev/stdout``, a FIFO) is written as it is. Closing a writer that wrote
     nothing removes a file it created.
+
+    Every line is written whole or not at all: when the disk fills up mid-line, the partial line is cut off
+    again and the error (one line) says how many whole lines the file keeps. A reader that closed the pipe
+    raises BrokenPipeError as it is (the CLI ends quietly on it).
+
+    Args:
+        flag: the option that named the path, for messages (default ``--out``).
     """
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, flag: str | None = "--out") -> None:
         self.path = None if path in (None, "-") else Path(path)
+        self.flag = flag
         self.lines = 0
         if self.path is None:
-            self._fh: TextIO = sys.stdout
             return
-        if self.path.is_dir():
-            raise HandposeError(f"--out {self.path}: is a directory, give a file name such as poses.jsonl")
+        check_output_file(self.path, flag, create_parents=False, in_place=True)
         self._created = not self.path.exists()
         try:
-            self._fh = open(self.path, "a", encoding="utf-8")  # closed in close()
+            # Unbuffered: each line is one write, whose size says whether all of it reached the file.
+            self._fh: BinaryIO = open(self.path, "ab", buffering=0)  # closed in close()
         except OSError as exc:
-            raise HandposeError(f"--out {self.path}: cannot write ({exc.strerror})") from None
+            raise output_error(self.path, exc, flag) from None
+        self._regular = stat.S_ISREG(os.fstat(self._fh.fileno()).st_mode)
+        self._size = 0  # bytes of whole lines in the file
 
     def write(self, index: int, timestamp_s: float, pose: HandPose, joints36: bool = False) -> None:
-        if self.lines == 0 and self.path is not None:
-            self._fh.truncate(0)  # append mode: the next write lands at the new end, 0
-        self._fh.write(json.dumps(pose_record(index, timestamp_s, pose, joints36), separators=(",", ":")) + "\n")
-        self._fh.flush()
+        line = (json.dumps(pose_record(index, timestamp_s, pose, joints36), separators=(",", ":")) + "\n").encode()
+        if self.path is None:
+            sys.stdout.write(line.decode())
+            sys.stdout.flush()
+            self.lines += 1
+            return
+        try:
+            if self.lines == 0 and self._regular:
+                os.ftruncate(self._fh.fileno(), 0)  # append mode: the next write lands at the new end, 0
+            view = memoryview(line)
+            while view:
+                view = view[self._fh.write(view) or 0:]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            if self._regular:
+                with contextlib.suppress(OSError):  # shrinking a file needs no space: cut the partial line
+                    os.ftruncate(self._fh.fileno(), self._size)
+            kept = f"; the {self.lines} whole lines written before are kept" if self.lines else ""
+            raise OutputError(f"{output_error(self.path, exc, self.flag)}{kept}") from None
+        self._size += len(line)
         self.lines += 1
 
     def close(self) -> None:
         if self.path is None:
-            self._fh.flush()
+            sys.stdout.flush()
             return
         if not self._fh.closed:
             self._fh.close()

@@ -11,13 +11,12 @@ that was captured. Frames are numbered 1, 2, ... in capture order, so the record
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
@@ -25,7 +24,8 @@ from inference.errors import HandposeError
 from inference.frame import Frame, HandPose
 from inference.geometry import uvd_to_xyz
 from inference.nyu_io import NyuWriter
-from inference.poses_jsonl import pose_record
+from inference.outputs import check_output_dir
+from inference.poses_jsonl import PosesJsonlWriter
 from inference.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
 
 log = logging.getLogger(__name__)
@@ -61,22 +61,18 @@ class Recorder:
         poses: bool = False,
         png_compression: int = 1,
     ) -> None:
-        self.out_dir = Path(out_dir)
-        if self.out_dir.exists() and not self.out_dir.is_dir():
-            raise HandposeError(f"{self.out_dir}: exists and is not a directory")
+        self.out_dir = check_output_dir(out_dir)  # a file in the way, read-only: one line before any capture
         if self.out_dir.is_dir() and any(self.out_dir.glob("depth_*_*.png")):
             raise HandposeError(f"{self.out_dir}: already holds NYU frames; record into a new or empty directory")
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # e.g. a parent that is a file or read-only: say so before any capture starts
-            raise HandposeError(f"{self.out_dir}: cannot write there ({exc.strerror or exc})") from None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         self.block = block
         self.png_compression = png_compression
         self.stats = RecordStats()
         self._queue: queue.Queue[tuple[int, Frame, HandPose | None] | None] = queue.Queue(maxsize=queue_size)
         self._writer: NyuWriter | None = None
-        self._poses_file: IO[str] | None = open(self.out_dir / POSES_JSONL, "w") if poses else None
+        self._poses: PosesJsonlWriter | None = PosesJsonlWriter(self.out_dir / POSES_JSONL, None) if poses else None
         self._error: BaseException | None = None
+        self._abandon = threading.Event()  # set: write no more queued frames (they count as dropped)
         self._lock = threading.Lock()
         self._closed = False
         self._queued = 0
@@ -103,19 +99,41 @@ class Recorder:
             self.stats.captured += 1
         return True
 
+    def abandon(self) -> None:
+        """Write no more of the queued frames (they count as dropped); :meth:`close` still saves the labels and
+        poses of every frame already written. For a second Ctrl-C: stop now, but keep the recording whole."""
+        self._abandon.set()
+
     def close(self) -> RecordStats:
-        """Write everything queued, then the labels and poses files. Idempotent; re-raises a writer failure."""
+        """Write everything queued, then the labels and poses files. Idempotent; re-raises a writer failure.
+
+        Interrupted while waiting (KeyboardInterrupt), it drops the frames not yet written and still writes the
+        labels of those that were, so that no written frame loses its labels.
+        """
         if not self._closed:
             self._closed = True
-            self._queue.put(None)  # the writer drains what is before it, then stops
-            self._thread.join()
-            if self._writer is not None:
-                self._writer.close()
-            if self._poses_file is not None:
-                self._poses_file.close()
+            try:
+                self._queue.put(None)  # the writer drains what is before it, then stops
+                self._thread.join()
+            finally:
+                self._stop_writer()
+                if self._writer is not None:
+                    self._writer.close()
+                if self._poses is not None:
+                    self._poses.close()
         if self._error is not None:
             raise HandposeError(f"recording to {self.out_dir} failed: {self._error}")
         return self.stats
+
+    def _stop_writer(self) -> None:
+        """Wait for the writer thread after an interruption: it drops what it has not started."""
+        if not self._thread.is_alive():
+            return
+        self._abandon.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)  # the end marker may not have been queued before the interruption
+            self._thread.join(0.1)
 
     def __enter__(self) -> Recorder:
         return self
@@ -130,7 +148,7 @@ class Recorder:
             item = self._queue.get()
             if item is None:
                 return
-            if self._error is not None:  # after a failure only count what is not written
+            if self._error is not None or self._abandon.is_set():  # only count what is not written
                 with self._lock:
                     self.stats.dropped += 1
                 continue
@@ -138,7 +156,7 @@ class Recorder:
             try:
                 self._write(number, frame, pose)
             except Exception as exc:  # disk full, permissions: reported by put/close in the capture thread
-                log.error("recording frame %d failed: %s", number, exc)
+                log.debug("recording frame %d failed: %s", number, exc)  # put() and close() raise it
                 self._error = exc
                 with self._lock:
                     self.stats.dropped += 1
@@ -157,9 +175,8 @@ class Recorder:
         if frame.joints_uvd is not None:
             uvd36, xyz36 = _full_skeleton(frame.joints_uvd, frame)
         self._writer.write(number, frame.depth_mm, frame.color, uvd36, xyz36, frame.gesture, frame.timestamp_s)
-        if self._poses_file is not None and pose is not None:
-            self._poses_file.write(json.dumps(pose_record(number - 1, frame.timestamp_s, pose)) + "\n")
-            self._poses_file.flush()
+        if self._poses is not None and pose is not None:
+            self._poses.write(number - 1, frame.timestamp_s, pose)
 
 
 def _full_skeleton(joints_uvd: np.ndarray, frame: Frame) -> tuple[np.ndarray, np.ndarray]:

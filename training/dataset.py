@@ -24,6 +24,7 @@ then a held-out test split is made by subject (:func:`split_indices`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ from inference.crop import _window_affine, crop_window, labels_centre_uvd, make_
 from inference.errors import DataFormatError, HandposeError
 from inference.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
 from inference.nyu_io import INTRINSICS_JSON, JOINT_DATA, NyuSequence
+from inference.outputs import output_error
 from inference.segmentation import SegmentationParams, segment_hand
 
 CACHE_VERSION = 1
@@ -200,9 +202,10 @@ def build_cache(
     Args:
         workers: processes (default: CPU count; 0 = in this process).
         max_frames: use only the first N frames of each directory (quick experiments).
-    """
-    from tqdm import tqdm
 
+    A cache found damaged (:func:`open_cache`) is rebuilt, with a warning naming the file. A build that fails
+    (full disk, Ctrl-C) leaves no partial cache behind.
+    """
     paths = [Path(r) for r in roots]
     for p in paths:
         if not p.is_dir():
@@ -210,7 +213,10 @@ def build_cache(
     key = cache_key(paths, params) + (f"-first{max_frames}" if max_frames else "")
     out_dir = Path(cache_root) / key
     if (out_dir / "manifest.json").exists():
-        return open_cache(out_dir)
+        try:
+            return open_cache(out_dir)
+        except DataFormatError as exc:  # damaged since it was built (disk error, a stray write): build it again
+            print(f"warning: the crop cache is damaged, rebuilding it: {exc}", file=sys.stderr)
     sequences = [NyuSequence(p, params.view) for p in paths]
     for seq in sequences:
         if not seq.has_labels:
@@ -222,12 +228,35 @@ def build_cache(
         for i, seq in enumerate(sequences)
         for n in (seq.frame_numbers[:max_frames] if max_frames else seq.frame_numbers)
     ]
+    # Labelled frames whose depth PNG is missing are skipped too, and counted as such.
+    missing = sum(_missing_depth_frames(seq, max_frames) for seq in sequences)
     tmp_dir = out_dir.with_name(out_dir.name + ".part")
+    try:
+        return _write_cache(tasks, paths, params, key, subjects_by_dir, missing, tmp_dir, out_dir, workers, progress)
+    except BaseException as exc:  # full disk, Ctrl-C, a bug: no half-built cache (it may be gigabytes) stays
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise output_error(out_dir, exc, "--cache-dir") from None
+        raise
+
+
+def _missing_depth_frames(seq: NyuSequence, max_frames: int | None) -> int:
+    """Labelled frames of ``seq`` (among the first ``max_frames``) that have no depth PNG."""
+    rows = seq.labels()["joint_uvd"].shape[0]  # type: ignore[index]
+    last = seq.frame_numbers[:max_frames][-1] if max_frames else rows
+    present = set(seq.frame_numbers)
+    return sum(1 for k in range(1, min(rows, last) + 1) if k not in present and seq.eval_labels_uvd(k) is not None)
+
+
+def _write_cache(tasks: list, paths: list[Path], params: CacheParams, key: str, subjects_by_dir: list[dict[int, str]],
+                 missing: int, tmp_dir: Path, out_dir: Path, workers: int | None, progress: bool) -> Cache:
+    from tqdm import tqdm
+
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
     n, s, j = len(tasks), params.size, None
     arrays: dict[str, np.ndarray] = {}
-    skipped: Counter[str] = Counter()
+    skipped: Counter[str] = Counter({"missing": missing} if missing else {})
     subjects: list[str | None] = []
     count = 0
     any_rgb = False
@@ -240,11 +269,8 @@ def build_cache(
             continue
         if not arrays:
             j = out["joints_uvd"].shape[0]
-            shapes = {"depth": ((n, s, s), np.float16), "rgb": ((n, 3, s, s), np.uint8),
-                      "joints_uvd": ((n, j, 3), np.float64), "com_uvd": ((n, 3), np.float64),
-                      "intrinsics": ((n, 4), np.float64), "source": ((n, 2), np.int64)}
-            arrays = {k: np.lib.format.open_memmap(tmp_dir / f"{k}.npy", "w+", dt, shp)
-                      for k, (shp, dt) in shapes.items()}
+            arrays = {k: _allocated_memmap(tmp_dir / f"{k}.npy", dt, (n, *shape))
+                      for k, (dt, shape) in _layout(s, j).items()}
         for k in _ARRAYS[:-1]:
             arrays[k][count] = out[k]
         arrays["source"][count] = (dir_index, number)
@@ -258,13 +284,28 @@ def build_cache(
         a.flush()
     manifest = {
         "version": CACHE_VERSION, "key": key, "roots": [str(p.resolve()) for p in paths], "params": asdict(params),
-        "count": count, "total": n, "skipped": dict(skipped), "subjects": subjects, "has_rgb": any_rgb,
+        "count": count, "total": n + missing, "skipped": dict(skipped), "subjects": subjects, "has_rgb": any_rgb,
         "num_joints": j,
     }
     (tmp_dir / "manifest.json").write_text(json.dumps(manifest))
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp_dir, out_dir)
     return open_cache(out_dir)
+
+
+def _allocated_memmap(path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """A new ``.npy`` memory map whose disk blocks are reserved now: a full disk is an OSError here, not a
+    SIGBUS that kills the process when a page of a sparse file is first written."""
+    array = np.lib.format.open_memmap(path, "w+", dtype, shape)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # a file system that cannot: sparse
+            raise
+    finally:
+        os.close(fd)
+    return array
 
 
 def _map(tasks: list, workers: int):
@@ -283,14 +324,40 @@ def _map(tasks: list, workers: int):
     return results()
 
 
+def _layout(size: int, joints: int) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+    """Each cache array's dtype and shape after its first (frame) axis, for crops of ``size`` and ``joints``."""
+    return {"depth": (np.dtype(np.float16), (size, size)), "rgb": (np.dtype(np.uint8), (3, size, size)),
+            "joints_uvd": (np.dtype(np.float64), (joints, 3)), "com_uvd": (np.dtype(np.float64), (3,)),
+            "intrinsics": (np.dtype(np.float64), (4,)), "source": (np.dtype(np.int64), (2,))}
+
+
 def open_cache(path: str | Path) -> Cache:
+    """Open a built cache, checking that its manifest and every array are what a build writes.
+
+    Raises DataFormatError naming the damaged file (a broken header, a truncated or replaced array); the
+    contents of intact-looking arrays are not checksummed.
+    """
     path = Path(path)
     try:
         manifest = json.loads((path / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
+        count, size = int(manifest["count"]), int(manifest["params"]["size"])
+        joints = int(manifest["num_joints"])
+        if manifest.get("version") != CACHE_VERSION:
+            raise ValueError(f"version {manifest.get('version')!r}, expected {CACHE_VERSION}")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataFormatError(path / "manifest.json", f"not a readable cache manifest ({exc})") from None
-    count = int(manifest["count"])
-    arrays = {k: np.load(path / f"{k}.npy", mmap_mode="r")[:count] for k in _ARRAYS}
+    arrays = {}
+    for key, (dtype, shape) in _layout(size, joints).items():
+        file = path / f"{key}.npy"
+        try:
+            array = np.load(file, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:  # a header numpy cannot parse, a file shorter than it says
+            reason = str(exc).split(". ")[0]  # numpy's first sentence says what is wrong
+            raise DataFormatError(file, f"damaged cache array ({reason})") from None
+        if array.dtype != dtype or array.shape[1:] != shape or array.shape[0] < count:
+            raise DataFormatError(file, f"damaged cache array: {array.dtype} {array.shape}, expected {dtype} "
+                                        f"({count}, {', '.join(map(str, shape))})")
+        arrays[key] = array[:count]
     return Cache(path=path, manifest=manifest, arrays=arrays)
 
 

@@ -14,7 +14,7 @@ onnxruntime's quantiser.
 from __future__ import annotations
 
 import json
-import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.errors import HandposeError, ModelError
+from inference.errors import ModelError
 from inference.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
+from inference.outputs import check_output_file, output_error, write_bytes_atomic, write_text_atomic
 from training.nets import ModelConfig, count_params
 from training.train import load_checkpoint, load_model
 
@@ -65,40 +66,43 @@ def export_onnx(model: nn.Module, meta: ModelMetadata, out: str | Path, fp16: bo
 
     if fp16 and int8:
         raise ModelError("choose one of --fp16 and --int8")
-    out = Path(out)
-    try:  # an unwritable --out is one clear line, not a traceback from deep inside the exporter
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HandposeError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
-    if not os.access(out.parent, os.W_OK):
-        raise HandposeError(f"--out {out}: cannot write (folder {out.parent} is not writable)")
+    out = check_output_file(out, "--out")  # one clear line, not a traceback from deep inside the exporter
     model = model.cpu().eval()
     names = [name for name, _ in INPUT_LAYOUTS[meta.input_layout]]
     size = meta.input_size
     dummy = tuple(torch.zeros(1, ch, size, size) for _, ch in INPUT_LAYOUTS[meta.input_layout])
     net: nn.Module = _CastHalf(model) if fp16 else model
-    tmp = out.with_name(f".{out.name}.part")
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer notes are not the user's concern
-        torch.onnx.export(
-            net, dummy, str(tmp), input_names=names, output_names=[OUTPUT_NAME], opset_version=OPSET,
-            dynamic_axes={n: {0: "batch"} for n in [*names, OUTPUT_NAME]}, do_constant_folding=True, dynamo=False,
-        )
-    if int8:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Intermediate files in a hidden folder beside the output (same disk; a device such as /dev/null: the
+    # system's temporary folder), removed whatever happens.
+    beside = None if out.exists() and not out.is_file() else out.parent
+    try:
+        with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=beside) as work:
+            tmp = Path(work) / "model.onnx"
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer notes are not the user's
+                torch.onnx.export(
+                    net, dummy, str(tmp), input_names=names, output_names=[OUTPUT_NAME], opset_version=OPSET,
+                    dynamic_axes={n: {0: "batch"} for n in [*names, OUTPUT_NAME]}, do_constant_folding=True,
+                    dynamo=False,
+                )
+            if int8:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantised = out.with_name(f".{out.name}.int8.part")
-        quantize_dynamic(str(tmp), str(quantised), weight_type=QuantType.QInt8, op_types_to_quantize=["Gemm", "MatMul"])
-        os.replace(quantised, tmp)
-    proto = onnx.load(str(tmp))
+                quantised = Path(work) / "int8.onnx"
+                quantize_dynamic(str(tmp), str(quantised), weight_type=QuantType.QInt8,
+                                 op_types_to_quantize=["Gemm", "MatMul"])
+                tmp = quantised
+            proto = onnx.load(str(tmp))
+    except OSError as exc:  # the disk filled up while exporting
+        raise output_error(out, exc, "--out", kept=out.exists()) from None
     del proto.metadata_props[:]
     for key, value in meta.to_props().items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.producer_name = "handpose"
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    os.replace(tmp, out)
+    write_bytes_atomic(out, proto.SerializeToString(), "--out")
     return out
 
 
@@ -113,12 +117,13 @@ def write_model_card(onnx_path: Path, meta: ModelMetadata, params: int) -> Path:
         "rgb_mean": meta.rgb_mean, "rgb_std": meta.rgb_std, "training": meta.training, "metrics": meta.metrics,
     }
     path = onnx_path.with_suffix(".json")
-    path.write_text(json.dumps(card, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(card, indent=2) + "\n")
     return path
 
 
 def export_run(run: str | Path, out: str | Path, fp16: bool = False, int8: bool = False) -> tuple[Path, ModelMetadata]:
     """Export ``RUN/best.pt`` (or a checkpoint file) to ``out``; returns the path and its metadata."""
+    check_output_file(out, "--out")  # before loading anything
     ckpt = load_checkpoint(run)
     model, _ = load_model(ckpt)
     meta = metadata_from_checkpoint(ckpt, "fp16" if fp16 else "int8" if int8 else "fp32")

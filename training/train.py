@@ -30,8 +30,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from inference.errors import HandposeError, ModelError
+from inference.errors import HandposeError, ModelError, check_seed
 from inference.model_meta import INPUT_LAYOUTS
+from inference.outputs import atomic_write, check_output_dir
 from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
 from training.nets import COMPACT, FusePredNet, ModelConfig, build_model
 
@@ -77,6 +78,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adam"):
             raise HandposeError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        _check_ranges(self)
 
     def model_config(self) -> ModelConfig:
         extra: dict[str, Any] = dict(COMPACT) if self.compact else {}
@@ -91,13 +93,30 @@ class TrainConfig:
         return d
 
 
+def _check_ranges(cfg: TrainConfig) -> None:
+    """One line naming the flag of a value training cannot use, before any data is read."""
+    check_seed(cfg.seed)
+    positive = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr, "cube_mm": cfg.cube_mm,
+                "width": cfg.width, "fc_width": cfg.fc_width, "max_frames": cfg.max_frames}
+    for name, value in positive.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise HandposeError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    for name, value, ok, limits in (("momentum", cfg.momentum, 0 <= cfg.momentum <= 1, "0 <= x <= 1"),
+                                    ("dropout", cfg.dropout, 0 <= cfg.dropout < 1, "0 <= x < 1"),
+                                    ("val-fraction", cfg.val_fraction, 0 < cfg.val_fraction < 1, "0 < x < 1")):
+        if not ok:  # NaN fails every comparison
+            raise HandposeError(f"--{name} must be within {limits}, got {value}")
+    if cfg.workers < 0:
+        raise HandposeError(f"--workers must be >= 0, got {cfg.workers}")
+
+
 # --- checkpoints -------------------------------------------------------------------------------------
 
 def save_atomic(obj: dict[str, Any], path: Path) -> None:
-    """``torch.save`` to a temporary name, then rename: readers never see a half-written file."""
-    tmp = path.with_name(f".{path.name}.part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` whole or not at all (:func:`inference.outputs.atomic_write`): readers never see a
+    half-written file, a full disk leaves the previous checkpoint and no ``.part`` file."""
+    with atomic_write(path, "wb", fsync=True) as fh:
+        torch.save(obj, fh)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -244,12 +263,10 @@ def _epoch_order(n: int, seed: int, epoch: int, dist: Dist) -> list[int]:
 def _write_csv(path: Path, history: list[dict[str, Any]]) -> None:
     if not history:
         return
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_write(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
-    os.replace(tmp, path)
 
 
 def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool = True) -> dict[str, Any]:
@@ -264,6 +281,10 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     out = Path(cfg.out)
     device = _pick_device(cfg.device)
     dist = _init_dist(device)
+    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+    if dist.main:  # before minutes of preprocessing: a path that cannot be written is one line now
+        check_output_dir(out, "--out")
+        check_output_dir(cache_dir, "--cache-dir")
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     model_cfg = cfg.model_config()
@@ -272,7 +293,6 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
 
     # Data: rank 0 builds the cache, the others then open it.
     cache_params = CacheParams(cube_mm=cfg.cube_mm, size=cfg.input_size, centre=cfg.centre, with_rgb=uses_rgb)
-    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
     cache = None
     if dist.main:
         cache = build_cache(cfg.data, cache_dir, cache_params, progress=progress, max_frames=cfg.max_frames)
@@ -370,11 +390,9 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
             state["epoch"] = epoch + 1
             epochs_run += 1
             if dist.main:
-                assert writer is not None
-                for key in ("train_loss", "val_loss", "val_mean_error_mm", "lr"):
-                    writer.add_scalar(key, row[key], epoch + 1)
-                writer.flush()
-                _write_csv(out / "log.csv", state["history"])
+                # Checkpoints first, then the logs: a save that fails (full disk) leaves the previous last.pt and
+                # logs that claim no epoch it does not hold. best.pt before last.pt, so last.pt never names a
+                # best epoch that best.pt lacks (a resume redoes an epoch whose last.pt failed).
                 weights = _net(model).state_dict()
                 if improved:
                     save_atomic({**common, "model": weights, "epoch": epoch + 1,
@@ -382,6 +400,11 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
                                 out / BEST)
                 save_atomic({**common, **state, "model": weights, "optimizer": optimizer.state_dict(),
                              "scheduler": scheduler.state_dict(), "rng_torch": torch.get_rng_state()}, out / LAST)
+                _write_csv(out / "log.csv", state["history"])
+                assert writer is not None
+                for key in ("train_loss", "val_loss", "val_mean_error_mm", "lr"):
+                    writer.add_scalar(key, row[key], epoch + 1)
+                writer.flush()
                 bar.write(f"epoch {epoch + 1}: train {row['train_loss']:.5f} val {val['loss']:.5f} "
                           f"({val['mean_error_mm']:.1f} mm){' *' if improved else ''}", file=sys.stderr)
             if epoch - state["best_epoch"] >= cfg.early_stop_patience:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from inference.outputs import atomic_write, check_output_dir
 from training.train import TrainConfig, train
 
 # name -> (low, high, log scale)
@@ -59,7 +60,7 @@ def tune(base: TrainConfig, cfg: TuneConfig, progress: bool = True) -> list[dict
     """Run (or resume) the search; ``base.out`` is the tune directory. Returns the trial rows."""
     import optuna
 
-    out = Path(base.out)
+    out = check_output_dir(base.out, "--out")  # before the first trial
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = cfg.storage or f"sqlite:///{(out / 'tune.db').resolve()}"
@@ -103,7 +104,7 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
     """``results.csv`` (best first) and ``results.png`` (validation loss against each hyperparameter by round)."""
     if not rows:
         return
-    with open(out / "results.csv", "w", newline="") as fh:
+    with atomic_write(out / "results.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -126,5 +127,6 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
     best = rows[0]
     fig.suptitle(f"random search: best lr {best['lr']:.4g}, momentum {best['momentum']:.4f}, "
                  f"dropout {best['dropout']:.4f} (val {best['val_loss']:.5f})")
-    fig.savefig(out / "results.png", dpi=100)
+    with atomic_write(out / "results.png", "wb") as fh:
+        fig.savefig(fh, format="png", dpi=100)
     plt.close(fig)

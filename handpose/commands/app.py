@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames < 1:
         raise HandposeError(f"--frames must be at least 1, got {args.frames}")
+    if args.screenshot:
+        from inference.outputs import check_output_file
+
+        check_output_file(args.screenshot, "--screenshot")  # before the window opens and the frames run
     from app.launch import launch
 
     return launch(

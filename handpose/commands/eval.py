@@ -136,6 +136,7 @@ def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.
         pipelines[name] = Pipeline(estimator, PipelineSettings(smoothing=False, gestures=False, refine=args.refine))
         check_eval_joints(pipelines[name], str(path))
         paths[name] = path
+    source.use_color(any(p.estimator.metadata.uses_rgb for p in pipelines.values()))
     centre = args.centre or "segment"
     total = len(source) if args.max_frames is None else min(len(source), args.max_frames)
     bar = tqdm(total=total, unit="frame", desc=f"eval ({len(names)} model{'s' * (len(names) > 1)}, "
@@ -152,9 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
     from inference.errors import DataFormatError, HandposeError
     from inference.eval_plots import check_plot_path, plot_comparison
-    from inference.evaluation import evaluate
+    from inference.evaluation import evaluate, rows_without_label_row
     from inference.geometry import NYU_INTRINSICS, Intrinsics
-    from inference.pose_files import load_poses
+    from inference.pose_files import PoseSet, load_poses
 
     intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     if args.model is None and args.centre is not None:
@@ -169,20 +170,30 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         check_plot_path(args.plot)  # before any (possibly long) evaluation
     labels = load_poses(args.labels, intrinsics, args.view)
+    if not labels.found.any():
+        raise DataFormatError(labels.path, f"no labelled frames: all {len(labels)} rows are empty (NaN / not found)")
     if args.max_frames is not None:
         from inference.model_eval import first_frames
 
         labels = first_frames(labels, args.max_frames)  # the frames not run are not labelled frames of this eval
     results = {}
+
+    def score(name: str, predictions: PoseSet) -> None:
+        results[name] = evaluate(labels, predictions)
+        extra = rows_without_label_row(labels, predictions)
+        if extra:
+            print(f"handpose eval: warning: {extra} of the {len(predictions)} frames of {name} have no row in the "
+                  f"labels {labels.path} ({len(labels)} rows): they are not scored", file=sys.stderr)
+
     if args.model is not None:
         for name, predictions in predict_with_models(args).items():
-            results[name] = evaluate(labels, predictions)
+            score(name, predictions)
     else:
         names = result_names(args.predictions)
         bar = tqdm(list(zip(names, args.predictions, strict=True)), desc="evaluating", unit="file", file=sys.stderr,
                    disable=len(names) < 2)
         for name, path in bar:
-            results[name] = evaluate(labels, load_poses(path, intrinsics, args.view))
+            score(name, load_poses(path, intrinsics, args.view))
 
     if args.plot:
         plot_comparison(results, args.plot)

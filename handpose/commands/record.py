@@ -4,7 +4,8 @@ with `--source replay:DIR`.
 
 Frames are written by a background thread from a bounded queue: a replay or recording waits for the
 disk (nothing dropped); a live camera drops frames when the disk cannot keep up, and says how many.
-Ctrl-C stops capturing and writes every frame already captured before exiting.
+Ctrl-C stops capturing and writes every frame already captured before exiting; a second Ctrl-C writes no more
+frames but still saves the labels of those written.
 
 examples:
   handpose record --source realsense --out takes/alice --frames 300
@@ -63,10 +64,17 @@ def run(args: argparse.Namespace) -> int:
     estimate = _pose_estimator(args.model, source, settings) if args.model else None
 
     stop = threading.Event()
+    recorders: list[Recorder] = []
 
     def on_sigint(signum: int, frame: object) -> None:
-        # First Ctrl-C: finish the current frame, then flush. A second one interrupts for real.
-        stop.set()
+        # First Ctrl-C: stop capturing, write every frame captured. Second: write no more frames, but still save
+        # the labels of those written (joint_data.mat). A third one interrupts for real.
+        if not stop.is_set():
+            stop.set()
+            return
+        print("second Ctrl-C: writing no more frames; saving the labels of those written", file=sys.stderr)
+        for recorder in recorders:
+            recorder.abandon()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -74,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with source:
             recorder = Recorder(args.out, queue_size=args.queue, block=not source.live, poses=estimate is not None)
+            recorders.append(recorder)
             try:
                 total = args.frames or _length(source)
                 print(f"recording {source.description} to {args.out} (Ctrl-C stops and saves)",

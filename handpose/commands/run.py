@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         source = open_source(args.source)
         estimator = make_estimator(args.model, args.backend, args.providers)
         check_source_for(estimator, source)
+        source.use_color(estimator.metadata.uses_rgb)  # unused colour is not decoded, so it cannot cost a frame
         pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine))
         length = _length(source)
         total = min(length, args.max_frames) if length is not None and args.max_frames else length or args.max_frames

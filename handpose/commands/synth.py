@@ -54,28 +54,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_output(out_dir: Path, overwrite: bool) -> None:
     from inference.errors import HandposeError
+    from inference.outputs import check_output_dir
     from inference.synth.generate import clear_outputs
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise HandposeError(f"{out_dir}: exists and is not a directory")
+    check_output_dir(out_dir)  # a file in the way, read-only, not creatable: one line, nothing created
     if out_dir.is_dir() and any(out_dir.iterdir()):
         if not overwrite:
             raise HandposeError(f"{out_dir}: directory is not empty (pass --overwrite to replace its sequence)")
         clear_outputs(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".handpose_write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise HandposeError(f"{out_dir}: cannot write there ({exc.strerror or exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.errors import HandposeError
+    from inference.errors import HandposeError, check_seed
 
     if not 1 <= args.frames <= MAX_FRAMES:
         raise HandposeError(f"--frames must be between 1 and {MAX_FRAMES}, got {args.frames}")
+    check_seed(args.seed)
     if args.subjects < 1:
         raise HandposeError(f"--subjects must be at least 1, got {args.subjects}")
     if args.subject_offset < 0:

@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from inference.errors import HandposeError
+from inference.errors import HandposeError, check_seed
 from inference.sources.base import FrameSource
 
 SOURCE_FORMS = ("replay:DIR", "bag:FILE", "realsense[:SERIAL]", "synthetic[:SEED]")
@@ -51,7 +51,7 @@ def open_source(spec: str, **options: Any) -> FrameSource:
                 raise
             raise HandposeError(f"source {spec!r}: the synthetic source is not available in this build") from None
         try:
-            seed = int(arg) if arg else 0
+            seed = check_seed(int(arg) if arg else 0, f"source {spec!r}: the seed")
         except ValueError:
             raise HandposeError(f"source {spec!r}: the seed must be an integer") from None
         try:

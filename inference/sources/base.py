@@ -43,6 +43,13 @@ class FrameSource(abc.ABC):
     def read(self) -> Frame | None:
         """Next frame, or None at the end of the stream."""
 
+    def use_color(self, needed: bool) -> None:  # noqa: B027 - optional hook
+        """Say whether the consumer uses colour (e.g. an RGB-D model) or not (a depth-only model).
+
+        A source may then skip decoding colour it need not deliver, and drop a frame whose colour is damaged
+        only when colour is needed. Without this call a damaged colour image costs the colour, not the frame.
+        """
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the device / files. Idempotent."""
 

@@ -39,7 +39,8 @@ class ReplaySource(FrameSource):
             :attr:`native_fps` is the rate the sequence was captured at.
         loop: start again at the first frame after the last instead of ending.
         view: NYU view 1..3 (1 = frontal).
-        with_color: also load ``rgb_*.png`` when present.
+        with_color: also load ``rgb_*.png`` when present. A damaged colour image costs the frame its colour (with
+            a warning), not the frame, unless :meth:`use_color` said colour is needed.
     """
 
     def __init__(
@@ -56,6 +57,8 @@ class ReplaySource(FrameSource):
         self.fps = fps
         self.loop = loop
         self.with_color = with_color
+        self._color_needed = False
+        self._colorless: set[int] = set()  # indices delivered without their damaged colour (warned once each)
         self.skipped: list[tuple[int, str]] = []
         self._skipped_indices: set[int] = set()
         numbers = self._seq.frame_numbers
@@ -122,7 +125,7 @@ class ReplaySource(FrameSource):
                 self._position = 0
             number = self._numbers[self._position]
             try:
-                frame = self._seq.frame(number, with_color=self.with_color)
+                frame = self._load(number)
             except DataFormatError as exc:
                 self._skip(number - 1, str(exc))
                 del self._numbers[self._position]  # never retried on a loop
@@ -134,7 +137,24 @@ class ReplaySource(FrameSource):
             frame.joints_uvd = None  # a row never labelled (e.g. a recording without labels for this frame)
         return frame
 
+    def use_color(self, needed: bool) -> None:
+        """Needed: a frame whose colour is damaged is skipped. Not needed: colour is not even decoded."""
+        self._color_needed = needed
+        self.with_color = needed
+
     # --- internals --------------------------------------------------------------------------------
+
+    def _load(self, number: int) -> Frame:
+        """Frame ``number``; a damaged colour image costs only the colour unless colour is needed."""
+        try:
+            return self._seq.frame(number, with_color=self.with_color)
+        except DataFormatError as exc:
+            if self._color_needed or exc.path != self._seq.rgb_path(number):
+                raise
+            if number - 1 not in self._colorless:
+                self._colorless.add(number - 1)
+                log.warning("replay: frame %d comes without colour: %s", number - 1, exc)
+            return self._seq.frame(number, with_color=False)
 
     def _skip(self, index: int, reason: str) -> None:
         if index not in self._skipped_indices:

@@ -36,6 +36,7 @@ from inference.nyu_io import (
     write_depth_png,
     write_rgb_png,
 )
+from inference.outputs import write_text_atomic
 from inference.synth.poses import GestureTimeline, Placement, gesture_angles, random_angles, random_placement
 from inference.synth.render import DepthBuffer, Rays, shade_rgb, surface_normals, view_cosine
 from inference.synth.scene import build_scene
@@ -314,9 +315,7 @@ def _write_subjects(root: Path, done: list[FrameSpec], metadata: dict) -> None:
         "frame_subject": [s.subject_id for s in done],
         "hard_frames": [s.index for s in done if s.hard],
     })
-    tmp = root / f".{SUBJECTS_JSON}.part"
-    tmp.write_text(json.dumps(info, indent=1) + "\n")
-    os.replace(tmp, root / SUBJECTS_JSON)
+    write_text_atomic(root / SUBJECTS_JSON, json.dumps(info, indent=1) + "\n")
 
 
 __all__ = [

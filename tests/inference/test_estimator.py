@@ -161,3 +161,13 @@ def test_default_model_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     assert default_model_path() == tmp_path / "mine.onnx"
     with pytest.raises(ValueError, match="kind"):
         default_model_path("infrared")
+
+
+def test_an_empty_file_or_a_folder_is_named_as_such(tmp_path: Path) -> None:
+    """Issue 16: a 0-byte .onnx is not a provider problem; a folder is not a missing file."""
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelError, match=r"empty\.onnx: empty file \(0 bytes\), not an ONNX model"):
+        OnnxEstimator(empty, providers="cpu")
+    with pytest.raises(ModelError, match=r"is a folder, not an \.onnx model file"):
+        OnnxEstimator(tmp_path, providers="cpu")

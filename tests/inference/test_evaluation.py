@@ -247,3 +247,32 @@ def test_result_names_stay_distinct() -> None:
     paths = [Path("a/x.txt"), Path("b/x.jsonl"), Path("c/y.txt"), Path("c/y.txt")]
     assert result_names(paths) == ["a/x.txt", "b/x.jsonl", "c/y.txt [3]", "c/y.txt [4]"]
     assert result_names([Path("r/A2J.txt")]) == ["A2J"]
+
+
+def test_cli_warns_when_labels_cover_fewer_frames_than_the_predictions(tmp_path: Path) -> None:
+    """Issue 16: predictions of frames the labels have no row for are not scored, and the user is told so."""
+    from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
+    from inference.nyu_io import write_joint_data
+    from inference.skeleton import EVAL_JOINT_IDS
+
+    xyz = uvd_to_xyz(random_uvd(6), NYU_INTRINSICS)
+    full = np.zeros((4, 36, 3))  # 4 label rows for 6 predicted frames
+    full[:, list(EVAL_JOINT_IDS)] = xyz[:4]
+    write_joint_data(tmp_path / "joint_data.mat", full, full)
+    write_jsonl(tmp_path / "p.jsonl", [pose_row(i, xyz[i]) for i in range(6)])
+    out = _handpose("eval", "--labels", str(tmp_path / "joint_data.mat"), "--predictions", str(tmp_path / "p.jsonl"),
+                    "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["frames"] == 4
+    assert "warning: 2 of the 6 frames of p have no row in the labels" in out.stderr
+
+
+def test_cli_all_nan_labels_are_an_error(tmp_path: Path) -> None:
+    from inference.nyu_io import write_joint_data
+
+    nan = np.full((5, 36, 3), np.nan)
+    write_joint_data(tmp_path / "joint_data.mat", nan, nan)
+    write_jsonl(tmp_path / "p.jsonl", [pose_row(i, np.zeros((14, 3)) + 500) for i in range(5)])
+    out = _handpose("eval", "--labels", str(tmp_path), "--predictions", str(tmp_path / "p.jsonl"), "--json")
+    assert out.returncode == 2 and out.stdout == ""
+    assert "joint_data.mat: no labelled frames: all 5 rows are empty" in out.stderr and "Traceback" not in out.stderr

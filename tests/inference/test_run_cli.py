@@ -109,6 +109,20 @@ def test_corrupt_frames_are_skipped_counted_and_reported(
     assert "1 corrupt frames skipped" in err and "skipped frame 1:" in err and "truncated" in err
 
 
+def test_damaged_labels_and_colour_cost_no_frame(model: Path, tmp_path: Path, caplog) -> None:
+    """Issue 16 D7: with a depth-only model neither the labels nor the colour may cost a depth frame."""
+    seq = write_blob_sequence(tmp_path / "seq", frames=4, seed=3)
+    (seq / "joint_data.mat").write_bytes(b"not a MATLAB file" * 20)
+    rgb = seq / "rgb_1_0000001.png"
+    rgb.write_bytes(rgb.read_bytes()[:100])
+    out = tmp_path / "p.jsonl"
+    with caplog.at_level("WARNING"):
+        assert main(["run", "--source", f"replay:{seq}", "--model", str(model), "--out", str(out)]) == 0
+    assert [r["index"] for r in _rows(out)] == [0, 1, 2, 3]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "joint_data.mat" in warnings[0]  # the unused colour is not even read
+
+
 def test_unwritable_out_fails_before_any_work(tmp_path: Path, sequence: Path, capsys: pytest.CaptureFixture) -> None:
     # the model does not exist either: the --out check must come first
     code = main(["run", "--source", f"replay:{sequence}", "--model", str(tmp_path / "none.onnx"),

@@ -99,6 +99,24 @@ def test_cli_record_then_replay(sequence: Path, tmp_path: Path) -> None:
     assert [f.index for f in replay_all(out)] == [0, 1, 2, 3]
 
 
+def test_cli_record_of_damaged_labels_and_colour_writes_every_frame(sequence: Path, tmp_path: Path) -> None:
+    """Issue 16 D7: a garbled joint_data.mat or colour PNG costs no depth frame; each is warned about once."""
+    (sequence / "joint_data.mat").write_bytes(b"not a MATLAB file" * 20)
+    rgb = sequence / "rgb_1_0000003.png"
+    rgb.write_bytes(rgb.read_bytes()[:100])
+    out = tmp_path / "cli"
+    result = subprocess.run(
+        [sys.executable, "-m", "handpose", "record", "--source", f"replay:{sequence}", "--out", str(out), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["captured"], report["written"], report["skipped"]) == (6, 6, [])
+    frames = replay_all(out)
+    assert [f.index for f in frames] == list(range(6)) and frames[2].color is None and frames[3].color is not None
+    assert result.stderr.count("joint_data.mat") == 1 and result.stderr.count("rgb_1_0000003.png") == 1
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_recording_loses_no_captured_frame(tmp_path: Path) -> None:
     seq = write_sequence(tmp_path / "seq", 4)

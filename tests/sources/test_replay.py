@@ -114,6 +114,42 @@ def test_corrupt_frame_is_skipped_once_and_the_rest_delivered(sequence: Path) ->
     assert len(source) == 5
 
 
+@pytest.mark.parametrize("damage", ["garbled", "wrong shape"])
+def test_a_damaged_label_file_costs_no_frame(sequence: Path, damage: str, caplog) -> None:
+    """Issue 16 D7: labels are read with frame 0; a damaged joint_data.mat once cost that frame."""
+    mat = sequence / "joint_data.mat"
+    if damage == "garbled":
+        mat.write_bytes(bytes(range(256)) * 2)
+    else:
+        import scipy.io
+
+        scipy.io.savemat(mat, {"joint_uvd": np.zeros((6, 14, 2)), "joint_xyz": np.zeros((6, 14, 2))})
+    with caplog.at_level(logging.WARNING):
+        frames = read_all(ReplaySource(sequence))
+    assert [f.index for f in frames] == list(range(6)) and all(f.joints_uvd is None for f in frames)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "joint_data.mat" in warnings[0].getMessage()
+    with pytest.raises(HandposeError, match=r"joint_data\.mat"):  # asked for directly, the labels still fail loudly
+        NyuSequence(sequence).labels()
+
+
+def test_a_damaged_colour_frame_costs_the_colour_not_the_frame(sequence: Path, caplog) -> None:
+    bad = sequence / "rgb_1_0000002.png"
+    bad.write_bytes(bad.read_bytes()[:100])
+    with caplog.at_level(logging.WARNING):
+        frames = read_all(ReplaySource(sequence, loop=True), limit=12)  # twice round: warned once
+    assert [f.index for f in frames] == list(range(6)) * 2
+    assert frames[1].color is None and frames[1].joints_uvd is not None and frames[2].color is not None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "rgb_1_0000002.png" in warnings[0]
+    needed = ReplaySource(sequence)
+    needed.use_color(True)  # an RGB model cannot use the frame: it is skipped and listed, as a corrupt one
+    assert [f.index for f in read_all(needed)] == [0, 2, 3, 4, 5] and needed.skipped[0][0] == 1
+    unused = ReplaySource(sequence)
+    unused.use_color(False)  # a depth-only model: colour is not even decoded
+    assert all(f.color is None for f in read_all(unused)) and unused.skipped == []
+
+
 def test_all_frames_corrupt_is_an_error_not_a_hang(tmp_path: Path) -> None:
     write_sequence(tmp_path, 2)
     for p in tmp_path.glob("depth_*.png"):

@@ -44,14 +44,14 @@ def test_missing_and_corrupt_frames_are_skipped_and_counted(tmp_path: Path) -> N
     (root / "depth_1_0000005.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")  # corrupt
     data = (root / "depth_1_0000007.png").read_bytes()
     (root / "depth_1_0000007.png").write_bytes(data[: len(data) // 2])  # truncated
-    (root / "depth_1_0000009.png").unlink()  # missing: not listed at all
+    (root / "depth_1_0000009.png").unlink()  # missing: labelled, but no depth PNG
     empty = np.full((480, 640), 2001, np.uint16)  # no hand in range
     from inference.nyu_io import write_depth_png
 
     write_depth_png(root / "depth_1_0000011.png", empty)
     cache = build_cache([root], tmp_path / "cache", CacheParams(size=32), workers=2, progress=False)
-    assert cache.skipped == {"unreadable": 2, "no hand segmented": 1}
-    assert len(cache) == 36 and cache.manifest["total"] == 39
+    assert cache.skipped == {"unreadable": 2, "no hand segmented": 1, "missing": 1}  # as the module docstring says
+    assert len(cache) == 36 and cache.manifest["total"] == 40
     assert 5 not in cache.arrays["source"][:, 1] and 12 in cache.arrays["source"][:, 1]
 
 
@@ -134,3 +134,25 @@ def test_two_directories_are_one_dataset(tiny_seq: Path, tmp_path: Path) -> None
     shutil.copytree(tiny_seq, other)
     cache = build_cache([tiny_seq, other], tmp_path / "cache", CacheParams(size=32), workers=0, progress=False)
     assert len(cache) == 48 and set(cache.arrays["source"][:, 0]) == {0, 1}
+
+
+@pytest.mark.parametrize("damage", ["garbled header", "truncated", "wrong shape"])
+def test_a_damaged_cache_is_named_and_rebuilt(tiny_seq: Path, tmp_path: Path, capsys, damage: str) -> None:
+    """Issue 16 D8: a cache file damaged after the build is detected, named in a warning and rebuilt (once)."""
+    params = CacheParams(centre="labels", size=32, with_rgb=False)
+    first = build_cache([tiny_seq], tmp_path, params, workers=0, progress=False)
+    expected = np.array(first.arrays["depth"])
+    victim = first.path / "depth.npy"
+    del first
+    if damage == "garbled header":
+        victim.write_bytes(b"\x00" * 100 + victim.read_bytes()[100:])
+    elif damage == "truncated":
+        victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    else:
+        np.save(victim, np.zeros((3, 32, 32), np.float16))  # a valid .npy, but not this cache's array
+    again = build_cache([tiny_seq], tmp_path, params, workers=0, progress=False)
+    err = capsys.readouterr().err
+    assert "the crop cache is damaged, rebuilding it" in err and str(victim) in err
+    np.testing.assert_array_equal(np.array(again.arrays["depth"]), expected)
+    build_cache([tiny_seq], tmp_path, params, workers=0, progress=False)
+    assert "damaged" not in capsys.readouterr().err  # the rebuilt cache is reused as it is

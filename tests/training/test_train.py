@@ -102,3 +102,24 @@ def test_adam_option_trains_and_unknown_optimizer_is_refused(tiny_seq: Path, tmp
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     with pytest.raises(HandposeError, match="optimizer"):
         tiny_config(tiny_seq, tmp_path / "r2", tmp_path / "cache", optimizer="rmsprop")
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--epochs", "0", "--epochs must be a positive number, got 0"),
+    ("--batch-size", "0", "--batch-size must be a positive number, got 0"),
+    ("--lr", "nan", "--lr must be a positive number, got nan"),
+    ("--momentum", "-0.5", "--momentum must be within 0 <= x <= 1"),
+    ("--val-fraction", "1", "--val-fraction must be within 0 < x < 1"),
+])
+def test_cli_values_training_cannot_use_are_one_line(tiny_seq: Path, tmp_path: Path, capsys, flag: str, value: str,
+                                                     message: str) -> None:
+    """Issue 16: refused before any data is read (no cache, no run directory)."""
+    from handpose.cli import main
+
+    short = [] if flag == "--epochs" else ["--epochs", "1"]  # where the value is accepted, it trains briefly
+    args = ["train", str(tiny_seq), "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c"), *short,
+            "--arch", "net1", "--fc-width", "16", "--workers", "0", flag, value]
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"handpose train: error: {message}")
+    assert list(tmp_path.iterdir()) == []
