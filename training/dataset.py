@@ -29,7 +29,6 @@ import json
 import math
 import os
 import shutil
-import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -201,7 +200,7 @@ def build_cache(
         workers: processes (default: CPU count; 0 = in this process).
         max_frames: use only the first N frames of each directory (quick experiments).
     """
-    from tqdm import tqdm
+    from inference.progress import progress_bar
 
     paths = [Path(r) for r in roots]
     for p in paths:
@@ -233,8 +232,8 @@ def build_cache(
     any_rgb = False
     workers = (os.cpu_count() or 1) if workers is None else workers
     results = _map(tasks, workers)
-    for dir_index, number, status, out in tqdm(results, total=n, desc="preprocess", unit="frame",
-                                               disable=not progress, file=sys.stderr, dynamic_ncols=True):
+    for dir_index, number, status, out in progress_bar(results, total=n, desc="preprocess", unit="frame",
+                                                       disable=not progress):
         if out is None:
             skipped[status] += 1
             continue

@@ -63,6 +63,8 @@ ARCHITECTURES: dict[str, tuple[str, str]] = {
 }
 _CHANNELS = {"depth": 1, "rgb": 3, "rgbd": 4}
 
+HEADS = ("fc", "gap")
+
 # The shipped compact head: 1x1 conv 128 -> 16 channels (16x16x16 = 4096 flat features) and fc-512.
 COMPACT = {"bottleneck": 16, "fc_width": 512}
 
@@ -81,6 +83,9 @@ class ModelConfig:
         width: multiplier of every conv layer's filter count (thesis: 1.0; < 1 for nets cheap enough to
             train and run on a CPU, same layer layout).
         fuse_at: Fuse-Net only: fuse the streams after this conv layer (1-based; thesis: conv4).
+        head: ``"fc"`` (thesis: flatten the last feature map, optionally after the bottleneck) or ``"gap"``
+            (global average pooling of the last feature map: C flat features whatever the input size, so the
+            head is tiny; the bottleneck is unused).
     """
 
     arch: str = "depthnet"
@@ -91,6 +96,7 @@ class ModelConfig:
     bottleneck: int | None = None
     fuse_at: int = 4
     width: float = 1.0
+    head: str = "fc"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -102,6 +108,8 @@ class ModelConfig:
             raise ModelError(f"bottleneck must be at least 1 channel, got {self.bottleneck}")
         if not self.width > 0 or not 0 <= self.dropout < 1:
             raise ModelError(f"width must be > 0 and dropout in [0, 1), got {self.width} and {self.dropout}")
+        if self.head not in HEADS:
+            raise ModelError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         n_conv = sum(1 for item in LAYOUTS[self.layout] if item != POOL)
         if self.arch.startswith("fusenet") and not 1 <= self.fuse_at <= n_conv:
             raise ModelError(f"fuse_at={self.fuse_at} out of range: {self.layout} has conv1..conv{n_conv}")
@@ -157,15 +165,20 @@ def _split_after_conv(layout: tuple[LayoutItem, ...], k: int) -> tuple[tuple[Lay
 
 
 class RegressionHead(nn.Module):
-    """Optional 1x1 bottleneck, flatten, fc-W ReLU dropout x2, output 3J tanh."""
+    """``(B, C, s, s)`` -> ``(B, 3J)``: optional 1x1 bottleneck and flatten (``head="fc"``) or global average
+    pooling (``head="gap"``), then fc-W ReLU dropout x2, output 3J tanh."""
 
     def __init__(self, channels: int, spatial: int, cfg: ModelConfig) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        if cfg.bottleneck:
-            layers += [nn.Conv2d(channels, cfg.bottleneck, 1), nn.ReLU(inplace=True)]
-            channels = cfg.bottleneck
-        flat = channels * spatial * spatial
+        if cfg.head == "gap":
+            layers.append(nn.AdaptiveAvgPool2d(1))
+            flat = channels
+        else:
+            if cfg.bottleneck:
+                layers += [nn.Conv2d(channels, cfg.bottleneck, 1), nn.ReLU(inplace=True)]
+                channels = cfg.bottleneck
+            flat = channels * spatial * spatial
         layers += [
             nn.Flatten(),
             nn.Linear(flat, cfg.fc_width), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),

@@ -10,6 +10,12 @@ A run directory holds:
   Running the same command again resumes from it and reproduces the uninterrupted run exactly.
 - ``best.pt``: the weights with the lowest validation loss (what ``handpose export`` exports).
 - ``log.csv`` and ``tb/`` (TensorBoard): one row / scalar set per epoch.
+
+Beyond the thesis (all off by default, so the thesis recipe is unchanged): a separate validation set
+(``val_data``: all of ``data`` then trains), Adam, per-step cosine or one-cycle schedules over the run,
+a start from another run's weights (``init``: any weights-only checkpoint of the same net, e.g.
+``models/depthnet.pt``), a training pool partly refreshed with new frames every epoch (``refresh_data``,
+``refresh_fraction``), a global-pool head, and CPU/GPU speed settings (threads, channels-last, torch.compile).
 Checkpoints hold only tensors and plain Python values (the model's arguments as a dict), so they load
 with ``torch.load(weights_only=True)``.
 """
@@ -32,11 +38,13 @@ from torch.utils.data import DataLoader
 
 from inference.errors import HandposeError, ModelError
 from inference.model_meta import INPUT_LAYOUTS
+from inference.progress import progress_bar
 from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
 from training.nets import COMPACT, FusePredNet, ModelConfig, build_model
 
 LAST = "last.pt"
 BEST = "best.pt"
+SCHEDULES = ("plateau", "cosine", "onecycle")
 
 
 def default_cache_dir() -> Path:
@@ -54,7 +62,11 @@ class TrainConfig:
     fc_width: int | None = None  # None: 4096 (thesis), or COMPACT's when compact
     fuse_at: int = 4
     width: float = 1.0  # conv filter multiplier (training.nets.ModelConfig.width)
+    head: str = "fc"  # training.nets.HEADS
     optimizer: str = "sgd"  # "sgd" (thesis, with momentum) or "adam" (momentum unused)
+    # "plateau" (thesis: lr x0.5 when validation stalls), or per-step "cosine" (lr -> 0 over the run) or
+    # "onecycle" (warm-up to lr over 30% of the steps, then cosine down): both need the run's length fixed.
+    schedule: str = "plateau"
     epochs: int = 100
     batch_size: int = 128
     lr: float = 0.009
@@ -73,17 +85,32 @@ class TrainConfig:
     cache_dir: str | None = None
     max_frames: int | None = None
     device: str = "auto"
+    val_data: list[str] | None = None  # separate validation directories; then all of `data` trains
+    init: str | None = None  # weights-only checkpoint of the same net to start from (a new run only)
+    refresh_data: list[str] | None = None  # frames that enter the training pool over the run, in order
+    refresh_fraction: float = 0.0  # share of the pool replaced by new frames before each epoch after the first
+    threads: int | None = None  # torch intra-op threads (None: torch's default, one per core)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the net for training
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adam"):
             raise HandposeError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise HandposeError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not 0.0 <= self.refresh_fraction <= 1.0:
+            raise HandposeError(f"refresh fraction must be within 0-1, got {self.refresh_fraction}")
+        if self.refresh_fraction > 0 and not self.refresh_data:
+            raise HandposeError("a refresh fraction needs refresh data (directories of new frames)")
+        if self.threads is not None and self.threads < 1:
+            raise HandposeError(f"threads must be at least 1, got {self.threads}")
 
     def model_config(self) -> ModelConfig:
         extra: dict[str, Any] = dict(COMPACT) if self.compact else {}
         if self.fc_width is not None:
             extra["fc_width"] = self.fc_width
         return ModelConfig(arch=self.arch, dropout=self.dropout, input_size=self.input_size, fuse_at=self.fuse_at,
-                           width=self.width, **extra)
+                           width=self.width, head=self.head, **extra)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -135,13 +162,59 @@ def load_model(ckpt: dict[str, Any], expect_arch: str | None = None) -> tuple[nn
     return model, cfg
 
 
+def init_weights(model: nn.Module, path: str | Path, model_cfg: ModelConfig) -> None:
+    """Load the weights of the weights-only checkpoint ``path`` into ``model`` (a new run's start).
+
+    The checkpoint must hold the same net (dropout aside, which has no weights); anything else is a ModelError
+    naming the differing arguments.
+    """
+    ckpt = load_checkpoint(path)
+    theirs = ModelConfig.from_dict(ckpt["model_args"]).to_dict()
+    ours = model_cfg.to_dict()
+    differ = {k: (theirs.get(k), v) for k, v in ours.items() if k != "dropout" and theirs.get(k) != v}
+    if differ:
+        detail = ", ".join(f"{k} {a!r} (this run: {b!r})" for k, (a, b) in differ.items())
+        raise ModelError(f"--init {path}: a different net: {detail}")
+    resumed, _ = load_model(ckpt, expect_arch=model_cfg.arch)
+    model.load_state_dict(resumed.state_dict())
+
+
+def pool_indices(base: np.ndarray, fresh: np.ndarray, epoch: int, fraction: float, seed: int) -> np.ndarray:
+    """The training pool of ``epoch``: a first-in first-out queue of ``len(base)`` frames.
+
+    Before each epoch after the first, ``fraction`` of the pool is replaced by the next frames of ``fresh`` (in
+    order, as a generator running beside the training would deliver them), the base frames leaving in a seeded
+    random order; once ``fresh`` is used up the pool stays as it is. Deterministic in (epoch, seed): resumable.
+    """
+    n = len(base)
+    arrived = min(round(fraction * n) * epoch, len(fresh))
+    if arrived == 0:
+        return base
+    queue = np.concatenate([np.random.default_rng(seed).permutation(base), fresh[:arrived]])
+    return np.sort(queue[-n:])
+
+
+def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
+    """The lr schedule: ``(scheduler, per_step)``; plateau steps once per epoch on the validation loss."""
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps)), True
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(2, total_steps),
+                                                   pct_start=0.3), True
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=cfg.plateau_patience), False
+
+
 # --- one step / evaluation ---------------------------------------------------------------------------
 
-def model_inputs(batch: dict[str, torch.Tensor], input_layout: str, device: torch.device) -> tuple[torch.Tensor, ...]:
+def model_inputs(batch: dict[str, torch.Tensor], input_layout: str, device: torch.device,
+                 channels_last: bool = False) -> tuple[torch.Tensor, ...]:
     """The net's positional inputs in the order of ``inference.model_meta.INPUT_LAYOUTS[input_layout]``."""
     if input_layout == "rgbd":
-        return (torch.cat([batch["depth"], batch["rgb"]], dim=1).to(device, non_blocking=True),)
-    return tuple(batch[name].to(device, non_blocking=True) for name, _ in INPUT_LAYOUTS[input_layout])
+        inputs: tuple[torch.Tensor, ...] = (torch.cat([batch["depth"], batch["rgb"]], dim=1),)
+    else:
+        inputs = tuple(batch[name] for name, _ in INPUT_LAYOUTS[input_layout])
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return tuple(x.to(device, non_blocking=True).contiguous(memory_format=fmt) for x in inputs)
 
 
 def pose_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -259,11 +332,11 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
         stop_after_epochs: stop this call after that many epochs of this call (as if killed after the checkpoint);
             running again resumes.
     """
-    from tqdm import tqdm
-
     out = Path(cfg.out)
     device = _pick_device(cfg.device)
     dist = _init_dist(device)
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     model_cfg = cfg.model_config()
@@ -273,20 +346,31 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     # Data: rank 0 builds the cache, the others then open it.
     cache_params = CacheParams(cube_mm=cfg.cube_mm, size=cfg.input_size, centre=cfg.centre, with_rgb=uses_rgb)
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
-    cache = None
-    if dist.main:
-        cache = build_cache(cfg.data, cache_dir, cache_params, progress=progress, max_frames=cfg.max_frames)
-    dist.barrier()
-    if cache is None:
-        cache = build_cache(cfg.data, cache_dir, cache_params, progress=False, max_frames=cfg.max_frames)
+    # The refresh frames share the training cache (rows after the base directories' rows).
+    roots = list(cfg.data) + list(cfg.refresh_data or [])
+    caches = {}
+    for name, dirs in (("train", roots), ("val", cfg.val_data)):
+        if not dirs:
+            continue
+        if dist.main:
+            caches[name] = build_cache(dirs, cache_dir, cache_params, progress=progress, max_frames=cfg.max_frames)
+        dist.barrier()
+        if name not in caches:
+            caches[name] = build_cache(dirs, cache_dir, cache_params, progress=False, max_frames=cfg.max_frames)
+    cache = caches["train"]
     if uses_rgb and not cache.has_rgb:
         raise HandposeError(f"--arch {cfg.arch} needs RGB frames; {', '.join(cfg.data)} has none")
-    splits = split_indices(len(cache), cfg.val_fraction, cfg.seed, cache.subjects, cfg.test_subjects)
+    n_base = int(np.sum(cache.arrays["source"][:, 0] < len(cfg.data)))
+    fresh = np.arange(n_base, len(cache))
+    if cfg.val_data:  # a separate validation set: every base frame trains
+        splits = {"train": np.arange(n_base), "val": np.arange(len(caches["val"])), "test": np.arange(0)}
+    else:
+        splits = split_indices(n_base, cfg.val_fraction, cfg.seed, cache.subjects[:n_base], cfg.test_subjects)
     if len(splits["train"]) == 0 or len(splits["val"]) == 0:
         raise HandposeError(f"too few usable frames ({len(cache)}) for a train/validation split")
     rgb_mean, rgb_std = rgb_stats(cache, splits["train"]) if uses_rgb else (None, None)
     train_ds = HandPoseDataset(cache, splits["train"], cfg.augment, rgb_mean, rgb_std, cfg.seed)
-    val_ds = HandPoseDataset(cache, splits["val"], None, rgb_mean, rgb_std, cfg.seed)
+    val_ds = HandPoseDataset(caches.get("val", cache), splits["val"], None, rgb_mean, rgb_std, cfg.seed)
     per_rank_batch = max(1, cfg.batch_size // dist.world)
     loader_kw: dict[str, Any] = {"num_workers": cfg.workers, "pin_memory": device.type == "cuda"}
     if cfg.workers > 0:
@@ -294,19 +378,28 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     val_loader = DataLoader(val_ds, batch_size=per_rank_batch, shuffle=False, **loader_kw)
 
     # Model, optimizer, scheduler; resume from last.pt when the run exists.
-    model = build_model(model_cfg).to(device)
+    model = build_model(model_cfg)
+    if cfg.init and not (out / LAST).exists():
+        init_weights(model, cfg.init, model_cfg)
+    model = model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
     if cfg.optimizer == "sgd":
         optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     else:  # narrow nets without normalisation layers stall under the thesis' SGD (measured: see docs)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=cfg.plateau_patience)
+    steps_per_epoch = math.ceil(len(_epoch_order(len(train_ds), cfg.seed, 0, dist)) / per_rank_batch)
+    scheduler, per_step = make_scheduler(cfg, optimizer, cfg.epochs * steps_per_epoch)
     state: dict[str, Any] = {"epoch": 0, "best_val": math.inf, "best_epoch": -1, "history": []}
     if (out / LAST).exists():
         ckpt = load_checkpoint(out / LAST)
         resumed, _ = load_model(ckpt, expect_arch=cfg.arch)
-        if ckpt["model_args"] != model_cfg.to_dict():
+        if ModelConfig.from_dict(ckpt["model_args"]).to_dict() != model_cfg.to_dict():
             raise ModelError(f"{out / LAST}: run was started with model {ckpt['model_args']}, not {model_cfg.to_dict()}"
                              " (use another --out)")
+        started = ckpt.get("train_config") or {}
+        if per_step and (started.get("schedule"), started.get("epochs")) != (cfg.schedule, cfg.epochs):
+            raise ModelError(f"{out / LAST}: run was started with schedule {started.get('schedule')!r} over "
+                             f"{started.get('epochs')} epochs; a {cfg.schedule} schedule's length is fixed (start a "
+                             "new run with --init from this one to train longer)")
         model.load_state_dict(resumed.state_dict())
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -316,23 +409,32 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
             print(f"resuming {out} after epoch {state['epoch']}", file=sys.stderr)
     if dist.world > 1:
         model = nn.parallel.DistributedDataParallel(model)
+    step_model = torch.compile(model) if cfg.compile else model
     out.mkdir(parents=True, exist_ok=True)
 
     writer = None
     if dist.main:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(out / "tb"), purge_step=state["epoch"] or None)
-    data_info = {"roots": cache.manifest["roots"], "cache": str(cache.path), "frames": len(cache),
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is optional (a bare GPU machine): log.csv still holds every epoch
+            SummaryWriter = None
+        if SummaryWriter is not None:
+            writer = SummaryWriter(str(out / "tb"), purge_step=state["epoch"] or None)
+    data_info = {"roots": cache.manifest["roots"][: len(cfg.data)], "cache": str(cache.path), "frames": n_base,
                  "skipped": cache.skipped, "splits": {k: len(v) for k, v in splits.items()}}
+    if cfg.val_data:
+        data_info["val"] = {"roots": caches["val"].manifest["roots"], "frames": len(caches["val"]),
+                            "skipped": caches["val"].skipped}
+    if cfg.refresh_data:
+        data_info["refresh"] = {"roots": cache.manifest["roots"][len(cfg.data):], "frames": len(fresh),
+                                "fraction": cfg.refresh_fraction}
     common = {"model_args": model_cfg.to_dict(), "train_config": cfg.to_dict(), "rgb_mean": rgb_mean,
               "rgb_std": rgb_std, "cube_mm": cfg.cube_mm, "input_size": cfg.input_size, "data": data_info}
     if dist.main and cache.skipped:
         print(f"skipped frames: {cache.skipped} of {cache.manifest['total']}", file=sys.stderr)
 
-    steps_per_epoch = math.ceil(len(_epoch_order(len(train_ds), cfg.seed, 0, dist)) / per_rank_batch)
-    bar = tqdm(total=(cfg.epochs - state["epoch"]) * steps_per_epoch, disable=not (progress and dist.main),
-               file=sys.stderr, unit="step", dynamic_ncols=True)
+    bar = progress_bar(total=(cfg.epochs - state["epoch"]) * steps_per_epoch, disable=not (progress and dist.main),
+                       unit="step")
     epochs_run = 0
     stopped_early = False
     try:
@@ -341,39 +443,46 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
                 break
             t0 = time.perf_counter()
             train_ds.set_epoch(epoch)
+            if cfg.refresh_data:
+                train_ds.indices = pool_indices(splits["train"], fresh, epoch, cfg.refresh_fraction, cfg.seed)
             loader = DataLoader(train_ds, batch_size=per_rank_batch, sampler=_epoch_order(len(train_ds), cfg.seed,
                                                                                           epoch, dist), **loader_kw)
             model.train()
             total, count = 0.0, 0
             for batch in loader:
-                inputs = model_inputs(batch, layout, device)
+                inputs = model_inputs(batch, layout, device, cfg.channels_last)
                 target = batch["joints"].to(device, non_blocking=True)
                 with _autocast(device):
-                    loss = training_loss(model, inputs, target)
+                    loss = training_loss(step_model, inputs, target)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if per_step:
+                    scheduler.step()
                 total += float(loss.detach()) * len(target)
                 count += len(target)
                 bar.update(1)
                 bar.set_description(f"epoch {epoch + 1}/{cfg.epochs}")
                 bar.set_postfix(loss=f"{total / count:.5f}", lr=f"{optimizer.param_groups[0]['lr']:.2g}")
             val = evaluate(model, val_loader, layout, device)
-            scheduler.step(val["loss"])
+            if not per_step:
+                scheduler.step(val["loss"])
             improved = val["loss"] < state["best_val"]
             if improved:
                 state["best_val"], state["best_epoch"] = val["loss"], epoch
             row = {"epoch": epoch + 1, "train_loss": total / max(count, 1), "val_loss": val["loss"],
                    "val_mean_error_mm": val["mean_error_mm"], "lr": optimizer.param_groups[0]["lr"],
                    "time_s": time.perf_counter() - t0}
+            if cfg.refresh_data:
+                row["pool_new_frames"] = int(np.sum(train_ds.indices >= n_base))
             state["history"].append(row)
             state["epoch"] = epoch + 1
             epochs_run += 1
             if dist.main:
-                assert writer is not None
-                for key in ("train_loss", "val_loss", "val_mean_error_mm", "lr"):
-                    writer.add_scalar(key, row[key], epoch + 1)
-                writer.flush()
+                if writer is not None:
+                    for key in ("train_loss", "val_loss", "val_mean_error_mm", "lr"):
+                        writer.add_scalar(key, row[key], epoch + 1)
+                    writer.flush()
                 _write_csv(out / "log.csv", state["history"])
                 weights = _net(model).state_dict()
                 if improved:
