@@ -92,6 +92,9 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads (None: torch's default, one per core)
     channels_last: bool = False
     compile: bool = False  # torch.compile the net for training
+    # Stop once this much training time is spent (at the end of the epoch that would overrun it); per-step
+    # schedules then follow the clock (lr reaches its end when the time is up), not the step count.
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adam"):
@@ -102,6 +105,8 @@ class TrainConfig:
             raise HandposeError(f"refresh fraction must be within 0-1, got {self.refresh_fraction}")
         if self.refresh_fraction > 0 and not self.refresh_data:
             raise HandposeError("a refresh fraction needs refresh data (directories of new frames)")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise HandposeError(f"max minutes must be positive, got {self.max_minutes}")
         if self.threads is not None and self.threads < 1:
             raise HandposeError(f"threads must be at least 1, got {self.threads}")
 
@@ -194,8 +199,25 @@ def pool_indices(base: np.ndarray, fresh: np.ndarray, epoch: int, fraction: floa
     return np.sort(queue[-n:])
 
 
-def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
-    """The lr schedule: ``(scheduler, per_step)``; plateau steps once per epoch on the validation loss."""
+def schedule_factor(schedule: str, progress: float) -> float:
+    """lr / peak lr of a per-step schedule at ``progress`` (0-1) of the run, as torch's CosineAnnealingLR and
+    OneCycleLR (30% warm-up from 1/25 of the peak, cosine down to ~0)."""
+    p = min(max(progress, 0.0), 1.0)
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * p))
+    if p < 0.3:
+        return 1 / 25 + (1 - 1 / 25) * 0.5 * (1.0 - math.cos(math.pi * p / 0.3))
+    return 0.5 * (1.0 + math.cos(math.pi * (p - 0.3) / 0.7))
+
+
+def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int,
+                   clock: Any = None):
+    """The lr schedule: ``(scheduler, per_step)``; plateau steps once per epoch on the validation loss.
+
+    With ``cfg.max_minutes``, per-step schedules follow ``clock()`` (the elapsed share of the time budget).
+    """
+    if cfg.schedule != "plateau" and cfg.max_minutes is not None:
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: schedule_factor(cfg.schedule, clock())), True
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps)), True
     if cfg.schedule == "onecycle":
@@ -387,7 +409,14 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     else:  # narrow nets without normalisation layers stall under the thesis' SGD (measured: see docs)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps_per_epoch = math.ceil(len(_epoch_order(len(train_ds), cfg.seed, 0, dist)) / per_rank_batch)
-    scheduler, per_step = make_scheduler(cfg, optimizer, cfg.epochs * steps_per_epoch)
+    budget_s = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes
+    spent = {"s": 0.0, "since": time.perf_counter()}  # training time so far (epochs of this call)
+
+    def clock() -> float:
+        assert budget_s is not None
+        return (spent["s"] + time.perf_counter() - spent["since"]) / budget_s
+
+    scheduler, per_step = make_scheduler(cfg, optimizer, cfg.epochs * steps_per_epoch, clock)
     state: dict[str, Any] = {"epoch": 0, "best_val": math.inf, "best_epoch": -1, "history": []}
     if (out / LAST).exists():
         ckpt = load_checkpoint(out / LAST)
@@ -396,6 +425,9 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
             raise ModelError(f"{out / LAST}: run was started with model {ckpt['model_args']}, not {model_cfg.to_dict()}"
                              " (use another --out)")
         started = ckpt.get("train_config") or {}
+        if cfg.max_minutes is not None:
+            raise ModelError(f"{out / LAST}: a run with a time budget (--max-minutes) does not resume; use another "
+                             "--out, or --init from this run")
         if per_step and (started.get("schedule"), started.get("epochs")) != (cfg.schedule, cfg.epochs):
             raise ModelError(f"{out / LAST}: run was started with schedule {started.get('schedule')!r} over "
                              f"{started.get('epochs')} epochs; a {cfg.schedule} schedule's length is fixed (start a "
@@ -436,12 +468,12 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     bar = progress_bar(total=(cfg.epochs - state["epoch"]) * steps_per_epoch, disable=not (progress and dist.main),
                        unit="step")
     epochs_run = 0
-    stopped_early = False
+    stopped_early = stopped_on_time = False
     try:
         for epoch in range(state["epoch"], cfg.epochs):
             if stop_after_epochs is not None and epochs_run >= stop_after_epochs:
                 break
-            t0 = time.perf_counter()
+            t0 = spent["since"] = time.perf_counter()
             train_ds.set_epoch(epoch)
             if cfg.refresh_data:
                 train_ds.indices = pool_indices(splits["train"], fresh, epoch, cfg.refresh_fraction, cfg.seed)
@@ -493,8 +525,12 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
                              "scheduler": scheduler.state_dict(), "rng_torch": torch.get_rng_state()}, out / LAST)
                 bar.write(f"epoch {epoch + 1}: train {row['train_loss']:.5f} val {val['loss']:.5f} "
                           f"({val['mean_error_mm']:.1f} mm){' *' if improved else ''}", file=sys.stderr)
+            spent["s"] += time.perf_counter() - t0
             if epoch - state["best_epoch"] >= cfg.early_stop_patience:
                 stopped_early = True
+                break
+            if budget_s is not None and spent["s"] + (time.perf_counter() - t0) > budget_s:
+                stopped_on_time = True  # another epoch (about as long as this one) would overrun the budget
                 break
     except KeyboardInterrupt:
         if dist.main:
@@ -506,5 +542,6 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
         if writer is not None:
             writer.close()
     return {"run": str(out), "epochs": state["epoch"], "best_epoch": state["best_epoch"] + 1,
-            "best_val_loss": state["best_val"], "stopped_early": stopped_early, "history": state["history"],
+            "best_val_loss": state["best_val"], "stopped_early": stopped_early, "stopped_on_time": stopped_on_time,
+            "train_time_s": sum(row["time_s"] for row in state["history"]), "history": state["history"],
             "data": data_info}
