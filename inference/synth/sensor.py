@@ -206,3 +206,36 @@ SENSORS: dict[str, SensorModel] = {
                          edge_drop_prob=0.05, holes_per_mpx=0.5, edge_fatten_px=1, edge_fatten_prob=0.8,
                          smooth_sigma_mm=4.0, smooth_px=5),
 }
+
+
+_noise_tiles: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _rgb_noise(shape: tuple[int, int, int], std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positive and negative parts (uint8) of a fixed Gaussian noise tile larger than ``shape`` by 64 px."""
+    key = (shape, std)
+    if key not in _noise_tiles:
+        rng = np.random.default_rng(777)
+        noise = np.rint(rng.normal(0, std, (shape[0] + 64, shape[1] + 64, shape[2]))).astype(np.int16)
+        _noise_tiles[key] = (np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8))
+    return _noise_tiles[key]
+
+
+def apply_rgb_sensor(rgb: np.ndarray, depth_valid: np.ndarray, sensor: SensorModel,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Blur + noise on an ideal ``(H, W, 3)`` uint8 RGB image; black where ``depth_valid`` is False (NYU).
+
+    The noise is a random window of a fixed noise tile (fresh Gaussian noise per frame would cost more than
+    the rest of the RGB pipeline); saturating uint8 adds keep it cheap.
+    """
+    h, w = rgb.shape[:2]
+    out = rgb
+    if sensor.rgb_blur_sigma_px > 0:
+        out = cv2.GaussianBlur(out, (0, 0), sensor.rgb_blur_sigma_px)
+    if sensor.rgb_noise_std > 0:
+        pos, neg = _rgb_noise(rgb.shape, sensor.rgb_noise_std)
+        y0, x0 = (int(c) for c in rng.integers(0, 64, 2))
+        out = cv2.subtract(cv2.add(out, pos[y0:y0 + h, x0:x0 + w]), neg[y0:y0 + h, x0:x0 + w])
+    if sensor.rgb_black_where_invalid:
+        out = cv2.bitwise_and(out, out, mask=depth_valid.view(np.uint8))
+    return out
