@@ -76,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", choices=["plateau", "cosine", "onecycle"], default="plateau",
                         help="lr schedule: plateau = x0.5 when validation stalls (thesis, default); cosine = down to 0 "
                              "over --epochs; onecycle = warm-up to --lr over 30%% of the steps, then down")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop once this much training time is spent (per-step schedules then follow the clock; "
+                             "such a run does not resume)")
     parser.add_argument("--init", default=None, metavar="CKPT",
                         help="start a new run from these weights (a weights-only checkpoint of the same net)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
@@ -98,7 +101,7 @@ def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
         test_subjects=args.test_subjects, max_frames=args.max_frames, workers=args.workers,
         cache_dir=args.cache_dir, device=args.device, seed=args.seed,
     )
-    for key in ("lr", "momentum", "dropout", "optimizer", "schedule", "init"):
+    for key in ("lr", "momentum", "dropout", "optimizer", "schedule", "init", "max_minutes"):
         if hasattr(args, key):
             values[key] = getattr(args, key)
     values.update(overrides)
