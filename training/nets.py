@@ -274,6 +274,31 @@ class FusePredNet(nn.Module):
         self.depth_weight.copy_(mse_r / (mse_d + mse_r).clamp_min(1e-12))
 
 
+@torch.no_grad()
+def fusenet_from_depthnet(fuse: FuseNet, depth: PoseNet) -> None:
+    """Start a conv-fusion Fuse-Net as a trained Depth-Net of the same layout: its depth stream, trunk and head take
+    the Depth-Net's weights, and the 1x1 fusion conv passes the depth features through and ignores the RGB stream
+    (weight 1 from each depth channel, 0 from the RGB channels: the ReLU of non-negative features is themselves),
+    so the Fuse-Net first predicts exactly what the Depth-Net does and training only has to learn what RGB adds.
+    The RGB stream keeps its own (random) initialisation."""
+    if fuse.fusion != "conv":
+        raise ModelError(f"only a conv-fusion Fuse-Net starts from a Depth-Net, not {fuse.cfg.arch}")
+    ours = [m for m in (*fuse.depth_stream, *fuse.trunk) if isinstance(m, nn.Conv2d)]
+    theirs = [m for m in depth.features if isinstance(m, nn.Conv2d)]
+    if [m.weight.shape for m in ours] != [m.weight.shape for m in theirs]:
+        raise ModelError("the Depth-Net's conv layers do not match the Fuse-Net's depth stream and trunk")
+    for a, b in zip(ours, theirs, strict=True):
+        a.weight.copy_(b.weight)
+        a.bias.copy_(b.bias)
+    fuse.head.load_state_dict(depth.head.state_dict())
+    assert fuse.fuse_conv is not None
+    conv = fuse.fuse_conv[0]
+    conv.weight.zero_()
+    conv.bias.zero_()
+    for k in range(conv.out_channels):
+        conv.weight[k, 2 * k] = 1.0  # channel 2k of the interleaved concatenation is depth feature k
+
+
 def _glorot_init(model: nn.Module) -> None:
     """Lasagne's defaults (the thesis' framework): Glorot-uniform weights, zero biases."""
     for m in model.modules():

@@ -153,3 +153,26 @@ def test_speed_settings_and_gap_head_train(tiny_seq: Path, tmp_path: Path) -> No
     assert summary["epochs"] == 1 and torch.get_num_threads() == 1
     ckpt = load_checkpoint(tmp_path / "run")
     assert ckpt["model_args"]["head"] == "gap" and ckpt["model_args"]["input_size"] == 48
+
+
+def test_fusenet_starts_as_the_depthnet_it_is_initialised_from(tiny_seq: Path, tmp_path: Path) -> None:
+    from training.nets import build_model
+
+    kw = dict(epochs=1, optimizer="adam", input_size=32, fc_width=16, width=0.25)
+    train(tiny_config(tiny_seq, tmp_path / "d", tmp_path / "cache", arch="depthnet", lr=1e-3, **kw), progress=False)
+    # lr 0: the Fuse-Net's weights stay where --init put them.
+    train(tiny_config(tiny_seq, tmp_path / "f", tmp_path / "cache", arch="fusenet-conv", lr=0.0,
+                      init=str(tmp_path / "d" / "best.pt"), **kw), progress=False)
+    depth_ckpt, fuse_ckpt = load_checkpoint(tmp_path / "d" / "best.pt"), load_checkpoint(tmp_path / "f" / "last.pt")
+    depthnet = build_model(depth_ckpt["model_args"], init=False)
+    depthnet.load_state_dict(depth_ckpt["model"])
+    fusenet = build_model(fuse_ckpt["model_args"], init=False)
+    fusenet.load_state_dict(fuse_ckpt["model"])
+    rng = torch.Generator().manual_seed(0)
+    depth, rgb = torch.rand(3, 1, 32, 32, generator=rng) * 2 - 1, torch.randn(3, 3, 32, 32, generator=rng)
+    with torch.no_grad():
+        torch.testing.assert_close(fusenet.eval()(depth, rgb), depthnet.eval()(depth))
+    assert fuse_ckpt["model"]["rgb_stream.0.weight"].abs().sum() > 0  # the RGB stream is its own
+    with pytest.raises(ModelError, match="a different net: width 0.25"):
+        train(tiny_config(tiny_seq, tmp_path / "g", tmp_path / "cache", arch="fusenet-conv",
+                          init=str(tmp_path / "d" / "best.pt"), **(kw | {"width": 0.5})), progress=False)
