@@ -4,7 +4,8 @@ For every labelled frame of each NYU-format DIR (and the real NYU test frame 1 f
 difference (mm; x right, y up, z away) between :func:`inference.segmentation.segment_hand`'s centre and
 :func:`inference.crop.labels_centre_uvd` (the mean of the 14 evaluation joints), the centre a network trained
 with ``--centre labels`` would expect. Prints per axis the mean and std and the percentiles of its length: the
-numbers behind the training augmentation's centre jitter (training.dataset.Augment).
+numbers behind the training augmentation's centre jitter (``handpose train --centre-jitter``,
+training.dataset.Augment.shift_std_mm).
 
 Usage:
     python scripts/centre_error.py DIR [DIR ...] [--max-frames N] [--json]
@@ -50,6 +51,10 @@ def summary(err: np.ndarray, missed: int) -> dict[str, object]:
     return {"frames": len(err), "not_found": missed,
             "mean_mm": np.round(err.mean(0), 2).tolist() if len(err) else None,
             "std_mm": np.round(err.std(0), 2).tolist() if len(err) else None,
+            # 1.4826 x the median absolute deviation: the spread of the typical frames, without the far misses
+            "robust_std_mm": np.round(1.4826 * np.median(np.abs(err - np.median(err, 0)), 0), 2).tolist()
+            if len(err) else None,
+            "median_mm": np.round(np.median(err, 0), 2).tolist() if len(err) else None,
             "length_percentiles_mm": {p: round(float(np.percentile(length, p)), 1) for p in (50, 90, 99)}
             if len(err) else None}
 

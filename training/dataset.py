@@ -347,11 +347,12 @@ def rgb_stats(cache: Cache, indices: np.ndarray, max_frames: int = 2000) -> tupl
 @dataclass(frozen=True)
 class Augment:
     """Augmentation ranges: rotation uniform in +-``rotation_deg`` about the crop centre (in-plane), cube scale
-    uniform in [1/``scale``, ``scale``], crop centre shifted by N(0, ``shift_mm``) mm along each axis."""
+    uniform in [1/``scale``, ``scale``], crop centre shifted by N(0, ``shift_mm``) mm along each axis (one std for
+    all, or ``(x, y, z)``: e.g. the measured spread of the segmentation's centre error, scripts/centre_error.py)."""
 
     rotation_deg: float = 30.0
     scale: float = 1.1
-    shift_mm: float = 8.0
+    shift_mm: float | tuple[float, float, float] = 8.0
 
     def sample(self, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
         rot = math.radians(rng.uniform(-self.rotation_deg, self.rotation_deg))

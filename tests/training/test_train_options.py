@@ -176,3 +176,24 @@ def test_fusenet_starts_as_the_depthnet_it_is_initialised_from(tiny_seq: Path, t
     with pytest.raises(ModelError, match="a different net: width 0.25"):
         train(tiny_config(tiny_seq, tmp_path / "g", tmp_path / "cache", arch="fusenet-conv",
                           init=str(tmp_path / "d" / "best.pt"), **(kw | {"width": 0.5})), progress=False)
+
+
+def test_per_axis_centre_jitter_draws_that_spread_and_one_value_keeps_the_old_draws() -> None:
+    from training.dataset import Augment
+
+    shifts = np.array([Augment(shift_mm=(20.0, 5.0, 0.0)).sample(np.random.default_rng(i))[2] for i in range(2000)])
+    np.testing.assert_allclose(shifts.std(0), [20.0, 5.0, 0.0], rtol=0.08, atol=1e-9)
+    assert Augment().sample(np.random.default_rng(3))[2].tolist() == \
+        Augment(shift_mm=(8.0, 8.0, 8.0)).sample(np.random.default_rng(3))[2].tolist()
+
+
+def test_cli_centre_jitter_takes_one_or_three_values(tiny_seq: Path, tmp_path: Path) -> None:
+    from handpose.cli import build_parser
+    from handpose.commands.train import config_from_args
+
+    args = build_parser().parse_args(["train", str(tiny_seq), "--out", "x", "--centre-jitter-mm", "22.4", "23.6",
+                                      "18.7"])
+    assert config_from_args(args, "x").augment.shift_mm == (22.4, 23.6, 18.7)
+    bad = build_parser().parse_args(["train", str(tiny_seq), "--out", "x", "--centre-jitter-mm", "1", "2"])
+    with pytest.raises(HandposeError, match="one or three"):
+        config_from_args(bad, "x")
