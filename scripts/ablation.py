@@ -36,7 +36,16 @@ SETTINGS: dict[str, tuple[str, dict[str, str | None]]] = {
     "onecycle": ("one-cycle lr schedule (peak 2e-3)", {"--schedule": "onecycle", "--lr": "0.002"}),
     "batch128": ("batch 128 (half the steps)", {"--batch-size": "128"}),
     "batch32": ("batch 32 (twice the steps)", {"--batch-size": "32"}),
-    "refresh": ("pool refreshed with 10% new frames per epoch", {"--refresh-fraction": "0.1"}),
+    "refresh": ("pool refreshed with 25% new frames per epoch", {"--refresh-fraction": "0.25"}),
+}
+# Speed settings: the baseline's training step with one change that leaves the arithmetic as it is; timed only.
+SPEED: dict[str, tuple[str, dict[str, str | None]]] = {
+    "threads1": ("1 torch thread", {"--threads": "1"}),
+    "threads2": ("2 torch threads (one per core, torch's default here)", {"--threads": "2"}),
+    "channels_last": ("channels-last memory format", {"--channels-last": None}),
+    "compile": ("torch.compile", {"--compile": None}),
+    "workers0": ("augmentation in the training process", {"--workers": "0"}),
+    "workers2": ("2 loader processes", {"--workers": "2"}),
 }
 
 
@@ -48,7 +57,7 @@ def base_flags(args: argparse.Namespace) -> dict[str, str | None]:
 
 def flags_of(name: str, args: argparse.Namespace) -> list[str]:
     """The flags of setting ``name`` (the baseline's with its changes), as a list of arguments."""
-    flags = base_flags(args) | SETTINGS[name][1]
+    flags = base_flags(args) | {**SETTINGS, **SPEED}[name][1]
     if "--refresh-fraction" in flags:
         if not args.refresh_data:
             raise SystemExit(f"setting {name} needs --refresh-data")
@@ -60,7 +69,9 @@ def flags_of(name: str, args: argparse.Namespace) -> list[str]:
 
 
 def train_command(name: str, args: argparse.Namespace) -> list[str]:
-    return ["handpose", "train", args.data, "--out", str(Path(args.out) / name), *flags_of(name, args), "--json"]
+    threads = ["--threads", str(args.train_threads)] if args.train_threads else []
+    return ["handpose", "train", args.data, "--out", str(Path(args.out) / name), *flags_of(name, args), *threads,
+            "--json"]
 
 
 def bench_command(name: str, args: argparse.Namespace) -> list[str]:
@@ -124,6 +135,18 @@ def markdown(rows: list[dict], epochs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def speed_table(speed: dict[str, dict], rows: list[dict]) -> str:
+    """The speed settings against the baseline's own benchmark."""
+    base = next((r["bench"] for r in rows if r["name"] == "baseline" and r["bench"]), None)
+    lines = ["| speed setting | samples/s (bare) | samples/s (pipeline) | vs baseline (pipeline) | warm-up (s) |",
+             "|---|---:|---:|---:|---:|"]
+    for name, b in speed.items():
+        rel = f"{b['pipeline_samples_per_s'] / base['pipeline_samples_per_s']:.2f}x" if base else "-"
+        lines.append(f"| {name}: {SPEED[name][0]} | {b['bare_samples_per_s']:.0f} | "
+                     f"{b['pipeline_samples_per_s']:.0f} | {rel} | {b['warmup_s']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python scripts/ablation.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, required=True, help="the budget: epochs over --data of every run")
     p.add_argument("--cache-dir", required=True, help="crop cache folder")
     p.add_argument("--refresh-data", help="new frames for the 'refresh' setting")
-    p.add_argument("--only", nargs="+", choices=list(SETTINGS), help="run only these settings, in this order")
+    p.add_argument("--train-threads", type=int, default=None,
+                   help="torch threads of the training runs (wall time on a loaded machine only; the benchmark "
+                        "uses the setting's own)")
+    p.add_argument("--only", nargs="+", choices=[*SETTINGS, *SPEED],
+                   help="run only these settings, in this order (the speed settings: with --bench only)")
     p.add_argument("--bench", action="store_true",
                    help="time the settings (scripts/bench_train.py) instead of training them")
     p.add_argument("--bench-steps", type=int, default=30, help="timed steps per benchmark (default: 30)")
@@ -143,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     names = args.only or [n for n in SETTINGS if n != "refresh" or args.refresh_data]
+    if not args.bench and set(names) & set(SPEED):
+        raise SystemExit(f"speed settings ({', '.join(SPEED)}) are timed only: add --bench")
     log = out / "driver.log"
     cmds = [train_command(n, args) for n in names]
     (out / "commands.sh").write_text("\n".join(shlex.join(c) for c in cmds) + "\n")
@@ -159,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                 _run(train_command(name, args), log)
                 print(f"    {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     rows = [r for r in (summary(n, args) for n in SETTINGS) if r is not None]
-    (out / "results.json").write_text(json.dumps(rows, indent=1))
-    table = markdown(rows, args.epochs)
+    speed = {n: json.loads(f.read_text()) for n in SPEED if (f := out / "bench" / f"{n}.json").exists()}
+    (out / "results.json").write_text(json.dumps({"runs": rows, "speed": speed}, indent=1))
+    table = markdown(rows, args.epochs) + "\n" + speed_table(speed, rows)
     (out / "results.md").write_text(table)
     print(table)
     return 0

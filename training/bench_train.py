@@ -7,6 +7,8 @@ accuracy at a fixed number of samples (docs/EXPERIMENTS.md) combine into accurac
 line is ``python scripts/bench_train.py`` (it takes ``handpose train``'s options).
 
 The pipeline share (bare time / pipeline time) shows whether the data path starves the device (target >= 90%).
+``cpu_per_wall`` (this process's CPU seconds per wall second while timing) flags a measurement disturbed by other
+processes: it should be close to the number of threads.
 """
 
 from __future__ import annotations
@@ -56,15 +58,19 @@ def bench(cfg: TrainConfig, steps: int = 20, warmup: int = 3, progress: bool = F
         loss.backward()
         optimizer.step()
 
-    def timed(batches) -> float:
+    cpu = {}
+
+    def timed(batches, name: str) -> float:
         for _ in range(warmup):
             step(next(batches))
         _sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step(next(batches))
         _sync(device)
-        return time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        cpu[name] = (time.process_time() - c0) / wall  # ~threads when nothing else competed for the cores
+        return wall
 
     first = next(iter(torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size)))
     fixed = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in first.items()}
@@ -74,7 +80,7 @@ def bench(cfg: TrainConfig, steps: int = 20, warmup: int = 3, progress: bool = F
             yield fixed
 
     t_compile = time.perf_counter()
-    bare_s = timed(same())
+    bare_s = timed(same(), "bare")
     first_s = time.perf_counter() - t_compile - bare_s  # warm-up, including torch.compile's compilation
     loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          num_workers=cfg.workers, pin_memory=device.type == "cuda",
@@ -85,10 +91,10 @@ def bench(cfg: TrainConfig, steps: int = 20, warmup: int = 3, progress: bool = F
         while True:
             yield from loader
 
-    pipe_s = timed(cycled())
+    pipe_s = timed(cycled(), "pipeline")
     n = steps * cfg.batch_size
     return {"arch": cfg.arch, "model_args": model_cfg.to_dict(), "device": str(device), "batch_size": cfg.batch_size,
             "optimizer": cfg.optimizer, "steps": steps, "workers": cfg.workers, "threads": torch.get_num_threads(),
             "channels_last": cfg.channels_last, "compile": cfg.compile, "frames": len(cache),
             "warmup_s": first_s, "bare_samples_per_s": n / bare_s, "pipeline_samples_per_s": n / pipe_s,
-            "pipeline_share": bare_s / pipe_s}
+            "pipeline_share": bare_s / pipe_s, "cpu_per_wall": {k: round(v, 2) for k, v in cpu.items()}}
