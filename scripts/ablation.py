@@ -37,6 +37,7 @@ SETTINGS: dict[str, tuple[str, dict[str, str | None]]] = {
     "batch128": ("batch 128 (half the steps)", {"--batch-size": "128"}),
     "batch32": ("batch 32 (twice the steps)", {"--batch-size": "32"}),
     "refresh": ("pool refreshed with 25% new frames per epoch", {"--refresh-fraction": "0.25"}),
+    "seed1": ("the baseline with another seed (initialisation, order, augmentation): the noise", {"--seed": "1"}),
 }
 # Speed settings: the baseline's training step with one change that leaves the arithmetic as it is; timed only.
 SPEED: dict[str, tuple[str, dict[str, str | None]]] = {

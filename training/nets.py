@@ -170,6 +170,7 @@ class RegressionHead(nn.Module):
 
     def __init__(self, channels: int, spatial: int, cfg: ModelConfig) -> None:
         super().__init__()
+        self.spatial = spatial  # edge of the feature map the head reads
         layers: list[nn.Module] = []
         if cfg.head == "gap":
             layers.append(nn.AdaptiveAvgPool2d(1))
@@ -272,6 +273,36 @@ class FusePredNet(nn.Module):
         mse_d = err_depth.float().pow(2).mean(0)
         mse_r = err_rgb.float().pow(2).mean(0)
         self.depth_weight.copy_(mse_r / (mse_d + mse_r).clamp_min(1e-12))
+
+
+@torch.no_grad()
+def resample_input_grid(
+    theirs: dict[str, torch.Tensor], model: nn.Module, their_input_size: int
+) -> dict[str, torch.Tensor]:
+    """Weights of a net trained on ``their_input_size`` crops, fitted to ``model`` (same layout, another input size).
+
+    Only the fc layer on the flattened feature map depends on the input size: its weights, seen as a ``(out, C,
+    s, s)`` grid over the map, are resampled to the model's grid (area interpolation, scaled by the ratio of the
+    cell counts, so that a smooth feature map gives the same response). The crop covers the same cube at either
+    size, so grid cell (i, j) looks at the same part of the hand.
+    """
+    ours = model.state_dict()
+    head: RegressionHead = model.head  # type: ignore[assignment]
+    s2 = head.spatial
+    s1, rest = divmod(s2 * their_input_size, model.cfg.input_size)  # type: ignore[union-attr]
+    out = {}
+    for key, value in ours.items():
+        t = theirs[key]
+        if t.shape == value.shape:
+            out[key] = t
+            continue
+        if t.dim() != 2 or t.shape[0] != value.shape[0] or rest or value.shape[1] % (s2 * s2):
+            raise ModelError(f"{key}: {tuple(t.shape)} cannot be resampled to {tuple(value.shape)}")
+        channels = value.shape[1] // (s2 * s2)
+        grid = t.reshape(t.shape[0], channels, s1, s1)
+        resized = nn.functional.interpolate(grid, size=(s2, s2), mode="area" if s2 < s1 else "bilinear")
+        out[key] = (resized * (s1 * s1) / (s2 * s2)).reshape(value.shape)
+    return out
 
 
 @torch.no_grad()

@@ -40,7 +40,16 @@ from inference.errors import HandposeError, ModelError
 from inference.model_meta import INPUT_LAYOUTS
 from inference.progress import progress_bar
 from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
-from training.nets import COMPACT, FuseNet, FusePredNet, ModelConfig, PoseNet, build_model, fusenet_from_depthnet
+from training.nets import (
+    COMPACT,
+    FuseNet,
+    FusePredNet,
+    ModelConfig,
+    PoseNet,
+    build_model,
+    fusenet_from_depthnet,
+    resample_input_grid,
+)
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -170,21 +179,27 @@ def load_model(ckpt: dict[str, Any], expect_arch: str | None = None) -> tuple[nn
 def init_weights(model: nn.Module, path: str | Path, model_cfg: ModelConfig) -> None:
     """Load the weights of the weights-only checkpoint ``path`` into ``model`` (a new run's start).
 
-    The checkpoint must hold the same net (dropout aside, which has no weights), or a Depth-Net of the same layout
-    when ``model`` is a conv-fusion Fuse-Net (:func:`training.nets.fusenet_from_depthnet`); anything else is a
-    ModelError naming the differing arguments.
+    The checkpoint must hold the same net (dropout aside, which has no weights), the same net for another input
+    size (the fc layer on the feature map is resampled: :func:`training.nets.resample_input_grid`), or a Depth-Net
+    of the same layout when ``model`` is a conv-fusion Fuse-Net (:func:`training.nets.fusenet_from_depthnet`);
+    anything else is a ModelError naming the differing arguments.
     """
     ckpt = load_checkpoint(path)
     theirs = ModelConfig.from_dict(ckpt["model_args"]).to_dict()
     ours = model_cfg.to_dict()
     if ours["arch"] == "fusenet-conv" and theirs["arch"] == "depthnet":
         ours = ours | {"arch": "depthnet", "fuse_at": theirs["fuse_at"]}
-    differ = {k: (theirs.get(k), v) for k, v in ours.items() if k != "dropout" and theirs.get(k) != v}
+    free = ("dropout", "input_size")  # no weights / resampled below
+    differ = {k: (theirs.get(k), v) for k, v in ours.items() if k not in free and theirs.get(k) != v}
     if differ:
         detail = ", ".join(f"{k} {a!r} (this run: {b!r})" for k, (a, b) in differ.items())
         raise ModelError(f"--init {path}: a different net: {detail}")
     resumed, _ = load_model(ckpt, expect_arch=theirs["arch"])
-    if isinstance(model, FuseNet) and isinstance(resumed, PoseNet):
+    if theirs["input_size"] != ours["input_size"]:
+        if type(resumed) is not type(model):
+            raise ModelError(f"--init {path}: a Fuse-Net starts from a Depth-Net of its own input size")
+        model.load_state_dict(resample_input_grid(resumed.state_dict(), model, theirs["input_size"]))
+    elif isinstance(model, FuseNet) and isinstance(resumed, PoseNet):
         fusenet_from_depthnet(model, resumed)
     else:
         model.load_state_dict(resumed.state_dict())

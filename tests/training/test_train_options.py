@@ -197,3 +197,22 @@ def test_cli_centre_jitter_takes_one_or_three_values(tiny_seq: Path, tmp_path: P
     bad = build_parser().parse_args(["train", str(tiny_seq), "--out", "x", "--centre-jitter-mm", "1", "2"])
     with pytest.raises(HandposeError, match="one or three"):
         config_from_args(bad, "x")
+
+
+def test_init_for_another_input_size_resamples_the_feature_grid() -> None:
+    """A net trained on 32x32 crops started at 16x16: every weight carries over, the fc layer on the 4x4 feature
+    grid becomes a 2x2 grid of cell sums, so a spatially constant feature map gives the same first fc response."""
+    from training.nets import ModelConfig, build_model, resample_input_grid
+
+    big = build_model(ModelConfig(arch="depthnet", input_size=32, fc_width=8, bottleneck=4, width=0.25))
+    small = build_model(ModelConfig(arch="depthnet", input_size=16, fc_width=8, bottleneck=4, width=0.25))
+    state = resample_input_grid(big.state_dict(), small, 32)
+    small.load_state_dict(state)
+    key = "head.layers.3.weight"  # bottleneck conv, ReLU, flatten, fc
+    assert big.state_dict()[key].shape == (8, 4 * 4 * 4) and state[key].shape == (8, 4 * 2 * 2)
+    torch.testing.assert_close(state["features.0.weight"], big.state_dict()["features.0.weight"])
+    constant = torch.ones(1, 4 * 4 * 4)
+    torch.testing.assert_close(constant[:, :16] @ state[key].T, constant @ big.state_dict()[key].T)
+    with pytest.raises(ModelError, match="cannot be resampled"):
+        resample_input_grid(big.state_dict(), build_model(ModelConfig(arch="depthnet", input_size=20, fc_width=8,
+                                                                      bottleneck=4, width=0.25)), 32)
