@@ -46,6 +46,7 @@ from inference.errors import DataFormatError, HandposeError
 from inference.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
 from inference.nyu_io import INTRINSICS_JSON, JOINT_DATA, NyuSequence
 from inference.outputs import output_error
+from inference.progress import progress_bar
 from inference.segmentation import SegmentationParams, segment_hand
 
 CACHE_VERSION = 1
@@ -250,7 +251,6 @@ def _missing_depth_frames(seq: NyuSequence, max_frames: int | None) -> int:
 
 def _write_cache(tasks: list, paths: list[Path], params: CacheParams, key: str, subjects_by_dir: list[dict[int, str]],
                  missing: int, tmp_dir: Path, out_dir: Path, workers: int | None, progress: bool) -> Cache:
-    from tqdm import tqdm
 
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
@@ -262,8 +262,8 @@ def _write_cache(tasks: list, paths: list[Path], params: CacheParams, key: str, 
     any_rgb = False
     workers = (os.cpu_count() or 1) if workers is None else workers
     results = _map(tasks, workers)
-    for dir_index, number, status, out in tqdm(results, total=n, desc="preprocess", unit="frame",
-                                               disable=not progress, file=sys.stderr, dynamic_ncols=True):
+    for dir_index, number, status, out in progress_bar(results, total=n, desc="preprocess", unit="frame",
+                                                       disable=not progress):
         if out is None:
             skipped[status] += 1
             continue
@@ -415,11 +415,12 @@ def rgb_stats(cache: Cache, indices: np.ndarray, max_frames: int = 2000) -> tupl
 @dataclass(frozen=True)
 class Augment:
     """Augmentation ranges: rotation uniform in +-``rotation_deg`` about the crop centre (in-plane), cube scale
-    uniform in [1/``scale``, ``scale``], crop centre shifted by N(0, ``shift_mm``) mm along each axis."""
+    uniform in [1/``scale``, ``scale``], crop centre shifted by N(0, ``shift_mm``) mm along each axis (one std for
+    all, or ``(x, y, z)``: e.g. the measured spread of the segmentation's centre error, scripts/centre_error.py)."""
 
     rotation_deg: float = 30.0
     scale: float = 1.1
-    shift_mm: float = 8.0
+    shift_mm: float | tuple[float, float, float] = 8.0
 
     def sample(self, rng: np.random.Generator) -> tuple[float, float, np.ndarray]:
         rot = math.radians(rng.uniform(-self.rotation_deg, self.rotation_deg))

@@ -4,7 +4,10 @@ The graph's inputs follow :data:`inference.model_meta.INPUT_LAYOUTS` (``depth`` 
 ``depth`` + ``rgb`` for the two-stream nets, FusePred-Net included as ONE graph), float32 ``(B, C, S, S)``
 with a dynamic batch; the output ``joints`` is ``(B, 3J)`` in cube units. ``metadata_props`` carry a
 :class:`inference.model_meta.ModelMetadata` (architecture, layout, cube, joints, RGB statistics, training
-data and metrics) so the runtime configures itself from the file. A model card ``FILE.json`` is written beside.
+data and metrics) so the runtime configures itself from the file. A model card ``FILE.json`` is written beside,
+and the net's fp32 weights as a weights-only torch checkpoint ``FILE.pt`` (model arguments, weights, RGB
+statistics, data and metrics; no optimizer state): ``handpose train --init FILE.pt`` starts from it and the torch
+backend runs it.
 
 Options: ``fp16`` stores weights and computes in half precision (inputs and output stay float32: the graph
 casts); ``int8`` quantises the fc/Gemm weights dynamically to int8 (99.5% of Depth-Net's weights), with
@@ -24,7 +27,7 @@ from torch import nn
 
 from inference.errors import ModelError
 from inference.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
-from inference.outputs import check_output_file, output_error, write_bytes_atomic, write_text_atomic
+from inference.outputs import atomic_write, check_output_file, output_error, write_bytes_atomic, write_text_atomic
 from training.nets import ModelConfig, count_params
 from training.train import load_checkpoint, load_model
 
@@ -121,12 +124,28 @@ def write_model_card(onnx_path: Path, meta: ModelMetadata, params: int) -> Path:
     return path
 
 
+WEIGHTS_KEYS = ("model_args", "model", "train_config", "rgb_mean", "rgb_std", "cube_mm", "input_size", "data",
+                "epoch", "metrics")
+
+
+def write_weights(ckpt: dict[str, Any], path: str | Path) -> Path:
+    """A portable weights-only checkpoint of a loaded checkpoint: what rebuilding and describing the net needs,
+    without optimizer state or history (``torch.load(weights_only=True)`` loads it)."""
+    path = Path(path)
+    with atomic_write(path, "wb") as fh:  # whole or not at all; a full disk leaves no .part file
+        torch.save({k: ckpt[k] for k in WEIGHTS_KEYS if k in ckpt}, fh)
+    return path
+
+
 def export_run(run: str | Path, out: str | Path, fp16: bool = False, int8: bool = False) -> tuple[Path, ModelMetadata]:
-    """Export ``RUN/best.pt`` (or a checkpoint file) to ``out``; returns the path and its metadata."""
+    """Export ``RUN/best.pt`` (or a checkpoint file) to ``out`` (+ the card ``.json`` and weights ``.pt`` beside);
+    returns the path and its metadata."""
     check_output_file(out, "--out")  # before loading anything
     ckpt = load_checkpoint(run)
     model, _ = load_model(ckpt)
     meta = metadata_from_checkpoint(ckpt, "fp16" if fp16 else "int8" if int8 else "fp32")
     path = export_onnx(model, meta, out, fp16=fp16, int8=int8)
     write_model_card(path, meta, count_params(model))
+    if path.with_suffix(".pt").resolve() != Path(ckpt["path"]).resolve():
+        write_weights(ckpt, path.with_suffix(".pt"))
     return path, meta

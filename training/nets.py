@@ -63,6 +63,8 @@ ARCHITECTURES: dict[str, tuple[str, str]] = {
 }
 _CHANNELS = {"depth": 1, "rgb": 3, "rgbd": 4}
 
+HEADS = ("fc", "gap")
+
 # The shipped compact head: 1x1 conv 128 -> 16 channels (16x16x16 = 4096 flat features) and fc-512.
 COMPACT = {"bottleneck": 16, "fc_width": 512}
 
@@ -81,6 +83,9 @@ class ModelConfig:
         width: multiplier of every conv layer's filter count (thesis: 1.0; < 1 for nets cheap enough to
             train and run on a CPU, same layer layout).
         fuse_at: Fuse-Net only: fuse the streams after this conv layer (1-based; thesis: conv4).
+        head: ``"fc"`` (thesis: flatten the last feature map, optionally after the bottleneck) or ``"gap"``
+            (global average pooling of the last feature map: C flat features whatever the input size, so the
+            head is tiny; the bottleneck is unused).
     """
 
     arch: str = "depthnet"
@@ -91,6 +96,7 @@ class ModelConfig:
     bottleneck: int | None = None
     fuse_at: int = 4
     width: float = 1.0
+    head: str = "fc"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -102,6 +108,8 @@ class ModelConfig:
             raise ModelError(f"bottleneck must be at least 1 channel, got {self.bottleneck}")
         if not self.width > 0 or not 0 <= self.dropout < 1:
             raise ModelError(f"width must be > 0 and dropout in [0, 1), got {self.width} and {self.dropout}")
+        if self.head not in HEADS:
+            raise ModelError(f"head must be one of {', '.join(HEADS)}, got {self.head!r}")
         n_conv = sum(1 for item in LAYOUTS[self.layout] if item != POOL)
         if self.arch.startswith("fusenet") and not 1 <= self.fuse_at <= n_conv:
             raise ModelError(f"fuse_at={self.fuse_at} out of range: {self.layout} has conv1..conv{n_conv}")
@@ -157,15 +165,21 @@ def _split_after_conv(layout: tuple[LayoutItem, ...], k: int) -> tuple[tuple[Lay
 
 
 class RegressionHead(nn.Module):
-    """Optional 1x1 bottleneck, flatten, fc-W ReLU dropout x2, output 3J tanh."""
+    """``(B, C, s, s)`` -> ``(B, 3J)``: optional 1x1 bottleneck and flatten (``head="fc"``) or global average
+    pooling (``head="gap"``), then fc-W ReLU dropout x2, output 3J tanh."""
 
     def __init__(self, channels: int, spatial: int, cfg: ModelConfig) -> None:
         super().__init__()
+        self.spatial = spatial  # edge of the feature map the head reads
         layers: list[nn.Module] = []
-        if cfg.bottleneck:
-            layers += [nn.Conv2d(channels, cfg.bottleneck, 1), nn.ReLU(inplace=True)]
-            channels = cfg.bottleneck
-        flat = channels * spatial * spatial
+        if cfg.head == "gap":
+            layers.append(nn.AdaptiveAvgPool2d(1))
+            flat = channels
+        else:
+            if cfg.bottleneck:
+                layers += [nn.Conv2d(channels, cfg.bottleneck, 1), nn.ReLU(inplace=True)]
+                channels = cfg.bottleneck
+            flat = channels * spatial * spatial
         layers += [
             nn.Flatten(),
             nn.Linear(flat, cfg.fc_width), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
@@ -259,6 +273,61 @@ class FusePredNet(nn.Module):
         mse_d = err_depth.float().pow(2).mean(0)
         mse_r = err_rgb.float().pow(2).mean(0)
         self.depth_weight.copy_(mse_r / (mse_d + mse_r).clamp_min(1e-12))
+
+
+@torch.no_grad()
+def resample_input_grid(
+    theirs: dict[str, torch.Tensor], model: nn.Module, their_input_size: int
+) -> dict[str, torch.Tensor]:
+    """Weights of a net trained on ``their_input_size`` crops, fitted to ``model`` (same layout, another input size).
+
+    Only the fc layer on the flattened feature map depends on the input size: its weights, seen as a ``(out, C,
+    s, s)`` grid over the map, are resampled to the model's grid (area interpolation, scaled by the ratio of the
+    cell counts, so that a smooth feature map gives the same response). The crop covers the same cube at either
+    size, so grid cell (i, j) looks at the same part of the hand.
+    """
+    ours = model.state_dict()
+    head: RegressionHead = model.head  # type: ignore[assignment]
+    s2 = head.spatial
+    s1, rest = divmod(s2 * their_input_size, model.cfg.input_size)  # type: ignore[union-attr]
+    out = {}
+    for key, value in ours.items():
+        t = theirs[key]
+        if t.shape == value.shape:
+            out[key] = t
+            continue
+        if t.dim() != 2 or t.shape[0] != value.shape[0] or rest or value.shape[1] % (s2 * s2):
+            raise ModelError(f"{key}: {tuple(t.shape)} cannot be resampled to {tuple(value.shape)}")
+        channels = value.shape[1] // (s2 * s2)
+        grid = t.reshape(t.shape[0], channels, s1, s1)
+        resized = nn.functional.interpolate(grid, size=(s2, s2), mode="area" if s2 < s1 else "bilinear")
+        out[key] = (resized * (s1 * s1) / (s2 * s2)).reshape(value.shape)
+    return out
+
+
+@torch.no_grad()
+def fusenet_from_depthnet(fuse: FuseNet, depth: PoseNet) -> None:
+    """Start a conv-fusion Fuse-Net as a trained Depth-Net of the same layout: its depth stream, trunk and head take
+    the Depth-Net's weights, and the 1x1 fusion conv passes the depth features through and ignores the RGB stream
+    (weight 1 from each depth channel, 0 from the RGB channels: the ReLU of non-negative features is themselves),
+    so the Fuse-Net first predicts exactly what the Depth-Net does and training only has to learn what RGB adds.
+    The RGB stream keeps its own (random) initialisation."""
+    if fuse.fusion != "conv":
+        raise ModelError(f"only a conv-fusion Fuse-Net starts from a Depth-Net, not {fuse.cfg.arch}")
+    ours = [m for m in (*fuse.depth_stream, *fuse.trunk) if isinstance(m, nn.Conv2d)]
+    theirs = [m for m in depth.features if isinstance(m, nn.Conv2d)]
+    if [m.weight.shape for m in ours] != [m.weight.shape for m in theirs]:
+        raise ModelError("the Depth-Net's conv layers do not match the Fuse-Net's depth stream and trunk")
+    for a, b in zip(ours, theirs, strict=True):
+        a.weight.copy_(b.weight)
+        a.bias.copy_(b.bias)
+    fuse.head.load_state_dict(depth.head.state_dict())
+    assert fuse.fuse_conv is not None
+    conv = fuse.fuse_conv[0]
+    conv.weight.zero_()
+    conv.bias.zero_()
+    for k in range(conv.out_channels):
+        conv.weight[k, 2 * k] = 1.0  # channel 2k of the interleaved concatenation is depth feature k
 
 
 def _glorot_init(model: nn.Module) -> None:

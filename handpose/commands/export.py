@@ -1,7 +1,8 @@
 """Export a training run (RUN/best.pt, or a checkpoint file) to a self-describing ONNX model.
 
 The file carries its architecture, input layout, cube size, joints, RGB statistics, training data and
-metrics in ONNX metadata_props (read by `handpose run`); a model card FILE.json is written beside it.
+metrics in ONNX metadata_props (read by `handpose run`); a model card FILE.json and the fp32 weights FILE.pt (a
+weights-only torch checkpoint that `handpose train --init` and `--backend torch` take) are written beside it.
 Inputs: depth (B,1,S,S) | rgb (B,3,S,S) | rgbd (B,4,S,S) | depth + rgb for Fuse-Net / FusePred-Net;
 output joints (B,3J) in cube units; the batch size is dynamic.
 
@@ -34,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(card.read_text().strip())
     else:
-        print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {meta.architecture}, {meta.input_layout}) "
-              f"and {card.name}", file=sys.stderr)
+        print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {meta.architecture}, {meta.input_layout}), "
+              f"{card.name} and {path.with_suffix('.pt').name}", file=sys.stderr)
     return 0

@@ -8,6 +8,10 @@ and intrinsics.json (when --intrinsics is not NYU's). Output is identical for a 
 Subjects: frames use hand shapes --subject-offset .. --subject-offset + --subjects - 1. Give training,
 validation and test sets disjoint ranges (e.g. offsets 0, 1000, 2000) so test hands are never seen in training.
 
+Sensor models (--sensor): kinect (default; the generator's original model, byte-identical output for a seed),
+kinect-edges (plus the fattened, ragged silhouettes and flying pixels of NYU's Kinect frames), sr305 (RealSense
+SR305: smoothed surfaces, fattened edges, range to 1.5 m). The model and its parameters go to subjects.json.
+
 Examples:
   handpose synth data/synth_train --frames 20000 --seed 1 --subjects 40
   handpose synth data/synth_test --frames 2000 --seed 2 --subjects 10 --subject-offset 2000
@@ -17,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -48,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="camera intrinsics JSON (fx, fy, cx, cy, width, height); default NYU's Kinect")
     parser.add_argument("--png-compression", type=int, default=1, choices=range(10), metavar="0-9",
                         help="PNG compression level; 1 = fast (default), 9 = small files")
+    parser.add_argument("--sensor", default="kinect", metavar="NAME",
+                        help="depth sensor model: kinect (default), kinect-edges or sr305 (see above)")
     parser.add_argument("--invalid-value", type=int, default=0,
                         help="depth value of invalid pixels: 0 (default) or 2001 as NYU's own files")
 
@@ -80,15 +87,16 @@ def run(args: argparse.Namespace) -> int:
         raise HandposeError(f"--invalid-value must be 0 or 2001, got {args.invalid_value}")
     if not args.fps > 0:
         raise HandposeError(f"--fps must be positive, got {args.fps}")
+    from inference.synth.sensor import SENSORS
+
+    if args.sensor not in SENSORS:
+        raise HandposeError(f"--sensor must be one of {', '.join(SENSORS)}, got {args.sensor!r}")
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise HandposeError(f"--workers must be at least 1, got {workers}")
 
-    from tqdm import tqdm
-
     from inference.geometry import NYU_INTRINSICS, Intrinsics
     from inference.synth.generate import generate, make_specs, subject_ids
-    from inference.synth.sensor import SensorModel
 
     intr = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     _check_output(args.out_dir, args.overwrite)
@@ -99,8 +107,11 @@ def run(args: argparse.Namespace) -> int:
         "subject_ids": subjects, "fps": args.fps if args.mode in ("sequence", "still") else None,
         "hard_fraction": args.hard_fraction, "invalid_value": args.invalid_value,
     }
-    sensor = SensorModel(invalid_mm=args.invalid_value)
-    with tqdm(total=len(specs), unit="frame", desc="synth", file=sys.stderr, dynamic_ncols=True) as bar:
+    sensor = dataclasses.replace(SENSORS[args.sensor], invalid_mm=args.invalid_value)
+    metadata["sensor"] = {"name": args.sensor, **dataclasses.asdict(sensor)}
+    from inference.progress import progress_bar
+
+    with progress_bar(total=len(specs), unit="frame", desc="synth") as bar:
         done = generate(args.out_dir, specs, intr, sensor, workers=min(workers, len(specs)),
                         png_compression=args.png_compression, metadata=metadata, progress=bar.update)
     print(f"wrote {done} frames to {args.out_dir}", file=sys.stderr)

@@ -7,7 +7,14 @@ RUN_DIR gets last.pt (resume: run the same command again), best.pt (for `handpos
 tb/ (TensorBoard). Ctrl-C keeps the last completed epoch.
 Several GPUs / processes:  torchrun --nproc_per_node N -m handpose train ...
 
-Example:  handpose train data/nyu/train --arch depthnet --out runs/depthnet
+Several DATA_DIRs train together (e.g. synthetic frames and a folder of labelled real frames); frames whose
+joint_data.mat row is NaN (not labelled) are skipped and counted. --init starts a new run from the weights of
+any weights-only checkpoint of the same net (a run's best.pt, or models/depthnet.pt beside the shipped ONNX).
+
+Examples:
+  handpose train data/nyu/train --arch depthnet --out runs/depthnet
+  handpose train data/synth data/labelled_real --val-data data/synth_val --arch depthnet --compact --width 0.25 \
+      --optimizer adam --lr 1e-3 --batch-size 64 --init models/depthnet.pt --out runs/finetune
 """
 
 from __future__ import annotations
@@ -29,13 +36,26 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=float, default=1.0,
                         help="conv filter multiplier (default: 1.0 = thesis; e.g. 0.25 for a CPU-sized net)")
     parser.add_argument("--fuse-at", type=int, default=4, help="Fuse-Net: fuse after this conv layer (default: 4)")
+    parser.add_argument("--head", choices=["fc", "gap"], default="fc",
+                        help="fc = flatten + two fc layers (thesis, default); gap = global average pooling first")
+    parser.add_argument("--input-size", type=int, default=128, help="crop edge in pixels (default: 128, thesis)")
     parser.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
     parser.add_argument("--batch-size", type=int, default=128, help="global batch size (default: 128)")
     parser.add_argument("--centre", choices=["segment", "labels"], default="segment",
                         help="hand centre: the runtime's segmentation (default) or the labelled joints")
     parser.add_argument("--cube-mm", type=float, default=300.0, help="crop cube edge in mm (default: 300)")
     parser.add_argument("--no-augment", action="store_true", help="no rotation/scale/translation augmentation")
+    parser.add_argument("--centre-jitter-mm", type=float, nargs="+", default=[8.0], metavar="MM",
+                        help="std of the crop centre's random shift, one value or x y z (default: 8); the "
+                             "segmentation's measured centre error spread is 22.4 23.6 18.7 (scripts/centre_error.py)")
     parser.add_argument("--val-fraction", type=float, default=0.25, help="validation share (default: 0.25)")
+    parser.add_argument("--val-data", nargs="+", default=None, metavar="DIR",
+                        help="separate validation directories (then every frame of DATA_DIR trains)")
+    parser.add_argument("--refresh-data", nargs="+", default=None, metavar="DIR",
+                        help="new frames that enter the training pool over the run, in order (see --refresh-fraction)")
+    parser.add_argument("--refresh-fraction", type=float, default=0.0,
+                        help="share of the training pool replaced by --refresh-data frames before each epoch "
+                             "after the first (default: 0)")
     parser.add_argument("--test-subjects", nargs="*", default=None,
                         help="subjects (subjects.json) held out for testing (default: the last one when >= 2)")
     parser.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of each directory")
@@ -43,6 +63,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", default=None, help="crop cache folder (default: ~/.cache/handpose/crops)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cuda, cuda:N or cpu")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last memory format")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the net (needs a C++ compiler)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +76,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sgd with momentum (thesis, default) or adam (trains narrow CPU-sized nets reliably)")
     parser.add_argument("--momentum", type=float, default=0.98, help="SGD momentum (default: 0.98)")
     parser.add_argument("--dropout", type=float, default=0.03, help="dropout after each fc layer (default: 0.03)")
+    parser.add_argument("--schedule", choices=["plateau", "cosine", "onecycle"], default="plateau",
+                        help="lr schedule: plateau = x0.5 when validation stalls (thesis, default); cosine = down to 0 "
+                             "over --epochs; onecycle = warm-up to --lr over 30%% of the steps, then down")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop once this much training time is spent (per-step schedules then follow the clock; "
+                             "such a run does not resume)")
+    parser.add_argument("--init", default=None, metavar="CKPT",
+                        help="start a new run from these weights (a weights-only checkpoint of the same net)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout at the end")
+
+
+def _jitter(values: list[float]) -> float | tuple[float, float, float]:
+    from inference.errors import HandposeError
+
+    if len(values) not in (1, 3) or min(values) < 0:
+        raise HandposeError(f"--centre-jitter-mm takes one or three non-negative values, got {values}")
+    return values[0] if len(values) == 1 else (values[0], values[1], values[2])
 
 
 def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
@@ -65,13 +104,16 @@ def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
     ModelConfig(arch=args.arch)  # unknown architecture -> one clear error listing the valid names
     values = dict(
         data=args.data, out=out, arch=args.arch, compact=args.compact, fc_width=args.fc_width, fuse_at=args.fuse_at,
-        width=args.width,
+        width=args.width, head=args.head, input_size=args.input_size, val_data=args.val_data,
+        refresh_data=args.refresh_data, refresh_fraction=args.refresh_fraction, threads=args.threads,
+        channels_last=args.channels_last, compile=args.compile,
         epochs=args.epochs, batch_size=args.batch_size, centre=args.centre, cube_mm=args.cube_mm,
-        augment=None if args.no_augment else Augment(), val_fraction=args.val_fraction,
+        augment=None if args.no_augment else Augment(shift_mm=_jitter(args.centre_jitter_mm)),
+        val_fraction=args.val_fraction,
         test_subjects=args.test_subjects, max_frames=args.max_frames, workers=args.workers,
         cache_dir=args.cache_dir, device=args.device, seed=args.seed,
     )
-    for key in ("lr", "momentum", "dropout", "optimizer"):
+    for key in ("lr", "momentum", "dropout", "optimizer", "schedule", "init", "max_minutes"):
         if hasattr(args, key):
             values[key] = getattr(args, key)
     values.update(overrides)

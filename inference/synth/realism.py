@@ -1,6 +1,6 @@
 """Measure how real the synthetic depth looks: the same statistics on real and generated frames.
 
-``python -m inference.synth.realism [--frames N] [--data DIR]`` prints one row per source:
+``python -m inference.synth.realism [--frames N] [--data DIR] [--sensor NAME ...]`` prints one row per source:
 
 - ``invalid``: fraction of the whole frame without depth.
 - ``sil_holes``: fraction of missing pixels in the 3-px inner band of the hand's silhouette (the hand region
@@ -8,6 +8,10 @@
 - ``in_holes``: fraction of missing pixels inside the hand, away from the silhouette.
 - ``noise``: std (mm) of depth minus its 5x5 median over hand pixels whose 5x5 window is all valid hand.
 - ``step``: the typical (median) step between distinct depth values on the hand (mm), i.e. the quantisation.
+- ``rough``: silhouette raggedness, the hand mask's perimeter over the perimeter of its 5x5-median-smoothed
+  mask (1 = smooth outline).
+- ``mixed``: flying pixels, the fraction of valid pixels in the 3-px ring around the hand's outline (either
+  side) whose depth is at least 20 mm from every valid 8-neighbour (isolated readings between surfaces).
 
 The hand is found by the runtime's :func:`inference.segmentation.segment_hand` in every frame, real or not.
 """
@@ -36,6 +40,8 @@ class DepthStats:
     in_holes: float
     noise_mm: float
     step_mm: float
+    rough: float
+    mixed: float
 
 
 def depth_stats(depth_mm: np.ndarray, intr: Intrinsics) -> DepthStats | None:
@@ -57,6 +63,19 @@ def depth_stats(depth_mm: np.ndarray, intr: Intrinsics) -> DepthStats | None:
     resid = (depth - med)[sel]
     values = np.unique(depth[sel])
     steps = np.diff(values)
+    smooth = cv2.medianBlur(hand * 255, 5)
+    perimeter = [sum(cv2.arcLength(c, True) for c in cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0])
+                 for m in (hand, smooth)]
+    box = np.ones((3, 3), np.uint8)
+    ring = (cv2.dilate(hand, box, iterations=3) > cv2.erode(hand, box, iterations=3)) & valid
+    nearest_neighbour = np.full(depth.shape, np.inf, np.float32)
+    padded = np.pad(np.where(valid, depth, np.nan), 1, constant_values=np.nan)
+    for dv in (-1, 0, 1):
+        for du in (-1, 0, 1):
+            if dv or du:
+                other = padded[1 + dv:1 + dv + depth.shape[0], 1 + du:1 + du + depth.shape[1]]
+                nearest_neighbour = np.fmin(nearest_neighbour, np.abs(other - depth))
+    isolated = ring & (nearest_neighbour >= 20.0)
     return DepthStats(
         hand_mm=float(np.median(depth[seg.mask])),
         invalid=float(1.0 - valid.mean()),
@@ -64,6 +83,8 @@ def depth_stats(depth_mm: np.ndarray, intr: Intrinsics) -> DepthStats | None:
         in_holes=float((~valid[interior]).mean()) if interior.any() else float("nan"),
         noise_mm=float(resid.std()) if resid.size else float("nan"),
         step_mm=float(np.median(steps)) if steps.size else float("nan"),
+        rough=perimeter[0] / perimeter[1] if perimeter[1] > 0 else float("nan"),
+        mixed=float(isolated.sum() / max(1, ring.sum())),
     )
 
 
@@ -73,7 +94,8 @@ def _row(name: str, stats: list[DepthStats]) -> str:
     arr = {k: np.array([getattr(s, k) for s in stats]) for k in DepthStats.__dataclass_fields__}
     return (f"{name:<28} {len(stats):>3} {np.median(arr['hand_mm']):>7.0f} {np.nanmean(arr['invalid']):>7.2f} "
             f"{np.nanmean(arr['sil_holes']):>9.3f} {np.nanmean(arr['in_holes']):>8.3f} "
-            f"{np.nanmedian(arr['noise_mm']):>7.2f} {np.nanmedian(arr['step_mm']):>6.2f}")
+            f"{np.nanmedian(arr['noise_mm']):>7.2f} {np.nanmedian(arr['step_mm']):>6.2f} "
+            f"{np.nanmean(arr['rough']):>6.3f} {np.nanmean(arr['mixed']):>6.3f}")
 
 
 def real_rows(data: Path) -> list[str]:
@@ -93,18 +115,21 @@ def real_rows(data: Path) -> list[str]:
     return rows
 
 
-def synthetic_rows(frames: int, seed: int = 0) -> list[str]:
+def synthetic_rows(frames: int, seed: int = 0, sensor: str = "kinect", by_range: bool = True) -> list[str]:
     from inference.synth.generate import make_specs, render_frame, subject_ids
+    from inference.synth.sensor import SENSORS
 
     specs = make_specs("gestures", frames, seed, subject_ids(8, 5000))
-    by_range: dict[str, list[DepthStats]] = {}
+    rows: dict[str, list[DepthStats]] = {}
+    prefix = "synthetic" if sensor == "kinect" else f"synth {sensor}"
     for spec in specs:
-        stats = depth_stats(render_frame(spec).depth_mm, NYU_INTRINSICS)
+        stats = depth_stats(render_frame(spec, sensor=SENSORS[sensor]).depth_mm, NYU_INTRINSICS)
         if stats:
             lo = int(stats.hand_mm // 200 * 200)
-            by_range.setdefault(f"synthetic {lo}-{lo + 200} mm", []).append(stats)
-            by_range.setdefault("synthetic (all)", []).append(stats)
-    return [_row(k, v) for k, v in sorted(by_range.items())]
+            if by_range:
+                rows.setdefault(f"{prefix} {lo}-{lo + 200} mm", []).append(stats)
+            rows.setdefault(f"{prefix} (all)", []).append(stats)
+    return [_row(k, v) for k, v in sorted(rows.items())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,10 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2].parent / "shared" / "data",
                         help="directory holding real_frames/ (default ../shared/data)")
+    parser.add_argument("--sensor", nargs="+", default=["kinect"],
+                        help="sensor models of the synthetic rows (inference.synth.sensor.SENSORS; default kinect); "
+                             "with several, one row per model over all distances")
     args = parser.parse_args(argv)
     print(f"{'source':<28} {'n':>3} {'hand_mm':>7} {'invalid':>7} {'sil_holes':>9} {'in_holes':>8} "
-          f"{'noise':>7} {'step':>6}")
-    for row in real_rows(args.data) + synthetic_rows(args.frames, args.seed):
+          f"{'noise':>7} {'step':>6} {'rough':>6} {'mixed':>6}")
+    rows = real_rows(args.data)
+    for sensor in args.sensor:
+        rows += synthetic_rows(args.frames, args.seed, sensor, by_range=len(args.sensor) == 1)
+    for row in rows:
         print(row)
     return 0
 

@@ -5,6 +5,12 @@ a 1/8 px disparity step is ~1.6 mm (NYU frames show 1-2 mm steps there). Pixels 
 projector cannot see the surface (shadows beside foreground objects, on the side away from the projector),
 along depth discontinuities (the correlation window straddles two surfaces), at grazing angles, in random
 dropout blobs, and outside the working range. Invalid pixels are ``invalid_mm`` (0, the Frame convention).
+
+Optional artefacts (off in the default model, which keeps producing the same frames as before they existed):
+the correlation window also *fattens* foreground edges (a background pixel beside a nearer surface reads the
+nearer depth), *flying pixels* read a depth between the two surfaces of a discontinuity, and a filtering
+sensor (SR305) smooths its output edge-preservingly. :data:`SENSORS` names the models ``handpose synth
+--sensor`` offers; the name and every parameter are recorded in ``subjects.json``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,13 @@ class SensorModel:
         rgb_noise_std: RGB sensor noise std (8-bit levels).
         rgb_blur_sigma_px: RGB optical blur (Gaussian sigma, px).
         rgb_black_where_invalid: NYU's registered RGB is black where depth is missing; mimic that.
+        edge_fatten_px: at a discontinuity, a pixel up to this far from a nearer surface may read that surface's
+            depth (the correlation window's foreground fattening); 0 = off.
+        edge_fatten_prob: probability that such a pixel does (ragged silhouettes, as NYU's).
+        flying_prob: probability that a discontinuity pixel reads a depth uniformly between its 3x3
+            neighbourhood's nearest and farthest surface (a flying pixel); 0 = off.
+        smooth_sigma_mm: edge-preserving (bilateral) smoothing of the output, range sigma in mm; 0 = off.
+        smooth_px: the smoothing's spatial window (px).
     """
 
     baseline_mm: float = 75.0
@@ -58,6 +71,11 @@ class SensorModel:
     rgb_noise_std: float = 3.0
     rgb_blur_sigma_px: float = 0.7
     rgb_black_where_invalid: bool = True
+    edge_fatten_px: int = 0
+    edge_fatten_prob: float = 0.5
+    flying_prob: float = 0.0
+    smooth_sigma_mm: float = 0.0
+    smooth_px: int = 5
 
 
 def projector_shadow(depth_mm: np.ndarray, intr: Intrinsics, baseline_mm: float) -> np.ndarray:
@@ -126,9 +144,68 @@ def apply_depth_sensor(depth_mm: np.ndarray, view_cos: np.ndarray, intr: Intrins
             axes = (r, max(1, int(r * rng.uniform(0.5, 1.0))))
             cv2.ellipse(holes, (u, v), axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
         valid &= holes == 0
+    if sensor.edge_fatten_px > 0 or sensor.flying_prob > 0 or sensor.smooth_sigma_mm > 0:
+        out, valid = _edge_artefacts(np.where(valid, out, np.float32(1e4)).astype(np.float32), valid, z, sensor, rng)
     result = np.rint(out).astype(np.uint16)
     result[~valid] = sensor.invalid_mm
     return result
+
+
+def _edge_artefacts(reading: np.ndarray, valid: np.ndarray, ideal: np.ndarray, sensor: SensorModel,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground fattening, flying pixels and smoothing on a reading (``1e4`` where invalid).
+
+    ``ideal`` is the true depth (``1e4`` where there is no surface in range): flying pixels mix the surfaces
+    the measurement straddles, whether or not the farther one would read valid on its own (behind a hand it is
+    often in the projector's shadow or out of range). Returns the new reading and validity. Draws from ``rng``
+    only for the artefacts switched on.
+    """
+    h, w = reading.shape
+    far = np.float32(1e4)
+    if sensor.edge_fatten_px > 0:
+        # Per pixel a random reach 1..edge_fatten_px: the nearest reading within it wins when it is nearer by a
+        # discontinuity and a coin with edge_fatten_prob says so.
+        reach = rng.integers(1, sensor.edge_fatten_px + 1, size=(h, w))
+        coin = rng.random((h, w)) < sensor.edge_fatten_prob
+        for r in range(1, sensor.edge_fatten_px + 1):
+            near = cv2.erode(reading, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+            take = coin & (reach == r) & (near < far) & (reading - near >= sensor.edge_jump_mm)
+            reading = np.where(take, near, reading)
+            valid = valid | take
+    if sensor.flying_prob > 0:
+        box = np.ones((3, 3), np.uint8)
+        lo, hi = cv2.erode(ideal, box), cv2.dilate(ideal, box)
+        hi = np.minimum(hi, lo + np.float32(FLYING_SPREAD_MM))  # nothing behind in range: mixed with "far"
+        edge = (hi - lo >= sensor.edge_jump_mm) & (lo < far)
+        t = rng.random((h, w)).astype(np.float32)
+        fly = edge & (rng.random((h, w)) < sensor.flying_prob)
+        fly &= (lo + t * (hi - lo) <= sensor.max_range_mm)
+        reading = np.where(fly, lo + t * (hi - lo), reading)
+        valid = valid | fly
+    if sensor.smooth_sigma_mm > 0:
+        smooth = cv2.bilateralFilter(reading, sensor.smooth_px, sensor.smooth_sigma_mm, sensor.smooth_px / 2)
+        reading = np.where(valid, smooth, reading)
+    return reading, valid
+
+
+FLYING_SPREAD_MM = 400.0  # the farthest a flying pixel reads behind the near surface when nothing is behind in range
+
+# Sensor models by name (``handpose synth --sensor``). "kinect" is the default and the generator's original
+# model: it keeps producing byte-identical frames for a seed (tests/synth/test_generator_stability.py). The others
+# were set against the statistics of the real frames (``python -m inference.synth.realism --sensor ...``,
+# docs/synth_realism.md). Neither real sensor shows flying pixels (isolated readings between surfaces: 0.1% and
+# 0% of the outline's pixels), so no preset adds them; ``flying_prob`` is there for sensors that do (ToF).
+SENSORS: dict[str, SensorModel] = {
+    "kinect": SensorModel(),
+    # Kinect with the correlation window's foreground fattening (fingers ~1 px wider, as on NYU) and fewer lost
+    # edge pixels: smoother outlines and fewer holes, closer to NYU frame 1 than the default.
+    "kinect-edges": SensorModel(edge_drop_prob=0.08, edge_fatten_px=1, edge_fatten_prob=0.6),
+    # RealSense SR305 (coded light, filtered output): finer disparity steps, low noise smoothed edge-preservingly,
+    # fattened edges, fewer holes, range up to 1.5 m (82% of the real frames is invalid).
+    "sr305": SensorModel(disparity_step_px=0.03125, noise_px=0.02, noise_corr_px=0.02, max_range_mm=1500.0,
+                         edge_drop_prob=0.05, holes_per_mpx=0.5, edge_fatten_px=1, edge_fatten_prob=0.8,
+                         smooth_sigma_mm=4.0, smooth_px=5),
+}
 
 
 _noise_tiles: dict[float, tuple[np.ndarray, np.ndarray]] = {}

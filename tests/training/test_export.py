@@ -21,6 +21,7 @@ from inference.segmentation import segment_hand
 from tests.helpers.tiny_models import tiny_metadata
 from tests.training.conftest import tiny_config
 from training.export import export_onnx, export_run
+from training.nets import build_model
 from training.torch_backend import TorchEstimator
 from training.train import load_checkpoint, load_model, train
 
@@ -142,3 +143,21 @@ def test_export_cli(runs, tmp_path: Path) -> None:
     assert main(["export", str(runs["depthnet"]), "--out", str(tmp_path / "m.onnx")]) == 0
     assert (tmp_path / "m.onnx").is_file() and (tmp_path / "m.json").is_file()
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.onnx")]) == 2
+
+
+def test_export_writes_a_weights_only_checkpoint_that_init_and_the_torch_backend_take(runs, tmp_path: Path) -> None:
+    from training.train import init_weights
+
+    path, _ = export_run(runs["fusenet-conv"], tmp_path / "f.onnx")
+    weights = tmp_path / "f.pt"
+    ckpt = torch.load(weights, weights_only=True)
+    assert "optimizer" not in ckpt and "history" not in ckpt and len(ckpt["rgb_mean"]) == 3
+    assert weights.stat().st_size < 0.6 * (runs["fusenet-conv"] / "last.pt").stat().st_size
+    crop = _generated_crop(3)
+    np.testing.assert_allclose(TorchEstimator(weights, device="cpu").predict(crop),
+                               OnnxEstimator(path).predict(crop), atol=1e-5)
+    model, cfg = load_model(load_checkpoint(weights))
+    fresh = build_model(cfg)
+    init_weights(fresh, weights, cfg)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), model.state_dict().values(),
+                                                 strict=True))

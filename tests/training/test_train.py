@@ -107,7 +107,7 @@ def test_adam_option_trains_and_unknown_optimizer_is_refused(tiny_seq: Path, tmp
 @pytest.mark.parametrize(("flag", "value", "message"), [
     ("--epochs", "0", "--epochs must be a positive number, got 0"),
     ("--batch-size", "0", "--batch-size must be a positive number, got 0"),
-    ("--lr", "nan", "--lr must be a positive number, got nan"),
+    ("--lr", "nan", "--lr must be a finite number >= 0, got nan"),
     ("--momentum", "-0.5", "--momentum must be within 0 <= x <= 1"),
     ("--val-fraction", "1", "--val-fraction must be within 0 < x < 1"),
 ])
