@@ -128,6 +128,10 @@ def _joints(a: np.ndarray | None) -> list[list[float]] | None:
     return None if a is None else np.round(np.asarray(a, np.float64), 2).tolist()
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 2)
+
+
 def sample_row(sample: RealSample, result: FrameResult | None, skipped: str | None = None) -> dict[str, object]:
     """JSON row of one frame: found, reason, gesture, joints; NYU adds errors, SR305 the annotation."""
     pose = result.pose if result is not None else None
@@ -141,6 +145,10 @@ def sample_row(sample: RealSample, result: FrameResult | None, skipped: str | No
         "com_xyz_mm": _joints(pose.com_xyz_mm) if found else None,
         "joints_uvd": _joints(pose.joints_uvd) if found else None,
         "joints_xyz_mm": _joints(pose.joints_xyz_mm) if found else None,
+        "fit_status": pose.fit_status if found else None,
+        # mean |observed hand point - model surface| (mm) for the network's pose (before) and the fit (after)
+        "surface_mm_before": _round(result.fit.network_residual_mm) if found and result.fit else None,
+        "surface_mm_after": _round(result.fit.residual_mm) if found and result.fit else None,
     }
     if sample.gt_xyz_mm is not None:
         row["gt_xyz_mm"] = _joints(sample.gt_xyz_mm)
@@ -157,10 +165,11 @@ def sample_row(sample: RealSample, result: FrameResult | None, skipped: str | No
     return row
 
 
-def run(model: Path, real_dir: Path) -> tuple[dict[str, object], list[tuple[RealSample, FrameResult | None, dict]]]:
+def run(model: Path, real_dir: Path, refine: bool = True
+        ) -> tuple[dict[str, object], list[tuple[RealSample, FrameResult | None, dict]]]:
     """Run ``model`` on every real frame -> (the JSON report, per frame (sample, result, row) for drawing)."""
     samples = load_samples(real_dir)
-    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=False))
+    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=False, refine=refine))
     meta = pipeline.estimator.metadata
     if list(meta.joint_ids) != list(EVAL_JOINT_IDS):
         raise ModelError(f"{model}: predicts joints {meta.joint_ids}, the real-frame check needs the 14 eval joints")
@@ -185,10 +194,17 @@ def run(model: Path, real_dir: Path) -> tuple[dict[str, object], list[tuple[Real
             "found": sum(bool(r["found"]) for r in sr305),
             "gesture_agrees": sum(bool(r["gesture_agrees"]) for r in sr305),
             "total": len(sr305),
+            "surface_mm_before": _mean_of(sr305, "surface_mm_before"),
+            "surface_mm_after": _mean_of(sr305, "surface_mm_after"),
         },
         "pipeline_s": round(seconds, 3),
     }
     return report, done
+
+
+def _mean_of(rows: list[dict], key: str) -> float | None:
+    values = [row[key] for row in rows if row.get(key) is not None]
+    return round(float(np.mean(values)), 2) if values else None
 
 
 def _tile(sample: RealSample, result: FrameResult | None, row: dict) -> np.ndarray:
@@ -252,12 +268,16 @@ def _print_table(report: dict) -> None:
     sr = report["sr305"]
     print(f"\nSR305: found {sr['found']}/{sr['total']}, gesture agrees with the annotation {sr['gesture_agrees']}/"
           f"{sr['total']}")
-    print(f"{'frame':36s} {'found':5s} {'gesture':10s} {'conf':>5s} {'annotation':12s} agrees")
+    if sr["surface_mm_after"] is not None:
+        print(f"observed hand points to the model surface: {sr['surface_mm_before']:.2f} mm with the network's pose, "
+              f"{sr['surface_mm_after']:.2f} mm fitted (mean over the frames)")
+    print(f"{'frame':36s} {'found':5s} {'gesture':10s} {'conf':>5s} {'annotation':12s} {'agrees':6s} surface mm")
     for row in sr["frames"]:
         conf = f"{row['gesture_confidence']:.2f}" if row["found"] else ""
         gesture = row["gesture"] or ("-" if row["found"] else row["reason"][:10])
+        surface = "" if row["surface_mm_after"] is None else f"{row['surface_mm_before']} -> {row['surface_mm_after']}"
         print(f"{row['frame']:36s} {row['found']!s:5s} {gesture:10s} {conf:>5s} {row['annotation']['name']:12s} "
-              f"{row['gesture_agrees']}")
+              f"{row['gesture_agrees']!s:6s} {surface}")
     print(f"\npipeline time {report['pipeline_s']:.2f} s for {sr['total'] + 1} frames")
 
 
@@ -272,11 +292,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the shared data directory holding real_frames/ "
                              "(default: $HANDPOSE_SHARED_DATA or <project root>/../shared/data)")
     parser.add_argument("--out-figure", type=Path, help="write the grid of frames with skeletons to this PNG")
+    parser.add_argument("--no-refine", dest="refine", action="store_false",
+                        help="the network alone, without the model fit (default: fit, as `handpose run` does)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     real_dir = (args.data or default_data_dir()) / "real_frames"
     try:
-        report, done = run(args.model, real_dir)
+        report, done = run(args.model, real_dir, refine=args.refine)
         report["figure"] = str(draw_figure(done, args.out_figure)) if args.out_figure else None
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)
