@@ -33,9 +33,9 @@ from app.state import STAGES
 from inference.fit.refiner import STATUS_OK
 
 
-def _stats(values: np.ndarray) -> dict[str, float]:
-    if values.size == 0:
-        return {"median": float("nan"), "p95": float("nan")}
+def _stats(values: np.ndarray) -> dict[str, float | None]:
+    if values.size == 0:  # null, not NaN: stdout stays valid JSON (e.g. the fit residual with --no-refine)
+        return {"median": None, "p95": None}
     return {"median": round(float(np.median(values)), 2), "p95": round(float(np.percentile(values, 95)), 2)}
 
 
@@ -45,9 +45,7 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
     app = ensure_app()
     store = SettingsStore(settings)
     if refine is not None:
-        chosen = store.load()
-        chosen.refine = refine
-        store.save(chosen)
+        store.update(refine=refine)
     window = MainWindow(store, source=source, model=model)
     window.resize(1280, 800)
     window.show()

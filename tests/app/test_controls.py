@@ -69,3 +69,5 @@ def test_settings_round_trip_in_a_temporary_file(tmp_path) -> None:
     store.save(saved)
     assert SettingsStore(str(tmp_path / "s.ini")).load() == saved
     assert store.location == str(tmp_path / "s.ini")
+    assert store.update(refine=True) == AppSettings(**{**saved.__dict__, "refine": True})  # one field over the rest
+    assert SettingsStore(str(tmp_path / "s.ini")).load().refine is True
