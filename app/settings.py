@@ -7,7 +7,7 @@ argument) points it at an INI file instead, which is what the tests use so they 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from PySide6.QtCore import QSettings
 
@@ -34,8 +34,10 @@ class AppSettings:
     smoothing: bool = True
     smooth_min_cutoff_hz: float = _SMOOTHING.min_cutoff_hz
     smooth_beta_per_mm: float = _SMOOTHING.beta_per_mm
+    refine: bool = True  # fit the articulated hand model to the depth after the network (inference.fit)
     cloud_colour: str = "depth"  # "depth" or "rgb"
     show_ground_truth: bool = True
+    show_fit: bool = True  # draw the fitted hand model in the 3D view
     image_mode: str = "both"  # "both", "depth" or "rgb"
 
 
@@ -70,6 +72,12 @@ class SettingsStore:
                 continue
             setattr(out, f.name, value)
         return out
+
+    def update(self, **changes: object) -> AppSettings:
+        """Store the named fields (e.g. ``refine=False`` from the command line) over what is stored; the result."""
+        settings = replace(self.load(), **changes)
+        self.save(settings)
+        return settings
 
     def save(self, settings: AppSettings) -> None:
         for key, value in asdict(settings).items():
