@@ -16,8 +16,8 @@ from inference.skeleton import EVAL_JOINT_IDS
 
 def _folder(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
-    right = rng.normal(0, 40, (4, 36, 3)) + [0, 0, 600]
-    left = rng.normal(0, 40, (4, 36, 3)) + [150, 0, 700]
+    right = rng.normal(0, 40, (4, 36, 3)) + np.array([0.0, 0.0, 600.0])
+    left = rng.normal(0, 40, (4, 36, 3)) + np.array([150.0, 0.0, 700.0])
     left[3] = np.nan  # out of view on the last frame
     folder = tmp_path / "two"
     folder.mkdir()
@@ -59,7 +59,7 @@ def test_each_side_is_scored_against_its_own_labels(tmp_path: Path, capsys) -> N
 
 
 def test_no_hands_block_without_hands_or_without_a_left_label_file(tmp_path: Path, capsys) -> None:
-    folder, right, left = _folder(tmp_path)
+    folder, right, _ = _folder(tmp_path)
     plain = tmp_path / "plain.jsonl"
     plain.write_text("".join(json.dumps({"index": k, "joints_xyz_mm": right[k].tolist()}) + "\n" for k in range(4)))
     assert "hands" not in _run(["--labels", str(folder), "--predictions", str(plain)], capsys)
