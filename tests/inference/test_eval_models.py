@@ -97,7 +97,7 @@ def test_centre_labels_crops_around_the_labelled_joints(
 
     # The estimates are the model's output on make_crop around labels_centre_uvd (the training cache's centre).
     estimator = OnnxEstimator(model, providers="cpu")
-    pipeline = Pipeline(estimator, PipelineSettings(smoothing=False))
+    pipeline = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False))
     got = predict_sequence(open_source(f"replay:{sequence}"), {"m": pipeline}, {"m": model}, centre="labels")["m"]
     assert got.found.all() and list(got.frame_index) == [i for i in range(FRAMES) if i != CORRUPT]
     source = open_source(f"replay:{sequence}")
