@@ -37,8 +37,8 @@ class SmoothingParams:
         max_gap_s: frames further apart than this are not filtered together.
     """
 
-    min_cutoff_hz: float = 0.5
-    beta_per_mm: float = 0.02
+    min_cutoff_hz: float = 0.25
+    beta_per_mm: float = 0.1
     d_cutoff_hz: float = 0.5
     max_speed_mm_s: float = 4000.0
     max_gap_s: float = 0.25

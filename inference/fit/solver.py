@@ -215,7 +215,7 @@ FINGER_DOFS: tuple[np.ndarray, ...] = (*(np.arange(4 * f, 4 * f + 4) for f in ra
 
 
 def retry_fingers(problem: Problem, result: FitResult, alternatives: list[np.ndarray], steps: int,
-                  local_step: bool = True) -> FitResult:
+                  local_step: bool = False) -> FitResult:
     """Try other bends finger by finger on a fit: a finger settled in a wrong bend (pointing back where the true one
     curls, lying on its neighbour's points) is a local minimum that Gauss-Newton from the fit cannot leave.
 

@@ -69,24 +69,32 @@ def test_a_hand_moved_and_bent_away_from_its_pose_is_recovered(scenes) -> None:
 
 def test_a_finger_settled_in_a_wrong_bend_is_freed_by_a_retry(scenes) -> None:
     """A finger started curled where the hand holds it straight (or the reverse) stays in that local minimum under
-    Gauss-Newton; trying the other bends finger by finger (:func:`retry_fingers`) frees it."""
+    Gauss-Newton; trying other bends finger by finger (:func:`retry_fingers`: here a network-like estimate, its
+    angles 10 degrees off the truth, an open and a curled hand) frees it."""
     shape = mean_shape()
     weights = FitWeights(prior=0.0)
     open_hand, curled = np.zeros_like(scenes[0].truth.angles_deg), np.zeros_like(scenes[0].truth.angles_deg)
     curled[[0, 4, 8, 12]], curled[[2, 6, 10, 14]] = 80.0, 100.0
-    plain, retried = [], []
+    rng = np.random.default_rng(3)
+    plain, retried, stepped = [], [], []
     for scene in scenes[:6]:
         start = scene.truth.copy()
         finger = FINGER_DOFS[2]  # the middle finger: flip its bend to the far end of its range
         bent = scene.truth.angles_deg[finger[0]] > 40.0
         start.angles_deg[finger] = (open_hand if bent else curled)[finger]
+        network_like = scene.truth.angles_deg + rng.uniform(-10.0, 10.0, scene.truth.angles_deg.shape)
         problem = Problem(shape, scene.obs, None, start, weights)
         first = fit(problem, start)
-        again = retry_fingers(problem, first, [open_hand, curled], steps=3)
+        alternatives = [network_like, open_hand, curled]
+        again = retry_fingers(problem, first, alternatives, steps=3)  # the default: judge each bend as it is
+        thorough = retry_fingers(problem, first, alternatives, steps=3, local_step=True)  # one step of the finger
         tip = 4  # F3_KNU3_A, the middle fingertip
         plain.append(np.linalg.norm(first.hand.eval_joints[tip] - scene.joints14_mm[tip]))
         retried.append(np.linalg.norm(again.hand.eval_joints[tip] - scene.joints14_mm[tip]))
-        assert again.energy <= first.energy
-    # measured: the tip 1-141 mm off (median 110) without the retry, 1-39 mm (median 4) with it
+        stepped.append(np.linalg.norm(thorough.hand.eval_joints[tip] - scene.joints14_mm[tip]))
+        assert again.energy <= first.energy and thorough.energy <= first.energy
+    # measured: the tip 1-141 mm off without a retry (median 110), 1-127 mm (median 9) with the default retry,
+    # 1-39 mm (median 4) with a step per bend (thorough, but it doubles the fit's 95th percentile cost)
     assert np.median(plain) > 50.0, plain  # stuck without the retry
-    assert np.median(retried) < 6.0 and np.mean(retried) < 0.25 * np.mean(plain), (plain, retried)
+    assert np.median(retried) < 20.0 and np.mean(retried) < 0.5 * np.mean(plain), (plain, retried)
+    assert np.median(stepped) < 6.0 and np.mean(stepped) < 0.25 * np.mean(plain), (plain, stepped)
