@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         self.estimator = estimator
+        self.controls.show_model_cube(estimator.metadata.cube_mm)
         self.model_path = str(path)
         self.controls.select_model(self.model_path)
         self.settings.model = self.model_path

@@ -125,7 +125,7 @@ def load_estimator(path: str | Path) -> Any:
 def pipeline_settings(s: AppSettings) -> PipelineSettings:
     return PipelineSettings(
         segmentation=SegmentationParams(near_mm=s.near_mm, far_mm=s.far_mm),
-        cube_mm=s.cube_mm,
+        cube_mm=s.cube_override_mm or None,  # None: the model's cube (its metadata)
         smoothing=s.smoothing,
         smoothing_params=SmoothingParams(min_cutoff_hz=s.smooth_min_cutoff_hz, beta_per_mm=s.smooth_beta_per_mm),
     )

@@ -23,12 +23,14 @@ class AppSettings:
     """What the user chose last time. Depth range and cube in mm; One Euro cutoff in Hz, beta in Hz per mm/s.
 
     The smoothing keys carry a ``smooth_`` prefix since their defaults were re-chosen by measurement: values
-    stored under the old names (``min_cutoff_hz``, ``beta``) are not read back.
+    stored under the old names (``min_cutoff_hz``, ``beta``) are not read back. Likewise the cube: 0 crops with
+    the cube the model was trained with (its metadata), any other value overrides it, and the old ``cube_mm`` key
+    (always 300, whatever the model) is not read back.
     """
 
     source: str = ""
     model: str = ""
-    cube_mm: float = 300.0
+    cube_override_mm: float = 0.0  # 0: the model's own cube
     near_mm: float = 200.0
     far_mm: float = 1500.0
     smoothing: bool = True

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from inference.crop import DEFAULT_CUBE_MM
+from inference.crop_defaults import DEFAULT_CUBE_MM
 from inference.geometry import Intrinsics, depth_to_points, uvd_to_xyz, xyz_to_uvd
 
 # Stages plotted and listed, in pipeline order; "render" is measured by the UI itself.

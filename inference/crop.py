@@ -14,11 +14,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from inference.crop_defaults import CROP_SIZE, DEFAULT_CUBE_MM
 from inference.frame import HandCrop
 from inference.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
-
-CROP_SIZE = 128
-DEFAULT_CUBE_MM = 300.0
 
 
 def crop_window(com_uvd: np.ndarray, cube_mm: float, intr: Intrinsics) -> tuple[float, float, float, float]:
@@ -29,7 +27,7 @@ def crop_window(com_uvd: np.ndarray, cube_mm: float, intr: Intrinsics) -> tuple[
     return (u - half_u, v - half_v, u + half_u, v + half_v)
 
 
-def _window_affine(window: tuple[float, float, float, float], size: int) -> np.ndarray:
+def window_affine(window: tuple[float, float, float, float], size: int) -> np.ndarray:
     """2x3 affine mapping image coordinates to crop coordinates.
 
     Both use OpenCV's convention, the one ``u, v`` of uvd use: integer coordinates are pixel centres, so
@@ -63,7 +61,7 @@ def crop_depth(
     if not float(com_uvd[2]) > 0:
         raise ValueError(f"crop centre depth must be > 0 mm, got {com_uvd[2]}")
     window = crop_window(com_uvd, cube_mm, intr)
-    affine = _window_affine(window, size)
+    affine = window_affine(window, size)
     # Nearest neighbour copies values, so uint16 / float can be warped as they are (no full-frame conversion).
     src = depth_mm if depth_mm.dtype in (np.uint16, np.float32, np.float64) else depth_mm.astype(np.float32)
     patch = cv2.warpAffine(
@@ -98,7 +96,7 @@ def crop_rgb(
     """
     size = mask.shape[0]
     patch = cv2.warpAffine(
-        color, _window_affine(window, size), (size, size),
+        color, window_affine(window, size), (size, size),
         flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0),
     ).astype(np.float32)
     patch *= mask[..., None]
@@ -153,7 +151,7 @@ def joints_to_crop_px(
     joints_uvd: np.ndarray, window: tuple[float, float, float, float], size: int = CROP_SIZE
 ) -> np.ndarray:
     """Map image ``(J, 3)`` uvd to crop pixel coordinates ``(J, 2)`` (for drawing on the 128x128 input)."""
-    affine = _window_affine(window, size)
+    affine = window_affine(window, size)
     uv1 = np.concatenate([np.asarray(joints_uvd)[:, :2], np.ones((len(joints_uvd), 1))], axis=1)
     return uv1 @ affine.T
 

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from inference.crop_defaults import CROP_SIZE, DEFAULT_CUBE_MM
 from inference.errors import ModelError
 from inference.frame import HandCrop
 from inference.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
@@ -40,8 +41,8 @@ class ModelMetadata:
 
     architecture: str
     input_layout: str = "depth"
-    input_size: int = 128
-    cube_mm: float = 300.0
+    input_size: int = CROP_SIZE
+    cube_mm: float = DEFAULT_CUBE_MM
     joint_ids: list[int] = field(default_factory=lambda: list(EVAL_JOINT_IDS))
     joint_names: list[str] = field(default_factory=lambda: list(EVAL_JOINT_NAMES))
     rgb_mean: list[float] | None = None
@@ -102,8 +103,8 @@ class ModelMetadata:
         meta = cls(
             architecture=str(values["architecture"]),
             input_layout=layout,
-            input_size=int(values.get("input_size", 128)),
-            cube_mm=float(values.get("cube_mm", 300.0)),
+            input_size=int(values.get("input_size", CROP_SIZE)),
+            cube_mm=float(values.get("cube_mm", DEFAULT_CUBE_MM)),
             joint_ids=list(values.get("joint_ids", EVAL_JOINT_IDS)),
             joint_names=list(values.get("joint_names", EVAL_JOINT_NAMES)),
             rgb_mean=values.get("rgb_mean"),

@@ -40,7 +40,7 @@ class PipelineSettings:
     """What a user may change while running.
 
     Attributes:
-        segmentation: hand segmentation parameters (its ``cube_mm`` is replaced by the crop cube).
+        segmentation: hand segmentation parameters.
         cube_mm: crop cube edge (mm); None = the one the model was trained with (its metadata).
         smoothing: smooth the joints over time (:mod:`inference.smoothing`; resets on discontinuities).
         smoothing_params: the filter's parameters (cutoffs in Hz, speeds in mm/s).
@@ -163,9 +163,6 @@ class Pipeline:
         with self._lock:
             new = settings or self._settings
             new = dataclasses.replace(new, **changes) if changes else new
-            cube = new.cube_mm or self.estimator.metadata.cube_mm
-            if new.segmentation.cube_mm != cube:  # the hand centre is refined with the crop's own cube
-                new = dataclasses.replace(new, segmentation=dataclasses.replace(new.segmentation, cube_mm=cube))
             if new.smoothing_params != self._filter.params:
                 self._filter = JointSmoother(new.smoothing_params)
                 self._filter36 = JointSmoother(new.smoothing_params)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inference.crop import DEFAULT_CUBE_MM, crop_window
 from inference.geometry import Intrinsics
 
 STEP = 2  # decimation of the grid the blob search runs on
@@ -45,8 +44,6 @@ class SegmentationParams:
     # measured 2000-2700 mm^2 on the SR305 frames and must not win.
     min_area_mm2: float = 3000.0
     max_area_mm2: float = 120000.0  # hand plus forearm
-    cube_mm: float = DEFAULT_CUBE_MM
-    refine_iterations: int = 3  # kept for callers of refine_centre; the forearm cut needs no iteration
     # Wrist to middle fingertip of an adult hand is ~180-215 mm (NYU frame 1: 215 mm). Points within this
     # distance of the tip are "hand"; the forearm beyond it is cut off.
     hand_length_mm: float = 200.0
@@ -231,46 +228,3 @@ def _full_mask(depth_mm: np.ndarray, vs: np.ndarray, us: np.ndarray, params: Seg
     mask = np.zeros(depth_mm.shape, bool)
     mask[r0:r1, c0:c1] = grown & _valid_range(depth_mm[r0:r1, c0:c1], params.near_mm, params.far_mm)
     return mask
-
-
-def refine_centre(
-    depth_mm: np.ndarray,
-    com_uvd: np.ndarray,
-    intr: Intrinsics,
-    cube_mm: float = DEFAULT_CUBE_MM,
-    iterations: int = 3,
-    near_mm: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Re-centre ``com_uvd`` on the mean of the valid pixels inside the cube around it (DeepPrior style).
-
-    Useful when a centre is given (e.g. a dataset's annotated centre) but not a blob. Note that it pulls
-    the centre toward any forearm inside the cube; :func:`segment_hand` cuts the forearm off instead.
-
-    Returns the new centre ``(3,)`` and the ``(H, W)`` bool mask of those pixels (None if empty).
-    """
-    height, width = depth_mm.shape
-    com = np.asarray(com_uvd, np.float64).copy()
-    mask_full = None
-    for _ in range(max(1, iterations)):
-        u0, v0, u1, v1 = crop_window(com, cube_mm, intr)
-        # Pixel centres u in [u0, u1) are inside the window.
-        c0, r0 = max(int(np.ceil(u0)), 0), max(int(np.ceil(v0)), 0)
-        c1, r1 = min(int(np.ceil(u1)), width), min(int(np.ceil(v1)), height)
-        if c1 <= c0 or r1 <= r0:
-            return com, None
-        patch = depth_mm[r0:r1, c0:c1].astype(np.float32)
-        inside = (patch >= near_mm) & (np.abs(patch - np.float32(com[2])) <= 0.5 * cube_mm)
-        vs, us = np.nonzero(inside)
-        if vs.size == 0:
-            return com, None
-        new = np.array([us.mean() + c0, vs.mean() + r0, float(patch[vs, us].mean())])
-        shift = np.abs(new - com)
-        com = new
-        mask_full = (r0, r1, c0, c1, inside)
-        if shift[0] < 0.5 and shift[1] < 0.5 and shift[2] < 1.0:
-            break
-    assert mask_full is not None
-    r0, r1, c0, c1, inside = mask_full
-    mask = np.zeros((height, width), bool)
-    mask[r0:r1, c0:c1] = inside
-    return com, mask

@@ -41,13 +41,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from inference.crop import _window_affine, crop_window, labels_centre_uvd, make_crop
+from inference.crop import crop_window, labels_centre_uvd, make_crop, window_affine
 from inference.errors import DataFormatError, HandposeError
 from inference.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
 from inference.nyu_io import INTRINSICS_JSON, JOINT_DATA, NyuSequence
 from inference.outputs import output_error
 from inference.progress import progress_bar
 from inference.segmentation import SegmentationParams, segment_hand
+from training.defaults import RECIPE
 
 CACHE_VERSION = 1
 SUBJECTS_JSON = "subjects.json"
@@ -67,9 +68,9 @@ class CacheParams:
         with_rgb: also cache the masked RGB crop.
     """
 
-    cube_mm: float = 300.0
-    size: int = 128
-    centre: str = "segment"
+    cube_mm: float = RECIPE.cube_mm
+    size: int = RECIPE.input_size
+    centre: str = RECIPE.centre
     view: int = 1
     with_rgb: bool = True
 
@@ -163,7 +164,7 @@ def preprocess_frame(root: str, number: int, params: CacheParams) -> tuple[str, 
     if params.centre == "labels":
         com_uvd = labels_centre_uvd(labels_uvd, intr)
     else:
-        seg = segment_hand(frame.depth_mm, intr, SegmentationParams(cube_mm=params.cube_mm))
+        seg = segment_hand(frame.depth_mm, intr, SegmentationParams())
         if not seg.found:
             return "no hand segmented", None
         com_uvd = seg.com_uvd
@@ -460,8 +461,8 @@ def transform_sample(
     com_xyz = uvd_to_xyz(com_uvd, intr)
     new_com_xyz = com_xyz + (np.zeros(3) if shift_mm is None else np.asarray(shift_mm, np.float64))
     new_com_uvd = xyz_to_uvd(new_com_xyz, intr)
-    a_old = _h(_window_affine(crop_window(com_uvd, cube_mm, intr), size))
-    a_new = _h(_window_affine(crop_window(new_com_uvd, new_cube, intr), size))
+    a_old = _h(window_affine(crop_window(com_uvd, cube_mm, intr), size))
+    a_new = _h(window_affine(crop_window(new_com_uvd, new_cube, intr), size))
     c, s = math.cos(rotation_rad), math.sin(rotation_rad)
     cu, cv = com_uvd[:2]
     rot = np.array([[c, -s, cu - c * cu + s * cv], [s, c, cv - s * cu - c * cv], [0.0, 0.0, 1.0]])  # about the centre

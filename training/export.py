@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from inference.crop_defaults import DEFAULT_CUBE_MM
 from inference.errors import ModelError
 from inference.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
 from inference.outputs import atomic_write, check_output_file, output_error, write_bytes_atomic, write_text_atomic
@@ -43,7 +44,7 @@ def metadata_from_checkpoint(ckpt: dict[str, Any], precision: str = "fp32") -> M
         architecture=cfg.arch,
         input_layout=cfg.input_layout,
         input_size=cfg.input_size,
-        cube_mm=float(ckpt.get("cube_mm", 300.0)),
+        cube_mm=float(ckpt.get("cube_mm", DEFAULT_CUBE_MM)),
         rgb_mean=ckpt.get("rgb_mean"),
         rgb_std=ckpt.get("rgb_std"),
         training={"model_args": cfg.to_dict(), "precision": precision, "epoch": ckpt.get("epoch"),

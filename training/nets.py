@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from inference.crop_defaults import CROP_SIZE
 from inference.errors import ModelError
 from inference.skeleton import NUM_JOINTS
 
@@ -92,7 +93,7 @@ class ModelConfig:
     num_joints: int = NUM_JOINTS
     fc_width: int = 4096
     dropout: float = 0.03
-    input_size: int = 128
+    input_size: int = CROP_SIZE
     bottleneck: int | None = None
     fuse_at: int = 4
     width: float = 1.0

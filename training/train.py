@@ -41,6 +41,7 @@ from inference.model_meta import INPUT_LAYOUTS
 from inference.outputs import atomic_write, check_output_dir
 from inference.progress import progress_bar
 from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
+from training.defaults import RECIPE
 from training.nets import (
     COMPACT,
     FuseNet,
@@ -67,38 +68,39 @@ class TrainConfig:
 
     data: list[str]
     out: str
-    arch: str = "depthnet"
+    arch: str = RECIPE.arch
     compact: bool = False  # the shipped variant: 1x1-conv bottleneck + narrow head (training.nets.COMPACT)
     fc_width: int | None = None  # None: 4096 (thesis), or COMPACT's when compact
-    fuse_at: int = 4
-    width: float = 1.0  # conv filter multiplier (training.nets.ModelConfig.width)
-    head: str = "fc"  # training.nets.HEADS
-    optimizer: str = "sgd"  # "sgd" (thesis, with momentum) or "adam" (momentum unused)
+    fuse_at: int = RECIPE.fuse_at
+    width: float = RECIPE.width  # conv filter multiplier (training.nets.ModelConfig.width)
+    head: str = RECIPE.head  # training.nets.HEADS
+    optimizer: str = RECIPE.optimizer  # "sgd" (thesis, with momentum) or "adam" (momentum unused)
     # "plateau" (thesis: lr x0.5 when validation stalls), or per-step "cosine" (lr -> 0 over the run) or
     # "onecycle" (warm-up to lr over 30% of the steps, then cosine down): both need the run's length fixed.
-    schedule: str = "plateau"
-    epochs: int = 100
-    batch_size: int = 128
-    lr: float = 0.009
-    momentum: float = 0.98
-    dropout: float = 0.03
+    schedule: str = RECIPE.schedule
+    epochs: int = RECIPE.epochs
+    batch_size: int = RECIPE.batch_size
+    lr: float = RECIPE.lr
+    momentum: float = RECIPE.momentum
+    dropout: float = RECIPE.dropout
     plateau_patience: int = 4  # epochs without improvement before lr x0.5
     early_stop_patience: int = 12  # epochs without improvement before stopping
-    val_fraction: float = 0.25
+    val_fraction: float = RECIPE.val_fraction
     test_subjects: list[str] | None = None
-    centre: str = "segment"
-    cube_mm: float = 300.0
-    input_size: int = 128
+    centre: str = RECIPE.centre
+    cube_mm: float = RECIPE.cube_mm
+    input_size: int = RECIPE.input_size
     augment: Augment | None = field(default_factory=Augment)
-    seed: int = 0
-    workers: int = 2  # DataLoader worker processes
+    seed: int = RECIPE.seed
+    workers: int = RECIPE.workers  # DataLoader worker processes
     cache_dir: str | None = None
     max_frames: int | None = None
     device: str = "auto"
     val_data: list[str] | None = None  # separate validation directories; then all of `data` trains
     init: str | None = None  # weights-only checkpoint of the same net to start from (a new run only)
     refresh_data: list[str] | None = None  # frames that enter the training pool over the run, in order
-    refresh_fraction: float = 0.0  # share of the pool replaced by new frames before each epoch after the first
+    # share of the pool replaced by new frames before each epoch after the first
+    refresh_fraction: float = RECIPE.refresh_fraction
     threads: int | None = None  # torch intra-op threads (None: torch's default, one per core)
     channels_last: bool = False
     compile: bool = False  # torch.compile the net for training

@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.crop import DEFAULT_CUBE_MM, crop_window
+from inference.crop import crop_window
+from inference.crop_defaults import DEFAULT_CUBE_MM
 from inference.nyu_io import NyuSequence
 from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 

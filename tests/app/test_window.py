@@ -236,12 +236,14 @@ def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
 def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> None:
     from app.settings import SettingsStore
 
+    assert window.controls.cube_model_check.isChecked() and window.controls.cube_spin.value() == 300  # the model's
+    window.controls.cube_model_check.setChecked(False)
     window.controls.cube_spin.setValue(250)
     window.controls.gt_check.setChecked(False)
     qtbot.waitUntil(lambda: window.pipeline.cube_mm == 250, timeout=TIMEOUT_MS)
     window.shutdown()
     loaded = SettingsStore(settings_path).load()
-    assert loaded.cube_mm == 250 and loaded.show_ground_truth is False
+    assert loaded.cube_override_mm == 250 and loaded.show_ground_truth is False
     assert loaded.model.endswith("tiny_depth.onnx") and loaded.source.startswith("replay:")
 
 

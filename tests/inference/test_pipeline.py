@@ -118,7 +118,6 @@ def test_cube_override_and_settings_between_frames(tiny_depth_model: Path) -> No
     pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=False))
     assert pipeline.process(blob_frame(0)).crop.cube_mm == 300.0
     pipeline.update_settings(cube_mm=250.0)
-    assert pipeline.settings.segmentation.cube_mm == 250.0
     result = pipeline.process(blob_frame(1))
     assert result.crop.cube_mm == 250.0
     np.testing.assert_allclose(result.pose.joints_xyz_mm, result.crop.com_xyz_mm + OFFSETS * 125.0, atol=1e-4)

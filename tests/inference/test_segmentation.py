@@ -9,7 +9,7 @@ import pytest
 from inference.crop import make_crop
 from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
 from inference.nyu_io import read_depth16_png, read_depth_png
-from inference.segmentation import SegmentationParams, refine_centre, segment_hand
+from inference.segmentation import SegmentationParams, segment_hand
 
 from ._real import SR305_DEPTH_UNIT_MM, SR305_INTRINSICS, nyu_labels, sr305_paths
 
@@ -121,10 +121,3 @@ def test_nan_and_inf_in_float_depth_are_ignored() -> None:
     assert not seg.mask[~np.isfinite(noisy)].any()
 
 
-def test_refine_centre_converges_on_a_disk() -> None:
-    depth = np.zeros((480, 640), np.uint16)
-    cv2.circle(depth, (300, 260), 40, 700, -1)
-    com, mask = refine_centre(depth, np.array([330.0, 240.0, 700.0]), NYU_INTRINSICS)
-    np.testing.assert_allclose(com, [300, 260, 700], atol=0.6)
-    assert mask is not None and mask.sum() == np.count_nonzero(depth)
-    assert refine_centre(depth, np.array([-900.0, 240.0, 700.0]), NYU_INTRINSICS)[1] is None
