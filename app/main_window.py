@@ -31,7 +31,7 @@ from app import runtime
 from app.controls import ControlPanel
 from app.gesture_panel import GesturePanel
 from app.plots import LatencyPlots
-from app.settings import SettingsStore
+from app.settings_store import SettingsStore
 from app.state import RateMeter, StageHistory, ViewState
 from app.view3d import HandView3D
 from app.views import CropInset, ImagePanel

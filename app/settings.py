@@ -1,21 +1,13 @@
-"""Persistent app settings (QSettings), as one typed dataclass.
-
-The store is the user's ``handpose/app`` QSettings by default; ``HANDPOSE_APP_SETTINGS`` (or the ``path``
-argument) points it at an INI file instead, which is what the tests use so they never touch the user's.
-"""
+"""The app's persistent settings as one typed dataclass (Qt-free: the model layer reads it; the Qt store that
+loads and saves it is :mod:`app.settings_store`)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, fields
-
-from PySide6.QtCore import QSettings
+from dataclasses import dataclass
 
 from inference.smoothing import SmoothingParams
 
 _SMOOTHING = SmoothingParams()
-
-SETTINGS_ENV = "HANDPOSE_APP_SETTINGS"
 
 
 @dataclass
@@ -39,49 +31,3 @@ class AppSettings:
     cloud_colour: str = "depth"  # "depth" or "rgb"
     show_ground_truth: bool = True
     image_mode: str = "both"  # "both", "depth" or "rgb"
-
-
-class SettingsStore:
-    """Load and save :class:`AppSettings` through QSettings."""
-
-    def __init__(self, path: str | None = None) -> None:
-        path = path or os.environ.get(SETTINGS_ENV)
-        if path:
-            self._qs = QSettings(path, QSettings.Format.IniFormat)
-        else:
-            self._qs = QSettings("handpose", "app")
-
-    @property
-    def location(self) -> str:
-        return self._qs.fileName()
-
-    def load(self) -> AppSettings:
-        """The stored settings; missing or unreadable values fall back to the defaults."""
-        out = AppSettings()
-        for f in fields(AppSettings):
-            raw = self._qs.value(f.name)
-            if raw is None:
-                continue
-            default = getattr(out, f.name)
-            try:
-                if isinstance(default, bool):  # INI stores booleans as "true"/"false"
-                    value = raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
-                else:
-                    value = type(default)(raw)
-            except (TypeError, ValueError):
-                continue
-            setattr(out, f.name, value)
-        return out
-
-    def save(self, settings: AppSettings) -> None:
-        for key, value in asdict(settings).items():
-            self._qs.setValue(key, value)
-        self._qs.sync()
-
-    def save_geometry(self, geometry: bytes) -> None:
-        self._qs.setValue("window/geometry", geometry)
-        self._qs.sync()
-
-    def load_geometry(self) -> bytes | None:
-        value = self._qs.value("window/geometry")
-        return bytes(value) if value else None

@@ -26,7 +26,7 @@ from PySide6.QtCore import QTimer
 from app import runtime
 from app.launch import ensure_app
 from app.main_window import MainWindow
-from app.settings import SettingsStore
+from app.settings_store import SettingsStore
 from app.state import STAGES
 
 

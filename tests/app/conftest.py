@@ -63,7 +63,7 @@ def window(display, qtbot, replay_dir: Path, model_path: Path, settings_path: st
     """The main window on the generated replay with the tiny depth model, shown at 1280x800."""
     from app import runtime
     from app.main_window import MainWindow
-    from app.settings import SettingsStore
+    from app.settings_store import SettingsStore
 
     monkeypatch.setattr(runtime, "replay_fps", 60.0)
     win = MainWindow(SettingsStore(settings_path), source=f"replay:{replay_dir}", model=str(model_path))

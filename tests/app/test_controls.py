@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from app.controls import ControlPanel, model_card_text
-from app.settings import AppSettings, SettingsStore
+from app.settings import AppSettings
+from app.settings_store import SettingsStore
 
 
 def test_model_card_text_prefers_json_then_markdown(tmp_path) -> None:

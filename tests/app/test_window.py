@@ -234,7 +234,7 @@ def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
 
 
 def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> None:
-    from app.settings import SettingsStore
+    from app.settings_store import SettingsStore
 
     assert window.controls.cube_model_check.isChecked() and window.controls.cube_spin.value() == 300  # the model's
     window.controls.cube_model_check.setChecked(False)
