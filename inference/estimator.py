@@ -22,7 +22,7 @@ import numpy as np
 
 from inference.errors import ModelError
 from inference.frame import Frame, HandCrop
-from inference.model_meta import OUTPUT_NAME, ModelMetadata
+from inference.model_meta import OUTPUT_NAME, ModelMetadata, pack_inputs
 
 log = logging.getLogger(__name__)
 
@@ -272,15 +272,9 @@ class OnnxEstimator:
 
     def _fill(self, crop: HandCrop) -> None:
         self.metadata.check_crop(crop, self.path)
-        layout = self.metadata.input_layout
-        if layout == "rgbd":
-            self._buffers["rgbd"][0, 0] = crop.depth
-            self._buffers["rgbd"][0, 1:] = crop.rgb
-            return
-        if "depth" in self._buffers:
-            self._buffers["depth"][0, 0] = crop.depth
-        if "rgb" in self._buffers:
-            self._buffers["rgb"][0] = crop.rgb
+        rgb = crop.rgb[None] if crop.rgb is not None else None
+        for name, x in pack_inputs(self.metadata.input_layout, crop.depth[None, None], rgb).items():
+            self._buffers[name][...] = x
 
     def predict(self, crop: HandCrop) -> np.ndarray:
         """``crop`` -> ``(J, 3)`` float32 joints in cube units."""

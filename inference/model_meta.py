@@ -15,8 +15,11 @@ The output ``joints`` is ``(B, 3 * J)`` in cube units (eqs. 4.7-4.9), joint orde
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from inference.crop_defaults import CROP_SIZE, DEFAULT_CUBE_MM
 from inference.errors import ModelError
@@ -25,14 +28,40 @@ from inference.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
 
 PREFIX = "handpose."
 FORMAT_VERSION = 1
-INPUT_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
-    "depth": (("depth", 1),),
-    "rgb": (("rgb", 3),),
-    "rgbd": (("rgbd", 4),),
-    "depth+rgb": (("depth", 1), ("rgb", 3)),
+# The crop's planes and their channels, and each layout's inputs as (name, planes stacked along the channels).
+PLANE_CHANNELS = {"depth": 1, "rgb": 3}
+INPUT_PLANES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "depth": (("depth", ("depth",)),),
+    "rgb": (("rgb", ("rgb",)),),
+    "rgbd": (("rgbd", ("depth", "rgb")),),
+    "depth+rgb": (("depth", ("depth",)), ("rgb", ("rgb",))),
     "frame": (),
 }
+# layout -> ((input name, channels), ...), in the model's input order.
+INPUT_LAYOUTS: dict[str, tuple[tuple[str, int], ...]] = {
+    layout: tuple((name, sum(PLANE_CHANNELS[p] for p in planes)) for name, planes in inputs)
+    for layout, inputs in INPUT_PLANES.items()
+}
 OUTPUT_NAME = "joints"
+
+
+def pack_inputs(layout: str, depth: Any, rgb: Any = None,
+                concat: Callable[[Sequence[Any], int], Any] = np.concatenate) -> dict[str, Any]:
+    """The model inputs of ``layout`` from a batch of crops: ``{name: (B, C, S, S)}`` in the model's input order.
+
+    The one packing, for the runtime (numpy, one crop) and training (torch batches: ``concat=torch.cat``).
+
+    Args:
+        depth: ``(B, 1, S, S)`` normalised depth crops.
+        rgb: ``(B, 3, S, S)`` standardised RGB crops, or None for a layout without RGB.
+        concat: ``concat(arrays, axis)``, stacking planes along the channel axis (1).
+    """
+    planes = {"depth": depth, "rgb": rgb}
+    out = {}
+    for name, parts in INPUT_PLANES[layout]:
+        arrays = [planes[p] for p in parts]
+        out[name] = arrays[0] if len(arrays) == 1 else concat(arrays, 1)
+    return out
 
 
 @dataclass

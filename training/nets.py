@@ -26,6 +26,7 @@ from torch import nn
 
 from inference.crop_defaults import CROP_SIZE
 from inference.errors import ModelError
+from inference.model_meta import INPUT_LAYOUTS
 from inference.skeleton import NUM_JOINTS
 
 POOL = "M"
@@ -62,7 +63,6 @@ ARCHITECTURES: dict[str, tuple[str, str]] = {
     "fusepred": ("net6", "depth+rgb"),
     **{f"fusenet-{f}": ("net6", "depth+rgb") for f in FUSIONS},
 }
-_CHANNELS = {"depth": 1, "rgb": 3, "rgbd": 4}
 
 HEADS = ("fc", "gap")
 
@@ -200,7 +200,7 @@ class PoseNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         layout = LAYOUTS[cfg.layout]
-        in_channels = in_channels or _CHANNELS[cfg.input_layout]
+        in_channels = in_channels or INPUT_LAYOUTS[cfg.input_layout][0][1]  # a single-stream net: one input
         self.features, channels, self.n_conv, self.n_pool = _conv_stack(layout, in_channels, cfg.width)
         self.head = RegressionHead(channels, cfg.input_size >> self.n_pool, cfg)
 
@@ -362,8 +362,6 @@ def describe(cfg: ModelConfig) -> dict[str, Any]:
     """``{"conv", "pool", "params", "inputs"}`` of a net, built on the meta device (no memory, no forward)."""
     with torch.device("meta"):
         model = build_model(cfg, init=False)
-    from inference.model_meta import INPUT_LAYOUTS
-
     # Layers of the whole graph: two-stream nets count both streams (and the 1x1 fusion conv).
     return {
         "conv": sum(isinstance(m, nn.Conv2d) for m in model.modules()),

@@ -17,7 +17,7 @@ from torch import nn
 
 from inference.errors import ModelError
 from inference.frame import HandCrop
-from inference.model_meta import ModelMetadata
+from inference.model_meta import ModelMetadata, pack_inputs
 from training.nets import ModelConfig, build_model
 
 
@@ -115,15 +115,9 @@ class TorchEstimator:
 
     def _fill(self, crop: HandCrop) -> None:
         self.metadata.check_crop(crop, self.path)
-        layout = self.metadata.input_layout
-        if layout == "rgbd":
-            both = np.concatenate([crop.depth[None], crop.rgb], axis=0)[None]  # type: ignore[list-item]
-            self._inputs["rgbd"].copy_(torch.from_numpy(both))
-            return
-        if "depth" in self._inputs:
-            self._inputs["depth"].copy_(torch.from_numpy(np.ascontiguousarray(crop.depth))[None, None])
-        if "rgb" in self._inputs:
-            self._inputs["rgb"].copy_(torch.from_numpy(np.ascontiguousarray(crop.rgb))[None])
+        rgb = crop.rgb[None] if crop.rgb is not None else None
+        for name, x in pack_inputs(self.metadata.input_layout, crop.depth[None, None], rgb).items():
+            self._inputs[name].copy_(torch.from_numpy(np.ascontiguousarray(x)))
 
     @torch.inference_mode()
     def predict(self, crop: HandCrop) -> np.ndarray:

@@ -37,7 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from inference.errors import HandposeError, ModelError, check_seed
-from inference.model_meta import INPUT_LAYOUTS
+from inference.model_meta import pack_inputs
 from inference.outputs import atomic_write, check_output_dir
 from inference.progress import progress_bar
 from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
@@ -275,10 +275,7 @@ def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_ste
 def model_inputs(batch: dict[str, torch.Tensor], input_layout: str, device: torch.device,
                  channels_last: bool = False) -> tuple[torch.Tensor, ...]:
     """The net's positional inputs in the order of ``inference.model_meta.INPUT_LAYOUTS[input_layout]``."""
-    if input_layout == "rgbd":
-        inputs: tuple[torch.Tensor, ...] = (torch.cat([batch["depth"], batch["rgb"]], dim=1),)
-    else:
-        inputs = tuple(batch[name] for name, _ in INPUT_LAYOUTS[input_layout])
+    inputs = tuple(pack_inputs(input_layout, batch["depth"], batch.get("rgb"), torch.cat).values())
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     return tuple(x.to(device, non_blocking=True).contiguous(memory_format=fmt) for x in inputs)
 
