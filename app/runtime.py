@@ -13,8 +13,9 @@ from typing import Any
 
 from app.settings import AppSettings
 from inference.errors import HandposeError
-from inference.estimator import default_model_path, project_root
+from inference.estimator import default_model_path
 from inference.estimator import load_estimator as _load_estimator
+from inference.paths import project_root
 from inference.pipeline import FrameResult, Pipeline, PipelineSettings
 from inference.recording import Recorder
 from inference.segmentation import SegmentationParams

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "export": "export a training run to a self-describing ONNX model",
     "run": "estimate poses from a source and write one JSON line per frame",
     "bench": "measure per-stage latency and FPS of the pipeline",
+    "soak": "run the pipeline (or the app) for a long while and report memory growth",
     "app": "open the desktop app",
     "record": "record a source to an NYU-format directory",
     "label": "label an RGB-D source with the RGB teacher (MediaPipe) into an NYU-format directory",

@@ -1,8 +1,8 @@
 """Benchmarks of the runtime: per-stage latency, FPS, pipeline overhead over the bare network, memory soak.
 
-Used by ``handpose bench`` and runnable on its own for the memory soak (no torch needed)::
+Used by ``handpose bench`` and ``handpose soak`` (the memory soak, no torch needed)::
 
-    python -m inference.bench --model models/depthnet.onnx --source replay:assets/demo --soak 10000
+    handpose soak --model models/depthnet.onnx --source replay:assets/demo --frames 10000
 
 Latency is measured with the pipeline running frames one after another (capture, then processing), so each
 stage's time is its own; ``--threaded`` instead runs the :class:`~inference.tracker.Tracker` (capture in its
@@ -11,8 +11,6 @@ own thread, as ``handpose run`` and the app do) and reports the throughput that 
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import sys
 import time
@@ -21,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.errors import DataFormatError, HandposeError, SourceError
+from inference.errors import DataFormatError, SourceError
 from inference.frame import Frame
 from inference.geometry import Intrinsics
 from inference.pipeline import STAGES, FrameResult, Pipeline
@@ -266,41 +264,3 @@ def soak(source: FrameSource, pipeline: Pipeline, frames: int, warmup: int = 50,
         "rss_start_mb": round(rss_start_mb, 1), "rss_end_mb": round(rss_end_mb, 1),
         "rss_growth_mb": round(rss_end_mb - rss_start_mb, 1),
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m inference.bench``: latency or memory soak of the ONNX runtime on a looped source."""
-    parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="ONNX model or a teacher name such as mediapipe (default: "
-                                        "models/depthnet.onnx or $HANDPOSE_MODEL)")
-    parser.add_argument("--source", required=True, help="frame source, e.g. replay:DIR or synthetic:0")
-    parser.add_argument("--frames", type=int, default=200, help="frames to measure (default 200)")
-    parser.add_argument("--soak", type=int, metavar="N", help="instead: process N frames and print memory growth")
-    parser.add_argument("--providers", default="auto", help="onnxruntime providers in order (default auto)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    from inference.estimator import load_estimator
-    from inference.sources import open_source, require_color
-
-    try:
-        estimator = load_estimator(args.model, providers=args.providers)
-        if getattr(estimator, "needs_color", False):
-            first = open_source(args.source)
-            require_color(first, str(args.model))
-            first.close()
-        source = LoopedSource(lambda: open_source(args.source))
-        pipeline = Pipeline(estimator)
-        if args.soak:
-            result: dict[str, object] = soak(source, pipeline, args.soak)
-        else:
-            result = bench_sequential(source, pipeline, args.frames).to_json()
-    except HandposeError as exc:
-        print(f"inference.bench: error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

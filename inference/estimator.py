@@ -23,6 +23,7 @@ import numpy as np
 from inference.errors import ModelError
 from inference.frame import Frame, HandCrop
 from inference.model_meta import OUTPUT_NAME, ModelMetadata, pack_inputs
+from inference.paths import project_root
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,6 @@ class FrameEstimator(Protocol):
     def reset(self) -> None:
         """Forget any state carried between frames (tracking) after a seek or a switch of source."""
         ...
-
-
-def project_root() -> Path:
-    """The source checkout this package runs from (editable install): the folder holding pyproject.toml."""
-    here = Path(__file__).resolve().parents[1]
-    return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
 def default_model_path(kind: str = "depth") -> Path:

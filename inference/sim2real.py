@@ -1,6 +1,6 @@
 """Sim-to-real check: a pose model through the runtime pipeline on the real NYU and SR305 frames.
 
-    python -m inference.sim2real --model models/depthnet.onnx [--out-figure docs/sim2real.png] [--json]
+    python scripts/sim2real.py --model models/depthnet.onnx [--out-figure docs/sim2real.png] [--json]
 
 Runs :class:`inference.pipeline.Pipeline` (real segmentation, no smoothing, gestures on) on
 1. the real NYU test frame 1 (depth + registered RGB, NYU intrinsics) and reports the 3D error (mm) of the 14
@@ -15,10 +15,7 @@ Runs :class:`inference.pipeline.Pipeline` (real segmentation, no smoothing, gest
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +26,6 @@ import numpy as np
 from inference.bench_segmentation import SR305_DEPTH_UNIT_MM, SR305_INTRINSICS
 from inference.crop import joints_to_crop_px
 from inference.errors import DataFormatError, HandposeError, ModelError
-from inference.estimator import project_root
 from inference.frame import Frame
 from inference.geometry import NYU_INTRINSICS
 from inference.nyu_io import read_depth16_png, read_depth_png, read_rgb_png
@@ -49,11 +45,6 @@ SR305_LABELS: dict[int, tuple[str, frozenset[str]]] = {
 _NAMED_GESTURES = frozenset().union(*(g for _, g in SR305_LABELS.values()))
 TILE_PX = 256
 CAPTION_PX = 36
-
-
-def default_data_dir() -> Path:
-    """``$HANDPOSE_SHARED_DATA`` or ``<project root>/../shared/data`` (as tests/conftest.py)."""
-    return Path(os.environ.get("HANDPOSE_SHARED_DATA", project_root().parent / "shared" / "data"))
 
 
 @dataclass
@@ -238,57 +229,3 @@ def draw_figure(done: list[tuple[RealSample, FrameResult | None, dict]], path: P
     if not cv2.imwrite(str(path), grid, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise HandposeError(f"{path}: cannot write the figure")
     return path
-
-
-def _print_table(report: dict) -> None:
-    nyu = report["nyu"]
-    print(f"model {report['model']} ({report['architecture']}, {report['input_layout']})")
-    if nyu["found"]:
-        print(f"NYU test frame 1: mean 3D error {nyu['mean_error_mm']:.1f} mm, max {nyu['max_error_mm']:.1f} mm, "
-              f"gesture {nyu['gesture']}")
-        print("  " + "  ".join(f"{k} {v:.0f}" for k, v in nyu["per_joint_mm"].items()))
-    else:
-        print(f"NYU test frame 1: not found ({nyu['reason']})")
-    sr = report["sr305"]
-    print(f"\nSR305: found {sr['found']}/{sr['total']}, gesture agrees with the annotation {sr['gesture_agrees']}/"
-          f"{sr['total']}")
-    print(f"{'frame':36s} {'found':5s} {'gesture':10s} {'conf':>5s} {'annotation':12s} agrees")
-    for row in sr["frames"]:
-        conf = f"{row['gesture_confidence']:.2f}" if row["found"] else ""
-        gesture = row["gesture"] or ("-" if row["found"] else row["reason"][:10])
-        print(f"{row['frame']:36s} {row['found']!s:5s} {gesture:10s} {conf:>5s} {row['annotation']['name']:12s} "
-              f"{row['gesture_agrees']}")
-    print(f"\npipeline time {report['pipeline_s']:.2f} s for {sr['total'] + 1} frames")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m inference.sim2real",
-        description="Run a pose model through the runtime pipeline on the real NYU test frame 1 (3D error vs its "
-                    "labels) and the 19 SR305 frames (found, gesture vs annotation); optionally draw a figure.",
-    )
-    parser.add_argument("--model", type=Path, required=True, help="the ONNX pose model (14 NYU eval joints)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="the shared data directory holding real_frames/ "
-                             "(default: $HANDPOSE_SHARED_DATA or <project root>/../shared/data)")
-    parser.add_argument("--out-figure", type=Path, help="write the grid of frames with skeletons to this PNG")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    args = parser.parse_args(argv)
-    real_dir = (args.data or default_data_dir()) / "real_frames"
-    try:
-        report, done = run(args.model, real_dir)
-        report["figure"] = str(draw_figure(done, args.out_figure)) if args.out_figure else None
-    except HandposeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(report))
-    else:
-        _print_table(report)
-        if report["figure"]:
-            print(f"figure: {report['figure']}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Measure how real the synthetic depth looks: the same statistics on real and generated frames.
 
-``python -m inference.synth.realism [--frames N] [--data DIR] [--sensor NAME ...]`` prints one row per source:
+``python scripts/synth_realism.py [--frames N] [--data DIR] [--sensor NAME ...]`` prints one row per source:
 
 - ``invalid``: fraction of the whole frame without depth.
 - ``sil_holes``: fraction of missing pixels in the 3-px inner band of the hand's silhouette (the hand region
@@ -18,7 +18,6 @@ The hand is found by the runtime's :func:`inference.segmentation.segment_hand` i
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,28 +129,3 @@ def synthetic_rows(frames: int, seed: int = 0, sensor: str = "kinect", by_range:
                 rows.setdefault(f"{prefix} {lo}-{lo + 200} mm", []).append(stats)
             rows.setdefault(f"{prefix} (all)", []).append(stats)
     return [_row(k, v) for k, v in sorted(rows.items())]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inference.synth.realism", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=60, help="synthetic frames to measure (default 60)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2].parent / "shared" / "data",
-                        help="directory holding real_frames/ (default ../shared/data)")
-    parser.add_argument("--sensor", nargs="+", default=["kinect"],
-                        help="sensor models of the synthetic rows (inference.synth.sensor.SENSORS; default kinect); "
-                             "with several, one row per model over all distances")
-    args = parser.parse_args(argv)
-    print(f"{'source':<28} {'n':>3} {'hand_mm':>7} {'invalid':>7} {'sil_holes':>9} {'in_holes':>8} "
-          f"{'noise':>7} {'step':>6} {'rough':>6} {'mixed':>6}")
-    rows = real_rows(args.data)
-    for sensor in args.sensor:
-        rows += synthetic_rows(args.frames, args.seed, sensor, by_range=len(args.sensor) == 1)
-    for row in rows:
-        print(row)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -53,3 +53,22 @@ def test_screenshot_mode_with_a_bad_source_still_shows_the_error(display, tmp_pa
     assert proc.returncode == 1
     assert "missing" in proc.stderr and "directory does not exist" in proc.stderr
     assert out.is_file()  # the window with its error banner
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_soak_app_runs_the_window_and_prints_one_json_object(display, tmp_path, replay_dir, model_path) -> None:
+    import json
+
+    cmd = [sys.executable, "-m", "handpose", "soak", "--app", "--source", f"replay:{replay_dir}", "--model",
+           str(model_path), "--minutes", "0.05", "--sample-s", "1", "--replay-fps", "0",
+           "--settings", str(tmp_path / "s.ini")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["frames_processed"] > 0 and result["rss_mb"]
+
+
+def test_soak_without_a_source_is_a_one_line_error(capsys) -> None:
+    assert main(["soak", "--frames", "5"]) == 2
+    assert "--source is required" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""`handpose bench` and `python -m inference.bench`: looping short sources, the JSON contract, the soak."""
+"""`handpose bench` and `handpose soak`: looping short sources, the JSON contract, the soak."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def test_bench_unknown_source(model: Path, capsys: pytest.CaptureFixture) -> Non
 
 def test_soak_command_prints_memory_growth(model: Path, sequence: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "inference.bench", "--model", str(model), "--source", f"replay:{sequence}",
-         "--soak", "60"],
+        [sys.executable, "-m", "handpose", "soak", "--model", str(model), "--source", f"replay:{sequence}",
+         "--frames", "60"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -1,4 +1,4 @@
-"""`python -m inference.sim2real`: the real NYU frame's error, the SR305 rows, the figure, bad data paths."""
+"""`python scripts/sim2real.py`: the real NYU frame's error, the SR305 rows, the figure, bad data paths."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.sim2real import main
 from inference.skeleton import EVAL_SHORT_NAMES
+from tests.helpers.scripts import load_script
 from tests.helpers.tiny_models import make_tiny_model
 from tests.inference._real import nyu_labels, sr305_paths
+
+main = load_script("sim2real").main
 
 
 @pytest.fixture(scope="module")

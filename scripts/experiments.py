@@ -9,7 +9,7 @@ and ``OUT/results.json``; the exact commands run go to ``OUT/commands.sh``.
 Runs already trained to ``--epochs`` are reused (a killed driver resumes; each run resumes from its last.pt).
 
 Example (the budget of docs/EXPERIMENTS.md):
-    python -m training.experiments --data /tmp/hp/train --test /tmp/hp/test --out /tmp/hp/exp \\
+    python scripts/experiments.py --data /tmp/hp/train --test /tmp/hp/test --out /tmp/hp/exp \\
         --budget-frames 3000 --epochs 2 --fig-dir docs
 """
 
