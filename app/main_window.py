@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
     def open_source(self, spec: str) -> bool:
         """Switch to the source ``spec``. On failure the banner says why and the previous source keeps running."""
         try:
-            source = runtime.open_source(spec)
+            source = runtime.play_source(spec)
         except HandposeError as exc:
             self.show_error(f"Cannot open source {spec}: {exc}")
             return False
@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
         """Load the model at ``path``. On failure the banner says why and the previous model stays in use."""
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            estimator = runtime.load_estimator(path)
+            estimator = runtime.load_model(path)
         except HandposeError as exc:
             self.show_error(f"Cannot load model: {exc}")
             if self.model_path:
@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
             return
         paused = self.controls.pause_button.isChecked()
         try:
-            source = runtime.open_source(self.source_spec)
+            source = runtime.play_source(self.source_spec)
             source.seek(index)
         except HandposeError as exc:
             self.show_error(str(exc))

@@ -222,8 +222,8 @@ def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
     from app import runtime
 
     camera = UnpluggedCamera()
-    real_open = runtime.open_source
-    monkeypatch.setattr(runtime, "open_source", lambda spec: camera if spec == "fake:cam" else real_open(spec))
+    real_open = runtime.play_source
+    monkeypatch.setattr(runtime, "play_source", lambda spec: camera if spec == "fake:cam" else real_open(spec))
     assert window.open_source("fake:cam")
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT_MS)
     assert "device disconnected" in window.banner.text()
@@ -298,8 +298,8 @@ def test_a_frame_level_model_runs_and_refuses_a_depth_only_source(qtbot, window,
     from inference.nyu_io import NyuWriter
     from tests.teacher.fakes import FakeTeacher
 
-    load = runtime.load_estimator
-    monkeypatch.setattr(runtime, "load_estimator", lambda path: FakeTeacher() if path == "fake" else load(path))
+    load = runtime.load_model
+    monkeypatch.setattr(runtime, "load_model", lambda path: FakeTeacher() if path == "fake" else load(path))
     wait_frames(qtbot, window, 2)
     assert window.open_model("fake")
     wait_frames(qtbot, window, 3)

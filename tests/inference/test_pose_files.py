@@ -212,7 +212,7 @@ def test_empty_jsonl(tmp_path: Path) -> None:
 
 def test_reads_what_handpose_run_writes(tmp_path: Path) -> None:
     """The writer of `handpose run` and this reader agree on the poses JSONL contract."""
-    poses_jsonl = pytest.importorskip("inference.poses_jsonl", reason="the poses JSONL writer has not landed yet")
+    import inference.poses_jsonl as poses_jsonl
     from inference.frame import HandPose
 
     xyz = np.random.default_rng(5).uniform(-100, 800, (14, 3))

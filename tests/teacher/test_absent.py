@@ -76,4 +76,4 @@ def test_the_app_offers_the_teacher_only_when_installed(no_mediapipe: None) -> N
     names = [p.name for p in runtime.model_choices()]
     assert "mediapipe" not in names and "depthnet.onnx" in names
     with pytest.raises(ModelError, match="optional mediapipe package"):
-        runtime.load_estimator("mediapipe")
+        runtime.load_model("mediapipe")
