@@ -154,7 +154,7 @@ def test_resolve_providers() -> None:
 
 def test_default_model_paths(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HANDPOSE_MODEL", raising=False)
-    root = Path(estimator_module.__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # this checkout
     assert default_model_path() == root / "models" / "depthnet.onnx"
     assert default_model_path("rgbd") == root / "models" / "fusenet.onnx"
     monkeypatch.setenv("HANDPOSE_MODEL", str(tmp_path / "mine.onnx"))
