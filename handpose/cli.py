@@ -31,7 +31,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, only that subcommand gets its options (the others list with their
+    help line), so running one command never loads what another's options are built from (`handpose eval` does
+    not import the training recipe behind `handpose train`'s defaults)."""
     parser = argparse.ArgumentParser(
         prog="handpose",
         description="Real-time 3D hand pose estimation from RGB-D cameras (thesis Depth-Net / Fuse-Net).",
@@ -41,13 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"handpose.commands.{name.replace('-', '_')}")
         doc = (module.__doc__ or help_text).strip()
         p = sub.add_parser(name, help=help_text, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
+        if command is None or command == name:
+            module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)  # the subcommand: the first positional
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     from inference.errors import HandposeError
 
