@@ -141,6 +141,9 @@ class ControlPanel(QWidget):
         self.cube_model_check.setToolTip("crop with the cube the model was trained with (untick to override it)")
         self.near_spin = _spin(50, 5000, 50, 0, " mm")
         self.far_spin = _spin(100, 10000, 50, 0, " mm")
+        self.refine_check = QCheckBox("Refine (model fit)")
+        self.refine_check.setToolTip("Fit the articulated hand model to the depth after the network; its joints are "
+                                     "used when the fit is close to the hand's points (14-joint depth models)")
         self.smoothing_check = QCheckBox("One Euro smoothing")
         self.min_cutoff_spin = _spin(0.01, 30, 0.1, 2, " Hz")
         self.min_cutoff_spin.setToolTip("One Euro cutoff at rest (Hz): lower = steadier when still, more lag")
@@ -153,6 +156,7 @@ class ControlPanel(QWidget):
             self.cube_spin.setValue(s.cube_override_mm)
         self.near_spin.setValue(s.near_mm)
         self.far_spin.setValue(s.far_mm)
+        self.refine_check.setChecked(s.refine)
         self.smoothing_check.setChecked(s.smoothing)
         self.min_cutoff_spin.setValue(s.smooth_min_cutoff_hz)
         self.beta_spin.setValue(s.smooth_beta_per_mm)
@@ -160,6 +164,7 @@ class ControlPanel(QWidget):
         form.addRow("Cube", self.cube_spin)
         form.addRow("Depth from", self.near_spin)
         form.addRow("Depth to", self.far_spin)
+        form.addRow(self.refine_check)
         form.addRow(self.smoothing_check)
         form.addRow("Min cutoff", self.min_cutoff_spin)
         form.addRow("Beta", self.beta_spin)
@@ -168,6 +173,7 @@ class ControlPanel(QWidget):
         self.cube_model_check.toggled.connect(self._cube_model_toggled)
         self.smoothing_check.toggled.connect(self._smoothing_toggled)
         self._smoothing_toggled(s.smoothing, emit=False)
+        self.refine_check.toggled.connect(self._refine_toggled)
         return box
 
     def _replay_group(self) -> QGroupBox:
@@ -203,10 +209,16 @@ class ControlPanel(QWidget):
         self.cloud_colour_combo = QComboBox()
         self.cloud_colour_combo.addItems(["depth", "rgb"])
         self.cloud_colour_combo.setCurrentText(s.cloud_colour)
+        self.fit_check = QCheckBox("Show fitted model")
+        self.fit_check.setToolTip("Draw the fitted hand model in the 3D view (magenta points on its surface)")
+        self.fit_check.setChecked(s.show_fit)
+        self.fit_check.setEnabled(s.refine)
         form.addRow(self.gt_check)
+        form.addRow(self.fit_check)
         form.addRow("Images", self.image_mode_combo)
         form.addRow("Cloud colour", self.cloud_colour_combo)
         self.gt_check.toggled.connect(lambda _v: self.view_options_changed.emit())
+        self.fit_check.toggled.connect(lambda _v: self.view_options_changed.emit())
         self.image_mode_combo.currentTextChanged.connect(lambda _t: self.view_options_changed.emit())
         self.cloud_colour_combo.currentTextChanged.connect(lambda _t: self.view_options_changed.emit())
         return box
@@ -285,10 +297,12 @@ class ControlPanel(QWidget):
         into.cube_override_mm = 0.0 if self.cube_model_check.isChecked() else self.cube_spin.value()
         into.near_mm = self.near_spin.value()
         into.far_mm = self.far_spin.value()
+        into.refine = self.refine_check.isChecked()
         into.smoothing = self.smoothing_check.isChecked()
         into.smooth_min_cutoff_hz = self.min_cutoff_spin.value()
         into.smooth_beta_per_mm = self.beta_spin.value()
         into.show_ground_truth = self.gt_check.isChecked()
+        into.show_fit = self.fit_check.isChecked()
         into.image_mode = self.image_mode_combo.currentText()
         into.cloud_colour = self.cloud_colour_combo.currentText()
         return into
@@ -331,6 +345,10 @@ class ControlPanel(QWidget):
         self.beta_spin.setEnabled(on)
         if emit:
             self.settings_changed.emit()
+
+    def _refine_toggled(self, on: bool) -> None:
+        self.fit_check.setEnabled(on)  # without refinement there is no fitted model to show
+        self.settings_changed.emit()
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

@@ -47,6 +47,7 @@ def launch(
     size: tuple[int, int] = (1280, 800),
     replay_fps: float | None = 30.0,
     settings_path: str | None = None,
+    refine: bool | None = None,
 ) -> int:
     """Open the window; in screenshot mode process ``frames`` frames, save the whole window and return.
 
@@ -61,7 +62,10 @@ def launch(
     runtime.replay_fps = replay_fps
     if screenshot is not None:
         runtime.replay_loop, runtime.max_frames = False, frames
-    window = MainWindow(SettingsStore(settings_path), source=source, model=model)
+    store = SettingsStore(settings_path)
+    if refine is not None:  # the command line's choice, kept like a click on the checkbox
+        store.update(refine=refine)
+    window = MainWindow(store, source=source, model=model)
     if screenshot is not None:
         window.resize(*size)
     window.show()

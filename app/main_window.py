@@ -32,7 +32,7 @@ from app.controls import ControlPanel
 from app.gesture_panel import GesturePanel
 from app.plots import LatencyPlots
 from app.settings_store import SettingsStore
-from app.state import RateMeter, StageHistory, ViewState
+from app.state import RateMeter, StageHistory, ViewState, fit_text
 from app.view3d import HandView3D
 from app.views import CropInset, ImagePanel
 from app.worker import TrackerWorker
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
 
         self.view3d = HandView3D()
         self.view3d.colour_mode = self.settings.cloud_colour
+        self.view3d.show_fit = self.settings.show_fit
         self.plots = LatencyPlots()
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.view3d)
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
             bar.addAction(action)
 
     def _build_status_bar(self) -> None:
-        self.status_labels = {key: QLabel() for key in ("source", "model", "provider", "fps", "latency")}
+        self.status_labels = {key: QLabel() for key in ("source", "model", "provider", "fps", "latency", "fit")}
         for key, label in self.status_labels.items():
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.statusBar().addPermanentWidget(label, 3 if key == "source" else 1)
@@ -292,7 +293,8 @@ class MainWindow(QMainWindow):
     # --- results ----------------------------------------------------------------------------------
 
     def _view_options(self) -> dict[str, Any]:
-        return {"near_mm": self.settings.near_mm, "far_mm": self.settings.far_mm}
+        s = self.settings  # read from the worker thread: plain attributes, set by the UI thread
+        return {"near_mm": s.near_mm, "far_mm": s.far_mm, "fit_points": s.refine and s.show_fit}
 
     def _show_result(self, state: ViewState) -> None:
         t0 = time.perf_counter()
@@ -329,6 +331,7 @@ class MainWindow(QMainWindow):
         labels["fps"].setText(f"{self.worker.processed_rate.rate_hz:5.1f} FPS (shown {self.shown_rate.rate_hz:.0f})")
         latency = self.history.latency_ms[-1] if self.history.latency_ms else float("nan")
         labels["latency"].setText(f"latency {latency:5.1f} ms" if latency == latency else "latency –")
+        labels["fit"].setText(fit_text(self.last_state, self.settings.refine))
 
     # --- errors -----------------------------------------------------------------------------------
 
@@ -358,12 +361,14 @@ class MainWindow(QMainWindow):
         self.controls.read_settings(self.settings)
         if self.pipeline is not None:
             runtime.update_pipeline(self.pipeline, self.settings)
+        self._update_status()
 
     def _apply_view_options(self) -> None:
         s = self.controls.read_settings(self.settings)
         self.images.show_ground_truth = s.show_ground_truth
         self.images.set_mode(s.image_mode)
         self.view3d.colour_mode = s.cloud_colour
+        self.view3d.show_fit = s.show_fit
         if self.last_state is not None:
             self.images.show_state(self.last_state)
             self.view3d.show_state(self.last_state)

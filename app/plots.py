@@ -7,12 +7,14 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.state import STAGES, StageHistory
+from app.view3d import FIT_RGB
 
 STAGE_COLOURS: dict[str, tuple[int, int, int]] = {
     "capture": (150, 150, 150),
     "segment": (60, 200, 80),
     "crop": (40, 150, 240),
     "infer": (240, 170, 30),
+    "fit": FIT_RGB,  # the fitted model's colour in the 3D view
     "post": (170, 80, 230),
     "render": (230, 60, 60),
 }

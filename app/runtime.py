@@ -127,6 +127,7 @@ def pipeline_settings(s: AppSettings) -> PipelineSettings:
         cube_mm=s.cube_override_mm or None,  # None: the model's cube (its metadata)
         smoothing=s.smoothing,
         smoothing_params=SmoothingParams(min_cutoff_hz=s.smooth_min_cutoff_hz, beta_per_mm=s.smooth_beta_per_mm),
+        refine=s.refine,
     )
 
 
@@ -138,8 +139,13 @@ def make_pipeline(estimator: Any, s: AppSettings, source: FrameSource | None = N
 
 
 def update_pipeline(pipeline: Pipeline, s: AppSettings) -> None:
-    """Apply changed settings to a running pipeline (thread-safe on the pipeline's side)."""
+    """Apply changed settings to a running pipeline (thread-safe on the pipeline's side); they take effect on the
+    next frame. Switching refinement on or off restarts the tracking (smoothing and the fit's track), so that a fit
+    never starts from a pose that is frames old and the joints do not glide between the network's and the fit's."""
+    refine_changed = pipeline.settings.refine != s.refine
     pipeline.update_settings(pipeline_settings(s))
+    if refine_changed:
+        pipeline.reset()
 
 
 def make_tracker(source: FrameSource, pipeline: Pipeline, on_result: Any, on_error: Any) -> Tracker:
@@ -152,12 +158,12 @@ def make_recorder(directory: str | Path, live: bool) -> Recorder:
 
 
 def end_to_end_ms(state: Any, rendered_s: float) -> float:
-    """From the frame in memory to its pixels updated, in ms: pipeline (segment, crop, infer, post) + hand-over to
+    """From the frame in memory to its pixels updated, in ms: pipeline (segment, crop, infer, fit, post) + hand-over to
     the UI thread + render. Capture (decoding, the SDK's wait, a paced replay's sleep) is plotted apart."""
     timings = state.timings_ms
     pipeline_ms = timings.get("total")
     if pipeline_ms is None:
-        pipeline_ms = sum(timings.get(k, 0.0) for k in ("segment", "crop", "infer", "post"))
+        pipeline_ms = sum(timings.get(k, 0.0) for k in ("segment", "crop", "infer", "fit", "post"))
     return pipeline_ms + max(rendered_s - state.delivered_s, 0.0) * 1000.0
 
 

@@ -7,7 +7,7 @@ argument) points it at an INI file instead, which is what the tests use so they 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 
 from PySide6.QtCore import QSettings
 
@@ -47,6 +47,12 @@ class SettingsStore:
                 continue
             setattr(out, f.name, value)
         return out
+
+    def update(self, **changes: object) -> AppSettings:
+        """Store the named fields (e.g. ``refine=False`` from the command line) over what is stored; the result."""
+        settings = replace(self.load(), **changes)
+        self.save(settings)
+        return settings
 
     def save(self, settings: AppSettings) -> None:
         for key, value in asdict(settings).items():

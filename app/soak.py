@@ -2,8 +2,9 @@
 
 The command is ``handpose soak --app`` (:mod:`handpose.commands.soak`). The result holds: frames processed and
 shown, their rates, end-to-end latency (median and p95, ms, from the frame in memory to its pixels updated),
-per-stage medians, and resident memory (MB) sampled every ``sample_s`` seconds, with the growth between the first
-minute and the end. Progress goes to stderr.
+per-stage medians, the shown frames' fit residual (median and p95, mm) and the share of them whose fit was used,
+and resident memory (MB) sampled every ``sample_s`` seconds, with the growth between the first minute and the end.
+Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from array import array
+from collections import Counter
 
 import numpy as np
 import psutil
@@ -20,22 +22,30 @@ from app.launch import ensure_app
 from app.main_window import MainWindow
 from app.settings_store import SettingsStore
 from app.state import STAGES
+from inference.fit.refiner import STATUS_OK
 
 
-def _stats(values: np.ndarray) -> dict[str, float]:
-    if values.size == 0:
-        return {"median": float("nan"), "p95": float("nan")}
+def _stats(values: np.ndarray) -> dict[str, float | None]:
+    if values.size == 0:  # null, not NaN: stdout stays valid JSON (e.g. the fit residual with --no-refine)
+        return {"median": None, "p95": None}
     return {"median": round(float(np.median(values)), 2), "p95": round(float(np.percentile(values, 95)), 2)}
 
 
-def soak(source: str | None, model: str | None, minutes: float, sample_s: float, settings: str | None) -> dict:
+def soak(source: str | None, model: str | None, minutes: float, sample_s: float, settings: str | None,
+         refine: bool | None = None) -> dict:
+    """Run the window; ``refine`` True/False switches the model fit on/off in ``settings`` (None: as stored)."""
     app = ensure_app()
-    window = MainWindow(SettingsStore(settings), source=source, model=model)
+    store = SettingsStore(settings)
+    if refine is not None:
+        store.update(refine=refine)
+    window = MainWindow(store, source=source, model=model)
     window.resize(1280, 800)
     window.show()
     process = psutil.Process()
     latency_ms = array("d")
     stage_ms: dict[str, array] = {s: array("d") for s in STAGES}
+    fit_residual_mm = array("d")
+    fit_statuses: Counter[str] = Counter()
     rss_mb: list[tuple[float, float]] = []
     t0 = time.perf_counter()
 
@@ -44,6 +54,10 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
         for stage, values in stage_ms.items():
             if stage in state.timings_ms:
                 values.append(state.timings_ms[stage])
+        if state.found:
+            fit_statuses[state.fit_status or "none"] += 1
+            if state.fit_status == STATUS_OK and state.fit_residual_mm is not None:
+                fit_residual_mm.append(state.fit_residual_mm)
 
     def sample() -> None:
         elapsed = time.perf_counter() - t0
@@ -75,6 +89,9 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
         "fps_shown": round(shown / elapsed, 2),
         "latency_ms": _stats(np.frombuffer(latency_ms, np.float64)),
         "stages_ms": {s: _stats(np.frombuffer(v, np.float64)) for s, v in stage_ms.items()},
+        "refine": window.settings.refine,
+        "fit_residual_mm": _stats(np.frombuffer(fit_residual_mm, np.float64)),
+        "fit_ok_fraction": round(fit_statuses[STATUS_OK] / max(sum(fit_statuses.values()), 1), 3),
         "rss_mb": rss_mb,
         "rss_growth_after_first_minute_mb": round(rss_mb[-1][1] - first_minute, 1),
         "errors": window.last_error or None,

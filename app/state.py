@@ -2,8 +2,8 @@
 
 The worker hands a pipeline ``FrameResult`` to :func:`build_view_state`, which turns it into a
 :class:`ViewState` holding exactly what the views need (colour-mapped depth, 2D/3D joints, the cube
-outline, the network input, a subsampled point cloud, the ground-truth error). Metering
-(:class:`RateMeter`, :class:`StageHistory`, :class:`GestureHistory`) is bounded so a long session
+outline, the network input, a subsampled point cloud, the fitted hand model's surface, the ground-truth error).
+Metering (:class:`RateMeter`, :class:`StageHistory`, :class:`GestureHistory`) is bounded so a long session
 never grows memory.
 """
 
@@ -19,11 +19,16 @@ import cv2
 import numpy as np
 
 from inference.crop_defaults import DEFAULT_CUBE_MM
+from inference.fit.refiner import STATUS_OK, fitted_surface
+from inference.fit.surface import surface_samples
 from inference.geometry import Intrinsics, depth_to_points, uvd_to_xyz, xyz_to_uvd
 
 # Stages plotted and listed, in pipeline order; "render" is measured by the UI itself.
-STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "post", "render")
+STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "fit", "post", "render")
 MAX_CLOUD_POINTS = 20000
+# The fitted model is drawn as points on its surface: this many rings of this many points along each capsule (and
+# a (2 * around) x around lattice on each ellipsoid): about a thousand points, ~0.3 ms to make in the worker.
+FIT_RINGS, FIT_AROUND = 4, 8
 
 # The 12 edges of a cube as pairs of corner indices; corner i has bits (x, y, z) = (i & 1, i >> 1 & 1, i >> 2 & 1).
 CUBE_EDGES: tuple[tuple[int, int], ...] = tuple(
@@ -100,6 +105,11 @@ class ViewState:
         joints_xyz_mm: ``(14, 3)`` predicted joints, or None.
         error_mm: mean per-joint error vs ground truth for this frame, or None.
         gesture, gesture_confidence: recognised gesture.
+        fit_residual_mm: mean distance (mm) of the hand's points to the fitted model (also of a rejected fit), or None
+            when nothing was fitted.
+        fit_status: ``"ok"``, why the network's joints were kept, or None when refinement is off / not possible.
+        fit_points_xyz_mm: ``(M, 3)`` float32 points on the surface of the accepted fit (camera space, as fitted on
+            this frame, i.e. before smoothing), or None (no accepted fit, or not asked for).
         timings_ms: per-stage timings from the pipeline.
     """
 
@@ -121,6 +131,9 @@ class ViewState:
     error_mm: float | None = None
     gesture: str | None = None
     gesture_confidence: float = 0.0
+    fit_residual_mm: float | None = None
+    fit_status: str | None = None
+    fit_points_xyz_mm: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     delivered_s: float = 0.0  # perf_counter when the worker handed it over (for end-to-end latency)
 
@@ -130,8 +143,10 @@ def build_view_state(
     near_mm: float = 200.0,
     far_mm: float = 1500.0,
     max_points: int = MAX_CLOUD_POINTS,
+    fit_points: bool = True,
 ) -> ViewState:
-    """Turn a pipeline ``FrameResult`` (``frame``, ``pose``, ``crop``, ``segmentation``) into a :class:`ViewState`.
+    """Turn a pipeline ``FrameResult`` (``frame``, ``pose``, ``crop``, ``segmentation``, ``fit``) into a
+    :class:`ViewState`; ``fit_points`` samples the accepted fit's surface for the 3D view.
 
     Runs in the worker thread so the UI thread only blits.
     """
@@ -147,8 +162,13 @@ def build_view_state(
         reason="" if pose.found else (getattr(seg, "reason", "") or "no hand"),
         gesture=pose.gesture,
         gesture_confidence=float(pose.gesture_confidence or 0.0),
+        fit_residual_mm=pose.fit_residual_mm,
+        fit_status=pose.fit_status,
         timings_ms=dict(pose.timings_ms),
     )
+    fit = getattr(result, "fit", None)
+    if fit_points and fit is not None and fit.status == STATUS_OK and fit.params is not None:
+        state.fit_points_xyz_mm = surface_samples(fitted_surface(fit), FIT_RINGS, FIT_AROUND).astype(np.float32)
     if frame.joints_uvd is not None and np.all(np.isfinite(frame.joints_uvd)):
         state.gt_uv = np.asarray(frame.joints_uvd, np.float64)[:, :2]
     centre_xyz = cube_mm = mask = None
@@ -184,6 +204,19 @@ def build_view_state(
         if frame.joints_uvd is not None:
             state.error_mm = mean_joint_error_mm(state.joints_xyz_mm, frame.joints_uvd, intr)
     return state
+
+
+def fit_text(state: ViewState | None, refine: bool) -> str:
+    """The status line's word on the fit: ``fit 3.2 mm`` (the residual of the fit in use), ``fit rejected: ...`` /
+    ``fit not fitted: ...`` (why the network's joints were kept), ``fit off``, or ``fit –`` (no hand, or a model the
+    fit cannot start from)."""
+    if not refine:
+        return "fit off"
+    if state is None or not state.found or state.fit_status is None:
+        return "fit –"
+    if state.fit_status == STATUS_OK and state.fit_residual_mm is not None:
+        return f"fit {state.fit_residual_mm:.1f} mm"
+    return f"fit {state.fit_status}"
 
 
 def _cube_window(shape: tuple[int, ...], centre_xyz_mm: np.ndarray, cube_mm: float, intr: Intrinsics) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The embedded 3D view (pyqtgraph.opengl): the hand's point cloud and the 3D skeleton; orbit/zoom by mouse.
+"""The embedded 3D view (pyqtgraph.opengl): the hand's point cloud, the 3D skeleton and the fitted hand model (points
+on its surface, magenta); orbit/zoom by mouse.
 
 Camera space (mm, x right, y up, z away from the camera) is shown in GL coordinates (x, z, y) so that
 "up" is up and the view orbits around the hand's centre; everything is in metres relative to the hand
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph.opengl as gl
+from OpenGL import GL
+from pyqtgraph.opengl.GLGraphicsItem import GLOptions
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
@@ -30,10 +33,13 @@ def _rgba(rgb: np.ndarray, alpha: float = 1.0) -> np.ndarray:
 
 _BONE_RGBA = np.repeat(_rgba(np.array([FINGER_COLOURS[f] for _, _, f in BONES])), 2, axis=0)  # (2*bones, 4)
 _JOINT_RGBA = _rgba(np.array([FINGER_COLOURS[f] for f in JOINT_FINGER]))
+FIT_RGB = (255, 80, 200)  # magenta: in neither the turbo depth map nor the finger colours
+# The fitted model lies on the observed cloud, which would hide it: it is blended over it, without the depth test.
+_OVER_THE_CLOUD = {**GLOptions["translucent"], GL.GL_DEPTH_TEST: False}
 
 
 class HandView3D(gl.GLViewWidget):
-    """Point cloud coloured by depth or RGB, with the predicted 3D skeleton."""
+    """Point cloud coloured by depth or RGB, with the predicted 3D skeleton and the fitted model (``show_fit``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,10 +57,23 @@ class HandView3D(gl.GLViewWidget):
         self.cloud.setGLOptions("opaque")
         self.bones = gl.GLLinePlotItem(pos=np.zeros((2, 3), np.float32), mode="lines", width=3.0, antialias=True)
         self.joints = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=9.0, pxMode=True)
-        for item in (self.cloud, self.bones, self.joints):
+        self.fit = gl.GLScatterPlotItem(pos=np.zeros((1, 3), np.float32), size=2.5, pxMode=True)
+        self.fit.setGLOptions(_OVER_THE_CLOUD)
+        for item in (self.cloud, self.fit, self.bones, self.joints):
             item.setVisible(False)
             self.addItem(item)
         self.colour_mode = "depth"  # or "rgb"
+        self.show_fit = True
+        self._fit_rgba = _rgba(np.array([FIT_RGB]), alpha=0.8)  # grown to the number of fitted points once, then reused
+
+    def _show_fit(self, points_mm: np.ndarray | None, centre_mm: np.ndarray) -> None:
+        if not self.show_fit or points_mm is None or len(points_mm) == 0:
+            self.fit.setVisible(False)
+            return
+        if len(self._fit_rgba) != len(points_mm):  # the model's sample count is fixed: this happens once
+            self._fit_rgba = np.repeat(self._fit_rgba[:1], len(points_mm), axis=0)
+        self.fit.setData(pos=camera_to_gl(points_mm, centre_mm), color=self._fit_rgba)
+        self.fit.setVisible(True)
 
     def show_state(self, state) -> None:
         """Draw an :class:`app.state.ViewState` (keeps the previous cloud when no hand was found)."""
@@ -62,12 +81,14 @@ class HandView3D(gl.GLViewWidget):
         if centre is None or len(state.points_xyz_mm) == 0:
             self.bones.setVisible(False)
             self.joints.setVisible(False)
+            self.fit.setVisible(False)
             return
         colours = state.points_color_rgb if self.colour_mode == "rgb" and state.points_color_rgb is not None else (
             state.points_depth_rgb
         )
         self.cloud.setData(pos=camera_to_gl(state.points_xyz_mm, centre), color=_rgba(colours))
         self.cloud.setVisible(True)
+        self._show_fit(state.fit_points_xyz_mm, centre)
         if state.joints_xyz_mm is None:
             self.bones.setVisible(False)
             self.joints.setVisible(False)

@@ -4,7 +4,9 @@ A sequence directory holds ``depth_{K}_{NNNNNNN}.png`` and ``rgb_{K}_{NNNNNNN}.p
 1 = frontal; frame numbers from 0000001) and ``joint_data.mat`` with ``joint_uvd`` and ``joint_xyz``
 shaped ``(views, frames, 36, 3)`` plus ``joint_names``. Depth PNGs are 8-bit RGB with
 ``depth_mm = (G << 8) | B``. Optional extras written by handpose: ``intrinsics.json`` (when the
-intrinsics are not NYU's), ``gestures.json`` (frame labels of synthetic gesture sequences) and
+intrinsics are not NYU's), ``gestures.json`` (frame labels of synthetic gesture sequences),
+``joint_data_left.mat`` (the left hand of a two-hand synthetic folder: the layout of ``joint_data.mat``, NaN
+rows where it is not in view) and
 ``timestamps.txt`` (capture times: line k holds frame number k's time in seconds; written by recordings and
 synthetic sequences, so a replay runs on the sequence's own clock; without it frames are 1/30 s apart, NYU's
 rate).
@@ -32,6 +34,7 @@ from inference.skeleton import NUM_NYU_JOINTS, NYU_JOINT_NAMES, to_eval_joints
 log = logging.getLogger(__name__)
 
 JOINT_DATA = "joint_data.mat"
+LEFT_JOINT_DATA = "joint_data_left.mat"  # a two-hand folder's left hand (same layout; NaN rows: not in view)
 INTRINSICS_JSON = "intrinsics.json"
 GESTURES_JSON = "gestures.json"
 TIMESTAMPS_TXT = "timestamps.txt"

@@ -13,6 +13,9 @@ Formats (chosen by :func:`load_poses` from the path):
 - **poses JSONL** (``.jsonl`` / ``.ndjson``, or a text file whose first character is ``{``), written by
   ``handpose run``: one object per line with ``"index"`` (0-based frame index), ``"found"`` and
   ``"joints_xyz_mm"`` (14x3 mm, y up, or null). Matched to labels by index, not by position.
+  Lines may also carry ``"hands"``: a list of {"handedness": "right"|"left"|null, "found", "joints_xyz_mm" (or
+  only "joints_uvd", converted with the given intrinsics), ...}; :func:`read_hands_jsonl` reads one pose set per
+  side from them (the first hand of that side on each line).
 
 Every problem is raised as :class:`~inference.errors.DataFormatError` naming the file and the first bad
 line or frame.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +33,7 @@ import numpy as np
 
 from inference.errors import DataFormatError
 from inference.geometry import NYU_INTRINSICS, Intrinsics, uvd_to_xyz
-from inference.nyu_io import JOINT_DATA, read_joint_data
+from inference.nyu_io import JOINT_DATA, LEFT_JOINT_DATA, read_joint_data
 from inference.skeleton import NUM_JOINTS, to_eval_joints
 
 FLOATS_PER_LINE = NUM_JOINTS * 3  # 42
@@ -166,20 +170,11 @@ def _joints_14x3(value: object, path: Path, number: int, key: str) -> np.ndarray
     return arr
 
 
-def read_poses_jsonl(path: str | Path) -> PoseSet:
-    """A poses JSONL from ``handpose run`` as an indexed :class:`PoseSet`.
-
-    Blank lines are skipped. A row needs an integer ``"index"`` >= 0; ``"found"`` defaults to whether
-    ``"joints_xyz_mm"`` is non-null. A repeated index is an error (two answers for one frame).
-    """
-    path = Path(path)
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, int, dict]]:
+    """``(line number, index, row)`` of every non-blank line, each a JSON object with a unique integer
+    ``"index"`` >= 0 (else :class:`DataFormatError` naming the line)."""
     text = _read_bytes(path).decode("utf-8", errors="replace")
-    indices: list[int] = []
-    joints: list[np.ndarray] = []
-    found: list[bool] = []
-    lines: list[int] = []
     first_line_of: dict[int, int] = {}
-    nan_pose = np.full((NUM_JOINTS, 3), np.nan)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -198,16 +193,17 @@ def read_poses_jsonl(path: str | Path) -> PoseSet:
             first = first_line_of[index]
             raise DataFormatError(path, f"line {number}: frame index {index} repeated (first on line {first})")
         first_line_of[index] = number
-        xyz = row.get("joints_xyz_mm")
-        is_found = row.get("found", xyz is not None)
-        if not isinstance(is_found, bool):
-            raise DataFormatError(path, f"line {number}: \"found\" must be true or false (got {is_found!r})")
-        if is_found and xyz is None:
-            raise DataFormatError(path, f"line {number}: \"found\" is true but \"joints_xyz_mm\" is missing or null")
-        indices.append(index)
-        joints.append(_joints_14x3(xyz, path, number, "joints_xyz_mm") if is_found else nan_pose)
-        found.append(is_found)
-        lines.append(number)
+        yield number, index, row
+
+
+def _found_flag(obj: dict, path: Path, number: int, where: str, has_pose: bool) -> bool:
+    is_found = obj.get("found", has_pose)
+    if not isinstance(is_found, bool):
+        raise DataFormatError(path, f"line {number}: {where}\"found\" must be true or false (got {is_found!r})")
+    return is_found
+
+
+def _indexed(path: Path, indices: list[int], joints: list[np.ndarray], found: list[bool], lines: list[int]) -> PoseSet:
     if not indices:
         raise DataFormatError(path, "no pose rows (an empty JSONL file)")
     return PoseSet(
@@ -216,7 +212,91 @@ def read_poses_jsonl(path: str | Path) -> PoseSet:
     )
 
 
+def read_poses_jsonl(path: str | Path) -> PoseSet:
+    """A poses JSONL from ``handpose run`` as an indexed :class:`PoseSet`.
+
+    Blank lines are skipped. A row needs an integer ``"index"`` >= 0; ``"found"`` defaults to whether
+    ``"joints_xyz_mm"`` is non-null. A repeated index is an error (two answers for one frame).
+    """
+    path = Path(path)
+    indices: list[int] = []
+    joints: list[np.ndarray] = []
+    found: list[bool] = []
+    lines: list[int] = []
+    nan_pose = np.full((NUM_JOINTS, 3), np.nan)
+    for number, index, row in _jsonl_rows(path):
+        xyz = row.get("joints_xyz_mm")
+        is_found = _found_flag(row, path, number, "", xyz is not None)
+        if is_found and xyz is None:
+            raise DataFormatError(path, f"line {number}: \"found\" is true but \"joints_xyz_mm\" is missing or null")
+        indices.append(index)
+        joints.append(_joints_14x3(xyz, path, number, "joints_xyz_mm") if is_found else nan_pose)
+        found.append(is_found)
+        lines.append(number)
+    return _indexed(path, indices, joints, found, lines)
+
+
+HANDEDNESS = ("right", "left")
+
+
+def _side_pose(hands: object, side: str, path: Path, number: int, intrinsics: Intrinsics) -> np.ndarray | None:
+    """``(14, 3)`` mm of the first found hand of ``side`` in a line's ``"hands"`` list, or None."""
+    if not isinstance(hands, list):
+        raise DataFormatError(path, f"line {number}: \"hands\" must be a list of objects (got {type(hands).__name__})")
+    for k, hand in enumerate(hands):
+        where = f"hands[{k}]: "
+        if not isinstance(hand, dict):
+            raise DataFormatError(path, f"line {number}: {where}expected an object, got {type(hand).__name__}")
+        handedness = hand.get("handedness")
+        if handedness not in (*HANDEDNESS, None):
+            raise DataFormatError(path, f"line {number}: {where}\"handedness\" must be \"right\", \"left\" or null "
+                                        f"(got {handedness!r})")
+        xyz, uvd = hand.get("joints_xyz_mm"), hand.get("joints_uvd")
+        if handedness != side or not _found_flag(hand, path, number, where, xyz is not None or uvd is not None):
+            continue
+        if xyz is not None:
+            return _joints_14x3(xyz, path, number, f"hands[{k}].joints_xyz_mm")
+        if uvd is not None:
+            return uvd_to_xyz(_joints_14x3(uvd, path, number, f"hands[{k}].joints_uvd"), intrinsics)
+        raise DataFormatError(path, f"line {number}: {where}\"found\" is true but it has no joints")
+    return None
+
+
+def read_hands_jsonl(path: str | Path, intrinsics: Intrinsics = NYU_INTRINSICS) -> dict[str, PoseSet] | None:
+    """Per side (``"right"``, ``"left"``), the poses of a JSONL whose lines carry ``"hands"``; None when no line
+    does (a one-hand file).
+
+    On each line a side's pose is its first found hand of that handedness (nearest first, as written); a line with
+    no such hand (or no ``"hands"``) is a frame where that side was not found. Hands given only as ``joints_uvd``
+    are converted with ``intrinsics``.
+    """
+    path = Path(path)
+    rows = list(_jsonl_rows(path))
+    if not any("hands" in row for _, _, row in rows):
+        return None
+    nan_pose = np.full((NUM_JOINTS, 3), np.nan)
+    out = {}
+    for side in HANDEDNESS:
+        poses = [_side_pose(row.get("hands", []), side, path, number, intrinsics) for number, _, row in rows]
+        out[side] = _indexed(path, [index for _, index, _ in rows], [nan_pose if p is None else p for p in poses],
+                             [p is not None for p in poses], [number for number, _, _ in rows])
+    return out
+
+
 # --- dispatch -------------------------------------------------------------------------------------
+
+def load_left_labels(path: str | Path, view: int = 1) -> PoseSet | None:
+    """The left hand's labels of a two-hand folder (its ``joint_data_left.mat``), or None for any other labels."""
+    path = Path(path)
+    if not (path.is_dir() and (path / LEFT_JOINT_DATA).is_file()):
+        return None
+    return read_mat_poses(path / LEFT_JOINT_DATA, view)
+
+
+def is_poses_jsonl(path: Path) -> bool:
+    """Whether :func:`load_poses` reads ``path`` as a poses JSONL."""
+    return path.is_file() and (path.suffix.lower() in JSONL_SUFFIXES or _looks_like_jsonl(path))
+
 
 def _looks_like_jsonl(path: Path) -> bool:
     try:

@@ -17,6 +17,12 @@
    a palm's thickness (~30 mm) behind it. The mask is the hand points at full resolution.
 
 No hand in range gives ``found=False`` with a reason, never an exception.
+
+Several hands (:func:`segment_hands`): the first is exactly :func:`segment_hand`'s. Then the surface it lies on
+(its blob and everything joined to it without a depth step: its forearm beyond the band) is set aside, and the
+search runs again on what is left, from the nearest remaining depth; a candidate must also look like a hand (palm
+no wider than ``max_palm_radius_mm``: not a head or a torso) and lie within ``max_hand_distance_mm`` of the first
+(two hands of one person). Up to ``max_hands``, nearest first, each with its own centre.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from inference.geometry import Intrinsics
+from inference.geometry import Intrinsics, uvd_to_xyz
 
 STEP = 2  # decimation of the grid the blob search runs on
 _CLOSE_KERNEL = np.ones((3, 3), np.uint8)
@@ -51,6 +57,15 @@ class SegmentationParams:
     border_px: int = 6
     # From the visible palm surface to the palm centre (half a ~30 mm palm thickness).
     centre_depth_offset_mm: float = 15.0
+    # segment_hands only. Neighbouring samples (STEP px apart) whose depths differ by more than this lie on
+    # different surfaces (a hand in front of another hand, the body); a forearm receding at a grazing angle
+    # steps ~10 mm at 1 m.
+    surface_step_mm: float = 25.0
+    # The palm's inscribed radius of an adult hand is ~30-50 mm (half a palm width); a head's is 80-100 mm.
+    max_palm_radius_mm: float = 65.0
+    # Two palms of one person are at most an arm span apart; anything farther is not the other hand.
+    max_hand_distance_mm: float = 900.0
+    max_candidates: int = 6  # blobs tried after the first (bounds the cost when nothing else is a hand)
 
 
 @dataclass
@@ -166,6 +181,13 @@ def _hand_points(
 
 def _palm_centre(vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float) -> np.ndarray:
     """Palm centre ``(u px, v px, d mm)`` from the hand points ``(N,)`` on the decimated grid (see module doc)."""
+    return _palm_centre_radius(vs, us, ds_mm, depth_offset_mm)[0]
+
+
+def _palm_centre_radius(
+    vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float
+) -> tuple[np.ndarray, float]:
+    """:func:`_palm_centre` and the palm's inscribed radius (decimated-grid px)."""
     v0, u0 = int(vs.min()) - 1, int(us.min()) - 1  # a zero border so the blob's edge is an edge
     grid = np.zeros((int(vs.max()) - v0 + 2, int(us.max()) - u0 + 2), np.uint8)
     grid[vs - v0, us - u0] = 1
@@ -177,7 +199,7 @@ def _palm_centre(vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset
     near = (vs - v0 - i) ** 2 + (us - u0 - j) ** 2 <= radius * radius
     return np.array([
         us[near].mean() * STEP, vs[near].mean() * STEP, float(np.median(ds_mm[near])) + depth_offset_mm
-    ])
+    ]), float(peak)
 
 
 def segment_hand(
@@ -228,3 +250,85 @@ def _full_mask(depth_mm: np.ndarray, vs: np.ndarray, us: np.ndarray, params: Seg
     mask = np.zeros(depth_mm.shape, bool)
     mask[r0:r1, c0:c1] = grown & _valid_range(depth_mm[r0:r1, c0:c1], params.near_mm, params.far_mm)
     return mask
+
+
+# --- several hands --------------------------------------------------------------------------------------
+
+def _surfaces(small: np.ndarray, valid: np.ndarray, step_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Label map ``(h, w)`` int32 of the surfaces of the decimated depth (4-connected valid samples without a depth
+    step above ``step_mm`` to a neighbour; 0 = invalid or at a step) and the bool map of the step samples."""
+    d = np.where(valid, small, np.nan).astype(np.float32)
+    step = np.zeros(d.shape, bool)
+    with np.errstate(invalid="ignore"):
+        dv = np.abs(d[1:] - d[:-1]) > step_mm  # NaN (an invalid neighbour) compares False: no step
+        dh = np.abs(d[:, 1:] - d[:, :-1]) > step_mm
+    step[1:] |= dv
+    step[:-1] |= dv
+    step[:, 1:] |= dh
+    step[:, :-1] |= dh
+    _, labels = cv2.connectedComponents((valid & ~step).view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    return labels, step
+
+
+def _claim(taken: np.ndarray, surfaces: np.ndarray, step: np.ndarray, vs: np.ndarray, us: np.ndarray) -> None:
+    """Mark in ``taken`` (in place) the samples ``(vs, us)``, the surfaces they touch and the step samples that
+    border those (the rim between a surface and what lies behind it belongs to neither)."""
+    chosen = np.zeros(int(surfaces.max()) + 1, bool)  # a lookup table: several times faster than np.isin
+    chosen[surfaces[vs, us]] = True
+    chosen[0] = False
+    mine = chosen[surfaces]
+    mine[vs, us] = True
+    rim = cv2.dilate(mine.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & step
+    taken |= mine | rim
+
+
+def segment_hands(
+    depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(), max_hands: int = 2
+) -> list[Segmentation]:
+    """Up to ``max_hands`` hands of a ``(H, W)`` depth image, nearest first (see the module doc).
+
+    The first is :func:`segment_hand`'s result (with ``max_hands=1`` nothing else is done: the single-hand cost);
+    the list holds only found hands, except that it is ``[not found]`` when there is none.
+    """
+    first = segment_hand(depth_mm, intr, params)
+    if max_hands <= 1 or not first.found:
+        return [first]
+    assert first.hand_vu_px is not None and first.com_uvd is not None
+    depth_mm = np.asarray(depth_mm)
+    small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
+    valid = _valid_range(small, params.near_mm, params.far_mm)
+    surfaces, step = _surfaces(small, valid, params.surface_step_mm)
+    taken = np.zeros(small.shape, bool)
+    # The hand's own samples, not its whole blob: a second hand within the band may touch it in the image.
+    _claim(taken, surfaces, step, first.hand_vu_px[:, 0] // STEP, first.hand_vu_px[:, 1] // STEP)
+    hands = [first]
+    first_xyz = uvd_to_xyz(first.com_uvd, intr)
+    k = max(1, params.min_pixels // (STEP * STEP))
+    for _ in range(params.max_candidates):
+        free = valid & ~taken
+        values = small[free & ~step]  # a rim sample must not set the band's start
+        if values.size < k:
+            break
+        d_near = float(np.partition(values, k - 1)[k - 1])
+        band = (free & (small <= min(params.far_mm, d_near + params.band_mm))).view(np.uint8)
+        picked = _pick_component(small, band, intr, params)
+        if isinstance(picked, str):
+            break
+        vs, us = picked
+        ds = small[vs, us].astype(np.float64)
+        hand = _hand_points(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params)
+        com, radius_px = _palm_centre_radius(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
+        radius_mm = radius_px * STEP * com[2] / intr.fx
+        too_far = np.linalg.norm(uvd_to_xyz(com, intr) - first_xyz) > params.max_hand_distance_mm
+        if radius_mm > params.max_palm_radius_mm or too_far:  # a head, a torso, something across the room
+            _claim(taken, surfaces, step, vs, us)
+            continue
+        _claim(taken, surfaces, step, vs[hand], us[hand])
+        taken[vs, us] = True  # the rest of this band's blob too, so that the search moves on
+        blob_vu = np.stack([vs, us], axis=1) * STEP
+        hands.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
+                                  _mask_source=(depth_mm, params)))
+        if len(hands) == max_hands:
+            break
+    return hands
+

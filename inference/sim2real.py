@@ -119,6 +119,10 @@ def _joints(a: np.ndarray | None) -> list[list[float]] | None:
     return None if a is None else np.round(np.asarray(a, np.float64), 2).tolist()
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 2)
+
+
 def sample_row(sample: RealSample, result: FrameResult | None, skipped: str | None = None) -> dict[str, object]:
     """JSON row of one frame: found, reason, gesture, joints; NYU adds errors, SR305 the annotation."""
     pose = result.pose if result is not None else None
@@ -132,6 +136,10 @@ def sample_row(sample: RealSample, result: FrameResult | None, skipped: str | No
         "com_xyz_mm": _joints(pose.com_xyz_mm) if found else None,
         "joints_uvd": _joints(pose.joints_uvd) if found else None,
         "joints_xyz_mm": _joints(pose.joints_xyz_mm) if found else None,
+        "fit_status": pose.fit_status if found else None,
+        # mean |observed hand point - model surface| (mm) for the network's pose (before) and the fit (after)
+        "surface_mm_before": _round(result.fit.network_residual_mm) if found and result.fit else None,
+        "surface_mm_after": _round(result.fit.residual_mm) if found and result.fit else None,
     }
     if sample.gt_xyz_mm is not None:
         row["gt_xyz_mm"] = _joints(sample.gt_xyz_mm)
@@ -148,10 +156,11 @@ def sample_row(sample: RealSample, result: FrameResult | None, skipped: str | No
     return row
 
 
-def run(model: Path, real_dir: Path) -> tuple[dict[str, object], list[tuple[RealSample, FrameResult | None, dict]]]:
+def run(model: Path, real_dir: Path, refine: bool = True
+        ) -> tuple[dict[str, object], list[tuple[RealSample, FrameResult | None, dict]]]:
     """Run ``model`` on every real frame -> (the JSON report, per frame (sample, result, row) for drawing)."""
     samples = load_samples(real_dir)
-    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=False))
+    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=False, refine=refine))
     meta = pipeline.estimator.metadata
     if list(meta.joint_ids) != list(EVAL_JOINT_IDS):
         raise ModelError(f"{model}: predicts joints {meta.joint_ids}, the real-frame check needs the 14 eval joints")
@@ -176,10 +185,17 @@ def run(model: Path, real_dir: Path) -> tuple[dict[str, object], list[tuple[Real
             "found": sum(bool(r["found"]) for r in sr305),
             "gesture_agrees": sum(bool(r["gesture_agrees"]) for r in sr305),
             "total": len(sr305),
+            "surface_mm_before": _mean_of(sr305, "surface_mm_before"),
+            "surface_mm_after": _mean_of(sr305, "surface_mm_after"),
         },
         "pipeline_s": round(seconds, 3),
     }
     return report, done
+
+
+def _mean_of(rows: list[dict], key: str) -> float | None:
+    values = [row[key] for row in rows if row.get(key) is not None]
+    return round(float(np.mean(values)), 2) if values else None
 
 
 def _tile(sample: RealSample, result: FrameResult | None, row: dict) -> np.ndarray:

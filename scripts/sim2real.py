@@ -39,12 +39,16 @@ def print_table(report: dict) -> None:
     sr = report["sr305"]
     print(f"\nSR305: found {sr['found']}/{sr['total']}, gesture agrees with the annotation {sr['gesture_agrees']}/"
           f"{sr['total']}")
-    print(f"{'frame':36s} {'found':5s} {'gesture':10s} {'conf':>5s} {'annotation':12s} agrees")
+    if sr["surface_mm_after"] is not None:
+        print(f"observed hand points to the model surface: {sr['surface_mm_before']:.2f} mm with the network's pose, "
+              f"{sr['surface_mm_after']:.2f} mm fitted (mean over the frames)")
+    print(f"{'frame':36s} {'found':5s} {'gesture':10s} {'conf':>5s} {'annotation':12s} {'agrees':6s} surface mm")
     for row in sr["frames"]:
         conf = f"{row['gesture_confidence']:.2f}" if row["found"] else ""
         gesture = row["gesture"] or ("-" if row["found"] else row["reason"][:10])
+        surface = "" if row["surface_mm_after"] is None else f"{row['surface_mm_before']} -> {row['surface_mm_after']}"
         print(f"{row['frame']:36s} {row['found']!s:5s} {gesture:10s} {conf:>5s} {row['annotation']['name']:12s} "
-              f"{row['gesture_agrees']}")
+              f"{row['gesture_agrees']!s:6s} {surface}")
     print(f"\npipeline time {report['pipeline_s']:.2f} s for {sr['total'] + 1} frames")
 
 
@@ -59,11 +63,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the shared data directory holding real_frames/ "
                              "(default: $HANDPOSE_SHARED_DATA or <project root>/../shared/data)")
     parser.add_argument("--out-figure", type=Path, help="write the grid of frames with skeletons to this PNG")
+    parser.add_argument("--no-refine", dest="refine", action="store_false",
+                        help="the network alone, without the model fit (default: fit, as `handpose run` does)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     real_dir = (args.data or shared_data_dir()) / "real_frames"
     try:
-        report, done = run(args.model, real_dir)
+        report, done = run(args.model, real_dir, refine=args.refine)
         report["figure"] = str(draw_figure(done, args.out_figure)) if args.out_figure else None
     except HandposeError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay-fps", type=float, default=30.0, metavar="F",
                         help="pace replays at F frames/s like a camera; 0 = as fast as they process (default 30)")
     parser.add_argument("--settings", metavar="INI", help="keep settings in this INI file instead of the user's")
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
+                        help="fit the hand model to the depth after the network (the 'Refine' box; default: as "
+                             "last time, on at first)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
 
     return launch(
         source=args.source, model=args.model, screenshot=args.screenshot, frames=args.frames, size=args.size,
-        replay_fps=args.replay_fps or None, settings_path=args.settings,
+        replay_fps=args.replay_fps or None, settings_path=args.settings, refine=args.refine,
     )

@@ -20,6 +20,13 @@ when the labels never stay still).
 "per_joint_mm": {P1..C: mm}, "success_rate": {"0": %, "10": %, ..., "80": %}, "jitter_mm"}. With several prediction
 files it prints one object keyed by file stem instead: {"<stem>": {...}, ...}.
 
+Two hands: when LABELS is a two-hand folder (`handpose synth --hands 2`: the right hand in joint_data.mat, the left
+in joint_data_left.mat) and a poses JSONL carries "hands" lists ({"handedness": "right"|"left", "found",
+"joints_xyz_mm" or "joints_uvd", ...}), each side is also scored on its own: the first hand of that handedness on
+a line against that side's labels (a line without one: that side "not found"; frames where the left hand is out
+of view are not labelled frames of the left side). The JSON object gains "hands": {"right": {...}, "left": {...}}
+with the same metrics; the top-level fields stay those of the lines' top-level pose against joint_data.mat.
+
 With --model instead of --predictions, LABELS must be an NYU-format directory (depth frames + joint_data.mat):
 every frame runs through the real runtime pipeline (segmentation -> crop, re-centred on the palm the network
 finds -> model -> decode -> model-based refinement unless --no-refine; no smoothing, as `handpose run
@@ -34,6 +41,7 @@ examples:
       --predictions nyu_eval/results/*.txt --plot docs/nyu_comparison.png
   handpose eval --labels data/nyu/test --model models/depthnet.onnx runs/fusenet --plot models.png
   handpose eval --labels data/nyu/test --model models/depthnet.onnx --centre labels --json
+  handpose eval --labels data/two_hands --predictions two_hands_poses.jsonl --json
 """
 
 from __future__ import annotations
@@ -85,7 +93,9 @@ def result_names(paths: list[Path]) -> list[str]:
 
 
 def format_table(results: dict) -> str:
-    """A readable summary of ``name -> EvalResult``: counts, mean, median, success rates, per-joint errors."""
+    """A readable summary of ``name -> EvalResult``: counts, mean, median, success rates, per-joint errors.
+
+    Per-side results of two-hand folders come in as names ``"NAME [right]"`` / ``"NAME [left]"``."""
     from inference.evaluation import REPORT_THRESHOLDS_MM
     from inference.skeleton import EVAL_SHORT_NAMES
 
@@ -155,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.eval_plots import check_plot_path, plot_comparison
     from inference.evaluation import evaluate, rows_without_label_row
     from inference.geometry import NYU_INTRINSICS, Intrinsics
-    from inference.pose_files import PoseSet, load_poses
+    from inference.pose_files import PoseSet, is_poses_jsonl, load_left_labels, load_poses, read_hands_jsonl
 
     intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     if args.model is None and args.centre is not None:
@@ -177,6 +187,13 @@ def run(args: argparse.Namespace) -> int:
 
         labels = first_frames(labels, args.max_frames)  # the frames not run are not labelled frames of this eval
     results = {}
+    sides: dict[str, dict] = {}  # name -> {"right": EvalResult, "left": EvalResult} for two-hand folders
+    left_labels = load_left_labels(args.labels, args.view) if args.model is None else None
+
+    def score_sides(name: str, path: Path) -> None:
+        hands = read_hands_jsonl(path, intrinsics) if left_labels is not None and is_poses_jsonl(path) else None
+        if hands is not None:
+            sides[name] = {"right": evaluate(labels, hands["right"]), "left": evaluate(left_labels, hands["left"])}
 
     def score(name: str, predictions: PoseSet) -> None:
         results[name] = evaluate(labels, predictions)
@@ -194,16 +211,20 @@ def run(args: argparse.Namespace) -> int:
                    disable=len(names) < 2)
         for name, path in bar:
             score(name, load_poses(path, intrinsics, args.view))
+            score_sides(name, path)
 
     if args.plot:
         plot_comparison(results, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
-        if len(results) == 1:
-            out = next(iter(results.values())).to_dict()
-        else:
-            out = {name: r.to_dict() for name, r in results.items()}
+        dicts = {name: r.to_dict() for name, r in results.items()}
+        for name, per_side in sides.items():
+            dicts[name]["hands"] = {side: r.to_dict() for side, r in per_side.items()}
+        out = next(iter(dicts.values())) if len(dicts) == 1 else dicts
         print(json.dumps(out, indent=2))
     else:
-        print(format_table(results))
+        rows = dict(results)
+        for name, per_side in sides.items():
+            rows.update({f"{name} [{side}]": r for side, r in per_side.items()})
+        print(format_table(rows))
     return 0

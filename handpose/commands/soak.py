@@ -17,13 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from handpose.commands.run import SOURCE_HELP, add_model_arguments, add_refine_argument
+from handpose.commands.run import SOURCE_HELP, add_model_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help=f"{SOURCE_HELP} (required without --app; with --app as `handpose app`)")
     add_model_arguments(parser)
-    add_refine_argument(parser)
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
+                        help="fit the hand model after the network (default: on; with --app and --settings: as "
+                             "stored there)")
     parser.add_argument("--frames", type=int, default=10000, help="frames to process without --app (default 10000)")
     parser.add_argument("--app", action="store_true", help="soak the desktop window instead (needs a display)")
     parser.add_argument("--minutes", type=float, default=10.0, help="with --app: how long to run (default 10)")
@@ -62,7 +64,7 @@ def _soak_runtime(args: argparse.Namespace) -> dict:
         check_source_for(estimator, first)
     finally:
         first.close()
-    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine))
+    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine is not False))
     return soak(LoopedSource(lambda: open_source(args.source)), pipeline, args.frames)
 
 
@@ -76,4 +78,4 @@ def _soak_app(args: argparse.Namespace) -> dict:
     runtime.replay_fps = args.replay_fps or None
     with tempfile.TemporaryDirectory() as scratch:
         settings = args.settings or str(Path(scratch) / "soak.ini")
-        return soak(args.source, args.model, args.minutes, args.sample_s, settings)
+        return soak(args.source, args.model, args.minutes, args.sample_s, settings, args.refine)

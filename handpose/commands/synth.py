@@ -8,6 +8,11 @@ and intrinsics.json (when --intrinsics is not NYU's). Output is identical for a 
 Subjects: frames use hand shapes --subject-offset .. --subject-offset + --subjects - 1. Give training,
 validation and test sets disjoint ranges (e.g. offsets 0, 1000, 2000) so test hands are never seen in training.
 
+Two hands (--hands 2): every frame also shows a left hand (the mirrored hand model with the next subject's hand
+shape, its own pose) within reach of the right one, sometimes in front of it or crossed over. joint_data.mat keeps
+the right hand (every NYU reader still reads the folder); joint_data_left.mat holds the left hand in the same
+layout, NaN on frames where it is out of view. `handpose eval` scores each side of such a folder.
+
 Sensor models (--sensor): kinect (default; the generator's original model, byte-identical output for a seed),
 kinect-edges (plus the fattened, ragged silhouettes and flying pixels of NYU's Kinect frames), sr305 (RealSense
 SR305: smoothed surfaces, fattened edges, range to 1.5 m). The model and its parameters go to subjects.json.
@@ -16,6 +21,7 @@ Examples:
   handpose synth data/synth_train --frames 20000 --seed 1 --subjects 40
   handpose synth data/synth_test --frames 2000 --seed 2 --subjects 10 --subject-offset 2000
   handpose synth assets/demo --frames 40 --seed 8 --mode sequence --fps 8 --subjects 1 --subject-offset 900
+  handpose synth data/two_hands --frames 300 --seed 5 --mode sequence --subjects 4 --subject-offset 600 --hands 2
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hard-fraction", type=float, default=0.0,
                         help="fraction of frames with an object nearer than the hand (default 0; listed in "
                              "subjects.json 'hard_frames')")
+    parser.add_argument("--hands", type=int, default=1, choices=(1, 2),
+                        help="1: a right hand (default); 2: also a left hand, labelled in joint_data_left.mat")
     parser.add_argument("--preview", type=Path, metavar="PNG", help="also write a contact sheet with skeletons")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing sequence in OUT_DIR")
@@ -101,12 +109,14 @@ def run(args: argparse.Namespace) -> int:
     intr = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     _check_output(args.out_dir, args.overwrite)
     subjects = subject_ids(args.subjects, args.subject_offset)
-    specs = make_specs(args.mode, args.frames, args.seed, subjects, args.hard_fraction, intr, args.fps)
+    specs = make_specs(args.mode, args.frames, args.seed, subjects, args.hard_fraction, intr, args.fps, args.hands)
     metadata = {
         "generator": "handpose synth", "seed": args.seed, "mode": args.mode, "frames": args.frames,
         "subject_ids": subjects, "fps": args.fps if args.mode in ("sequence", "still") else None,
         "hard_fraction": args.hard_fraction, "invalid_value": args.invalid_value,
     }
+    if args.hands > 1:  # only then: one-hand folders keep their subjects.json as it was
+        metadata["hands"] = args.hands
     sensor = dataclasses.replace(SENSORS[args.sensor], invalid_mm=args.invalid_value)
     metadata["sensor"] = {"name": args.sensor, **dataclasses.asdict(sensor)}
     from inference.progress import progress_bar

@@ -25,9 +25,18 @@ import numpy as np
 from inference.fit.ik import solve_ik
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.observation import Observation
-from inference.fit.solver import FitWeights, Problem, fit
-from inference.handmodel import HandShape
+from inference.fit.solver import FitWeights, Problem, fit, retry_fingers
+from inference.handmodel import NUM_DOF, HandShape
 from inference.skeleton import PALM_CENTRE
+
+# Finger bends a retry tries besides the network's (degrees, NUM_DOF): an open hand and a loose fist.
+_OPEN = np.zeros(NUM_DOF)
+_CURLED = np.zeros(NUM_DOF)
+for _f in range(4):
+    _CURLED[4 * _f], _CURLED[4 * _f + 2] = 70.0, 90.0  # MCP and PIP flexion; the DIP follows the PIP
+_CURLED[16:20] = (30.0, 30.0, 40.0, 40.0)  # thumb CMC abduction / flexion, MCP, IP
+_SPREAD = np.zeros(NUM_DOF)
+_SPREAD[16:20] = (50.0, -10.0, 0.0, 0.0)  # the thumb held away from the palm, as in an open hand
 
 # fit_status values (JSONL "fit_status"): "ok", or why the network's joints were kept.
 STATUS_OK = "ok"
@@ -41,13 +50,19 @@ class RefineSettings:
         weights: the energy and solver settings of a tracked frame.
         start_weights: those of a frame that starts tracking afresh (more steps: the start is further off).
         max_residual_mm: mean |observed point to fitted surface| above which the fit is rejected.
+        retry_residual_mm: above this residual, each finger tries the network's bend, an open and a curled one
+            (the thumb also one held away from the palm; :func:`inference.fit.solver.retry_fingers`); a good fit
+            (about 1 mm) pays nothing for it.
+        retry_steps: Gauss-Newton steps after such a retry changed a finger (0: no retries).
         scale_frames: accepted frames after a (re)start over which the hand's size is estimated.
         max_palm_jump_mm: the network's palm moving farther than this between frames restarts tracking.
     """
 
     weights: FitWeights = field(default_factory=lambda: FitWeights(global_steps=1, steps=4))
     start_weights: FitWeights = field(default_factory=lambda: FitWeights(global_steps=3, steps=6, restart_steps=6))
-    max_residual_mm: float = 6.0
+    max_residual_mm: float = 10.0
+    retry_residual_mm: float = 1.5
+    retry_steps: int = 3
     scale_frames: int = 10
     max_palm_jump_mm: float = 150.0
 
@@ -60,6 +75,8 @@ class Refinement:
         status: ``"ok"`` (the fit is used) or why it was not.
         joints_xyz_mm: ``(36, 3)`` the fitted model's NYU joints, or None when not ok.
         residual_mm: mean |observed point to fitted surface| (mm), or None when there was no fit.
+        network_residual_mm: the same for the model posed by the network's joints (inverse kinematics, before the
+            fit), or None when there was no fit: what the fit gained.
         params: the fitted pose, or None.
         scale: the hand size in use (template = 1).
     """
@@ -67,6 +84,7 @@ class Refinement:
     status: str
     joints_xyz_mm: np.ndarray | None = None
     residual_mm: float | None = None
+    network_residual_mm: float | None = None
     params: HandParams | None = None
     scale: float = 1.0
 
@@ -114,24 +132,31 @@ class HandRefiner:
             for c in candidates:
                 c.scale = self.scale
         best = None
+        network_residual = np.nan
         for params in candidates:
             problem = Problem(self.shape, obs, net, params, weights, previous=self.previous, fit_scale=estimating)
             evaluation = problem.evaluate(params)
+            if params is candidates[0]:
+                network_residual = evaluation.data_mean_abs_mm
             if best is None or evaluation.energy < best[1].energy:
                 best = (problem, evaluation, params)
         assert best is not None
         problem, evaluation, params = best
         result = fit(problem, params, start=evaluation)
+        if s.retry_steps > 0 and result.mean_distance_mm > s.retry_residual_mm:
+            result = retry_fingers(problem, result, [ik.params.angles_deg, _OPEN, _CURLED, _SPREAD], s.retry_steps)
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
             self.reset(f"fit rejected: residual {residual:.1f} mm")
-            return Refinement(f"rejected: residual {residual:.1f} mm", residual_mm=float(residual), scale=self._scale())
+            return Refinement(f"rejected: residual {residual:.1f} mm", residual_mm=float(residual),
+                              network_residual_mm=float(network_residual), scale=self._scale())
         self.previous = result.params
         if estimating:
             self.scale_samples.append(result.params.scale)
             if len(self.scale_samples) >= s.scale_frames:
                 self.scale = float(np.median(self.scale_samples))
-        return Refinement(STATUS_OK, result.hand.joints.copy(), float(residual), result.params, self._scale())
+        return Refinement(STATUS_OK, result.hand.joints.copy(), float(residual), float(network_residual), result.params,
+                          self._scale())
 
     def _scale(self) -> float:
         if self.scale is not None:

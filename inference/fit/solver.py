@@ -210,6 +210,53 @@ def fit(problem: Problem, params: HandParams, start: Evaluation | None = None) -
     return second if second.energy < first.energy else first
 
 
+# The angles of each finger (NYU order: pinky, ring, middle, index; 4 each) and of the thumb.
+FINGER_DOFS: tuple[np.ndarray, ...] = (*(np.arange(4 * f, 4 * f + 4) for f in range(4)), np.arange(16, 20))
+
+
+def retry_fingers(problem: Problem, result: FitResult, alternatives: list[np.ndarray], steps: int,
+                  local_step: bool = True) -> FitResult:
+    """Try other bends finger by finger on a fit: a finger settled in a wrong bend (pointing back where the true one
+    curls, lying on its neighbour's points) is a local minimum that Gauss-Newton from the fit cannot leave.
+
+    For each finger (and the thumb) in turn, its angles are replaced by each of ``alternatives`` (``(NUM_DOF,)``
+    angle sets in degrees: e.g. the network's pose, an open and a curled hand) and kept when the energy drops; then
+    ``steps`` Gauss-Newton steps polish the new combination. The lower energy of that and ``result`` wins. Costs one
+    energy evaluation per finger and alternative, plus the steps when something changed.
+    """
+    best_params, best = result.params, problem.evaluate(result.params)
+    for dofs in FINGER_DOFS:
+        for alternative in alternatives:
+            candidate = best_params.copy()
+            candidate.angles_deg[dofs] = alternative[dofs]
+            evaluation = problem.evaluate(candidate)
+            if evaluation.energy >= best.energy and local_step:  # one step of that finger alone, then judge
+                candidate, evaluation = _finger_step(problem, candidate, evaluation, dofs)
+            if evaluation.energy < best.energy:
+                best_params, best = candidate, evaluation
+    if best_params is result.params:
+        return result
+    again = solve(problem, best_params, 0, steps, start=best)
+    again.iterations += result.iterations
+    return again if again.energy < result.energy else result
+
+
+def _finger_step(problem: Problem, params: HandParams, evaluation: Evaluation, dofs: np.ndarray
+                 ) -> tuple[HandParams, Evaluation]:
+    """One damped Gauss-Newton step of the angles ``dofs`` only (the rest held) -> (params, their evaluation)."""
+    free = np.zeros(NUM_UNKNOWNS, bool)
+    free[6 + dofs] = True
+    h = evaluation.jtj[np.ix_(free, free)]
+    h = h + problem.weights.damping * np.diag(np.diag(h)) + 1e-6 * np.eye(len(h))
+    delta = np.zeros(NUM_UNKNOWNS)
+    try:
+        delta[free] = np.linalg.solve(h, -evaluation.jtr[free])
+    except np.linalg.LinAlgError:
+        return params, evaluation
+    stepped = params.step(delta, problem.fit_scale)
+    return stepped, problem.evaluate(stepped)
+
+
 def solve(problem: Problem, params: HandParams, global_steps: int | None = None, steps: int | None = None,
           start: Evaluation | None = None) -> FitResult:
     """Gauss-Newton from ``params`` (see the module docstring); ``start``: its evaluation when already made."""

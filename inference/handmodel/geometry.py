@@ -3,6 +3,9 @@
 Capsules are rows ``(p0 xyz, p1 xyz, radius)``; an ellipsoid row is ``(centre xyz, A row-major 3x3)`` with a
 point ``p`` inside when ``|A (p - centre)| <= 1``. Part ids say what a primitive belongs to (the hand, the
 forearm); the generator colours by them, the fitter keeps the hand.
+
+The model is a right hand; a left hand is its mirror image (:meth:`HandGeometry.mirrored`: hand-local x
+negated, so +x points ulnar), with the same joint order and meaning.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import numpy as np
 # Parts, used to colour the rendered surfaces and to tell the hand from the forearm.
 PART_HAND = 1
 PART_FOREARM = 2
+# Reflection of the hand-local frame that turns the right hand model into a left hand (x -> -x).
+MIRROR_X = np.diag([-1.0, 1.0, 1.0])
 
 
 @dataclass
@@ -46,6 +51,13 @@ class HandGeometry:
         # inside test |A (p - c)|: with p = R q + t, A' = A R^T.
         ell[:, 3:12] = (ell[:, 3:12].reshape(-1, 3, 3) @ r.T).reshape(-1, 9)
         return HandGeometry(self.joints @ r.T + t, caps, self.capsule_parts, ell, self.ellipsoid_parts)
+
+    def mirrored(self) -> HandGeometry:
+        """The mirror image about this frame's ``x = 0`` plane: the left hand of a right hand (and back).
+
+        ``transformed`` holds for any orthogonal matrix, reflections included (capsule radii and ellipsoid
+        shapes are unchanged by it)."""
+        return self.transformed(MIRROR_X, np.zeros(3))
 
 
 def ellipsoid_row(centre: np.ndarray, axes: np.ndarray, semi_mm: np.ndarray) -> np.ndarray:

@@ -15,7 +15,9 @@ from inference.gesture_names import GESTURES
 from inference.handmodel import (
     DOF_HIGH,
     DOF_LOW,
+    MIRROR_X,
     NUM_DOF,
+    HandGeometry,
     HandShape,
     clip_angles,
     dof_index,
@@ -243,3 +245,95 @@ class GestureTimeline:
         rotation = Slerp([0.0, 1.0], rots)([s]).as_matrix()[0]
         wrist = (1 - s) * key.placement.wrist_mm + s * nxt.placement.wrist_mm
         return angles, Placement(rotation, wrist), key.gesture if s < 0.5 else nxt.gesture
+
+
+# --- a second (left) hand -----------------------------------------------------------------------------------
+
+LEFT_REACH_MM = 650.0  # the farthest two palms of one person get apart in these scenes (arms bent, in front)
+LEFT_CLEARANCE_MM = 8.0  # the surfaces of the two hands stay this far apart (no interpenetration)
+LEFT_CROSSED_PROB = 0.25  # hands crossed: the left hand on the image's left of the right one
+
+
+def mirror_placement(placement: Placement) -> Placement:
+    """The mirror image about the camera's ``x = 0`` plane of a placed right hand, as a placement of the mirrored
+    (left) hand model: ``M (R p + w) = (M R M) (M p) + M w`` with ``M = diag(-1, 1, 1)``; ``M R M`` is a rotation."""
+    m = MIRROR_X
+    return Placement(m @ placement.rotation @ m, m @ placement.wrist_mm)
+
+
+def left_hand_geometry(shape: HandShape, angles: np.ndarray, placement: Placement) -> HandGeometry:
+    """The left hand (mirrored model) of ``shape`` in ``angles``, placed by ``placement`` (camera space, mm)."""
+    return pose_hand(shape, angles).mirrored().transformed(placement.rotation, placement.wrist_mm)
+
+
+def _spheres(hand: HandGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """Spheres ``(S, 3)`` centres and ``(S,)`` radii (mm) that cover the hand's primitives, for collision tests:
+    6 along each capsule, 9 along each ellipsoid's longest axis with its middle semi-axis as radius."""
+    t = np.linspace(0.0, 1.0, 6)[:, None]
+    caps = hand.capsules
+    centres = [(caps[:, None, 0:3] * (1 - t) + caps[:, None, 3:6] * t).reshape(-1, 3)]
+    radii = [np.repeat(caps[:, 6], len(t))]
+    for row in hand.ellipsoids:
+        axes = np.linalg.inv(row[3:12].reshape(3, 3))  # columns: the semi-axes (mm)
+        lengths = np.linalg.norm(axes, axis=0)
+        order = np.argsort(lengths)
+        s = np.linspace(-1.0, 1.0, 9)[:, None] * (1.0 - lengths[order[1]] / lengths[order[2]])
+        centres.append(row[None, 0:3] + s * axes[:, order[2]][None, :])
+        radii.append(np.full(len(s), lengths[order[1]]))
+    return np.concatenate(centres), np.concatenate(radii)
+
+
+def hands_apart(a: HandGeometry, b: HandGeometry, clearance_mm: float = LEFT_CLEARANCE_MM) -> bool:
+    """True when the two hands (with forearms) do not touch: every covering sphere pair is ``clearance_mm`` apart."""
+    ca, ra = _spheres(a)
+    cb, rb = _spheres(b)
+    d = np.linalg.norm(ca[:, None, :] - cb[None, :, :], axis=-1)
+    return bool((d > ra[:, None] + rb[None, :] + clearance_mm).all())
+
+
+def random_left_placement(rng: np.random.Generator, right: HandGeometry, shape: HandShape, angles: np.ndarray,
+                          intr_size: tuple[float, float, float, float, int, int] = (588.03, 587.07, 320.0, 240.0, 640,
+                                                                                     480),
+                          tries: int = 60) -> Placement:
+    """A placement of the left hand (mirrored model of ``shape`` in ``angles``) beside the placed ``right`` hand.
+
+    A mirrored :func:`random_placement` (so orientations and depths are those of right hands, mirrored: the two
+    hands may be at different depths and overlap in the image), re-drawn until the palms are within
+    :data:`LEFT_REACH_MM`, the hands do not touch, and (unless the draw says "crossed", 25%) the left palm is on
+    the image's right of the right palm, as for a person facing the camera. After ``tries`` draws the last one that
+    does not touch is kept (else the last one moved back in depth until it does not).
+    """
+    crossed = rng.random() < LEFT_CROSSED_PROB
+    right_palm = right.joints[32]
+    placement, apart = None, None
+    for _ in range(tries):
+        placement = mirror_placement(random_placement(rng, shape, angles, intr_size=intr_size))
+        left = left_hand_geometry(shape, angles, placement)
+        palm = left.joints[32]
+        if not hands_apart(right, left):
+            continue
+        apart = placement
+        side_ok = (palm[0] / palm[2] < right_palm[0] / right_palm[2]) == crossed
+        if np.linalg.norm(palm - right_palm) <= LEFT_REACH_MM and side_ok:
+            return placement
+    if apart is not None:
+        return apart
+    assert placement is not None
+    while not hands_apart(right, left_hand_geometry(shape, angles, placement)):
+        placement = Placement(placement.rotation, placement.wrist_mm + np.array([0.0, 0.0, 50.0]))
+    return placement
+
+
+def push_apart(right: HandGeometry, shape: HandShape, angles: np.ndarray, placement: Placement,
+               step_mm: float = 5.0, max_mm: float = 600.0) -> Placement:
+    """``placement`` moved toward +x (the left hand's side) in ``step_mm`` steps until the hands do not touch (for
+    sequences, whose two timelines know nothing of each other); at most ``max_mm``, then moved back in depth."""
+    shift = np.array([step_mm, 0.0, 0.0])
+    out = placement
+    for _ in range(int(max_mm / step_mm)):
+        if hands_apart(right, left_hand_geometry(shape, angles, out)):
+            return out
+        out = Placement(out.rotation, out.wrist_mm + shift)
+    while not hands_apart(right, left_hand_geometry(shape, angles, out)):
+        out = Placement(out.rotation, out.wrist_mm + np.array([0.0, 0.0, 50.0]))
+    return out

@@ -2,7 +2,7 @@
 
 Everything except the optional "hard" occluder is placed farther than the hand's farthest joint plus a
 margin, so the hand stays the nearest object (the assumption of :func:`inference.segmentation.segment_hand`
-and of NYU's recordings).
+and of NYU's recordings). With a second (left) hand, "the hand" is both: the room is behind both of them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from inference.handmodel import PART_FOREARM, PART_HAND, HandGeometry, ellipsoid
 from inference.synth.render import DepthBuffer
 
 PART_TORSO, PART_HEAD, PART_WALL, PART_TABLE, PART_CLUTTER, PART_OCCLUDER = 3, 4, 5, 6, 7, 8
-NUM_PARTS = 9
+PART_LEFT_HAND, PART_LEFT_FOREARM = 9, 10  # the second hand of a two-hand scene (its own ids: labels need them)
+NUM_PARTS = 11
+_LEFT_PART = {PART_HAND: PART_LEFT_HAND, PART_FOREARM: PART_LEFT_FOREARM}
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Scene:
         planes: ``(normal (3,), offset_mm, part, min_z_mm)`` tuples.
         albedo: ``(NUM_PARTS, 3)`` RGB 0-255 per part.
         hard: True when an occluder nearer than the hand was added.
+        left_hand: the second (left) hand of a two-hand scene, drawn with parts ``PART_LEFT_*``, or None.
     """
 
     hand: HandGeometry
@@ -36,14 +39,16 @@ class Scene:
     ellipsoids: list[tuple[np.ndarray, int]] = field(default_factory=list)
     planes: list[tuple[np.ndarray, float, int, float]] = field(default_factory=list)
     hard: bool = False
+    left_hand: HandGeometry | None = None
 
     def render_hand(self, buf: DepthBuffer) -> None:
-        """Ray-cast the hand and forearm into ``buf`` (full resolution: this is what the network looks at)."""
-        h = self.hand
-        for row, part in zip(h.capsules, h.capsule_parts, strict=True):
-            buf.capsule(row[0:3], row[3:6], float(row[6]), int(part))
-        for row, part in zip(h.ellipsoids, h.ellipsoid_parts, strict=True):
-            buf.ellipsoid(row, int(part))
+        """Ray-cast the hand(s) and forearm(s) into ``buf`` (full resolution: this is what the network looks at)."""
+        hands = [(self.hand, {})] + ([(self.left_hand, _LEFT_PART)] if self.left_hand is not None else [])
+        for h, part_of in hands:
+            for row, part in zip(h.capsules, h.capsule_parts, strict=True):
+                buf.capsule(row[0:3], row[3:6], float(row[6]), part_of.get(int(part), int(part)))
+            for row, part in zip(h.ellipsoids, h.ellipsoid_parts, strict=True):
+                buf.ellipsoid(row, part_of.get(int(part), int(part)))
 
     def render_background(self, buf: DepthBuffer) -> None:
         """Ray-cast everything else (may be a coarser buffer: the background only needs to be plausible)."""
@@ -60,7 +65,7 @@ def _random_colour(rng: np.random.Generator, lo: float = 30.0, hi: float = 230.0
 
 
 def build_scene(hand: HandGeometry, skin_rgb: np.ndarray, rng: np.random.Generator, hard: bool = False,
-                anchor_mm: np.ndarray | None = None) -> Scene:
+                anchor_mm: np.ndarray | None = None, left_hand: HandGeometry | None = None) -> Scene:
     """Sample a scene around a posed hand (camera space).
 
     Body: torso ellipsoid + head sphere 200-450 mm behind the hand (85% of frames). Wall: a plane facing the
@@ -70,14 +75,18 @@ def build_scene(hand: HandGeometry, skin_rgb: np.ndarray, rng: np.random.Generat
 
     ``anchor_mm``: for sequences, a fixed palm position (with the same ``rng`` seed every frame) so that the
     room stays put while the hand moves; the body only backs away if the hand would reach into it.
+
+    ``left_hand``: a second hand (same person: same skin; a sleeve on one arm is on both). Everything is placed
+    behind both hands, the body between their palms; the random draws are those of one hand, in the same order.
     """
-    joints = hand.joints
-    palm = joints[32] if anchor_mm is None else np.asarray(anchor_mm, float)
+    joints = hand.joints if left_hand is None else np.concatenate([hand.joints, left_hand.joints])
+    palm = joints[32] if left_hand is None else 0.5 * (hand.joints[32] + left_hand.joints[32])
+    palm = palm if anchor_mm is None else np.asarray(anchor_mm, float)
     z_near, z_far = float(joints[:, 2].min()), float(joints[:, 2].max())
     behind = max(z_far + 90.0, z_near + 200.0)
     if anchor_mm is not None:
         behind = max(behind, float(anchor_mm[2]) + 250.0)
-    albedo = np.zeros((9, 3))
+    albedo = np.zeros((NUM_PARTS, 3))
     albedo[PART_HAND] = skin_rgb
     albedo[PART_FOREARM] = skin_rgb if rng.random() < 0.6 else _random_colour(rng)
     albedo[PART_TORSO] = _random_colour(rng, 20, 220)
@@ -86,7 +95,8 @@ def build_scene(hand: HandGeometry, skin_rgb: np.ndarray, rng: np.random.Generat
     albedo[PART_TABLE] = _random_colour(rng, 60, 200)
     albedo[PART_CLUTTER] = _random_colour(rng)
     albedo[PART_OCCLUDER] = _random_colour(rng)
-    scene = Scene(hand=hand, albedo=albedo, hard=hard)
+    albedo[PART_LEFT_HAND], albedo[PART_LEFT_FOREARM] = albedo[PART_HAND], albedo[PART_FOREARM]
+    scene = Scene(hand=hand, albedo=albedo, hard=hard, left_hand=left_hand)
     body_z = behind + rng.uniform(0.0, 250.0)
     if rng.random() < 0.85:
         semi = np.array([rng.uniform(150, 200), rng.uniform(260, 330), rng.uniform(90, 130)])

@@ -58,22 +58,44 @@ def display() -> None:
         pytest.skip("no DISPLAY: run GUI tests under xvfb-run -a -s '-screen 0 1920x1080x24 +extension GLX'")
 
 
-@pytest.fixture
-def window(display, qtbot, replay_dir: Path, model_path: Path, settings_path: str, monkeypatch: pytest.MonkeyPatch):
-    """The main window on the generated replay with the tiny depth model, shown at 1280x800."""
-    from app import runtime
+def _open_window(qtbot, settings_path: str, source: str, model: str):
+    """A main window on ``source`` with ``model``, shown at 1280x800; closed with :func:`_close_window`."""
     from app.main_window import MainWindow
     from app.settings_store import SettingsStore
 
-    monkeypatch.setattr(runtime, "replay_fps", 60.0)
-    win = MainWindow(SettingsStore(settings_path), source=f"replay:{replay_dir}", model=str(model_path))
+    win = MainWindow(SettingsStore(settings_path), source=source, model=model)
     qtbot.addWidget(win)
     win.resize(1280, 800)
     win.show()
     qtbot.waitExposed(win)
-    yield win
+    return win
+
+
+def _close_window(qtbot, win) -> None:
     win.shutdown()
     win.close()
     win.deleteLater()
     qtbot.wait(50)  # let Qt delete the window now, not during interpreter shutdown
     gc.collect()
+
+
+@pytest.fixture
+def window(display, qtbot, replay_dir: Path, model_path: Path, settings_path: str, monkeypatch: pytest.MonkeyPatch):
+    """The main window on the generated replay with the tiny depth model, shown at 1280x800."""
+    from app import runtime
+
+    monkeypatch.setattr(runtime, "replay_fps", 60.0)
+    win = _open_window(qtbot, settings_path, f"replay:{replay_dir}", str(model_path))
+    yield win
+    _close_window(qtbot, win)
+
+
+@pytest.fixture
+def demo_window(display, qtbot, settings_path: str, monkeypatch: pytest.MonkeyPatch):
+    """The main window on the bundled demo sequence with the shipped Depth-Net (whose poses the hand model fits)."""
+    from app import runtime
+
+    monkeypatch.setattr(runtime, "replay_fps", 30.0)
+    win = _open_window(qtbot, settings_path, runtime.demo_spec(), str(runtime.default_model()))
+    yield win
+    _close_window(qtbot, win)

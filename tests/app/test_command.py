@@ -36,12 +36,15 @@ def _run_app(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
 def test_screenshot_mode_writes_the_window_and_exits(display, tmp_path, replay_dir, model_path) -> None:
     from PySide6.QtGui import QImage
 
+    from app.settings_store import SettingsStore
+
     out = tmp_path / "shot.png"
     proc = _run_app(["--source", f"replay:{replay_dir}", "--model", str(model_path), "--screenshot", str(out),
-                     "--frames", "5", "--size", "1920x1080"], tmp_path)
+                     "--frames", "5", "--size", "1920x1080", "--no-refine"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1920, 1080)
+    assert SettingsStore(str(tmp_path / "s.ini")).load().refine is False  # --no-refine is kept like the checkbox
 
 
 @pytest.mark.gui
@@ -72,3 +75,22 @@ def test_soak_app_runs_the_window_and_prints_one_json_object(display, tmp_path, 
 def test_soak_without_a_source_is_a_one_line_error(capsys) -> None:
     assert main(["soak", "--frames", "5"]) == 2
     assert "--source is required" in capsys.readouterr().err
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_soak_runs_without_refinement_and_prints_strict_json(display, tmp_path, replay_dir, model_path) -> None:
+    import json
+
+    cmd = [sys.executable, "-m", "handpose", "soak", "--app", "--source", f"replay:{replay_dir}", "--model",
+           str(model_path), "--minutes", "0.05", "--sample-s", "1", "--no-refine"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr
+
+    def no_nan(name: str) -> None:
+        raise AssertionError(f"{name} in the JSON")
+
+    report = json.loads(proc.stdout, parse_constant=no_nan)
+    assert report["refine"] is False and report["frames_processed"] > 0
+    assert report["fit_residual_mm"] == {"median": None, "p95": None} and report["fit_ok_fraction"] == 0.0
+    assert report["stages_ms"]["fit"]["median"] < 1.0  # the stage is there, and does nothing

@@ -22,12 +22,25 @@ def test_model_card_text_prefers_json_then_markdown(tmp_path) -> None:
 
 def test_panel_reads_back_what_it_was_given(qtbot) -> None:
     settings = AppSettings(cube_override_mm=250, near_mm=300, far_mm=900, smoothing=False, smooth_min_cutoff_hz=2.5,
-                           smooth_beta_per_mm=0.2,
+                           smooth_beta_per_mm=0.2, refine=False, show_fit=False,
                            cloud_colour="rgb", show_ground_truth=False, image_mode="depth")
     panel = ControlPanel(settings)
     qtbot.addWidget(panel)
     assert panel.read_settings(AppSettings()) == settings
     assert not panel.beta_spin.isEnabled()  # smoothing off greys out its parameters
+    assert not panel.fit_check.isEnabled()  # refinement off: no fitted model to show
+
+
+def test_refine_checkbox_emits_and_enables_the_model_view(qtbot) -> None:
+    panel = ControlPanel(AppSettings())
+    qtbot.addWidget(panel)
+    assert panel.refine_check.isChecked() and panel.fit_check.isChecked() and panel.fit_check.isEnabled()
+    with qtbot.waitSignal(panel.settings_changed):
+        panel.refine_check.setChecked(False)
+    assert panel.read_settings(AppSettings()).refine is False and not panel.fit_check.isEnabled()
+    with qtbot.waitSignal(panel.view_options_changed):
+        panel.fit_check.setChecked(False)
+    assert panel.read_settings(AppSettings()).show_fit is False
 
 
 def test_panel_signals(qtbot) -> None:
@@ -52,7 +65,10 @@ def test_panel_signals(qtbot) -> None:
 def test_settings_round_trip_in_a_temporary_file(tmp_path) -> None:
     store = SettingsStore(str(tmp_path / "s.ini"))
     assert store.load() == AppSettings()  # empty file: defaults
-    saved = AppSettings(source="replay:/x", model="/m.onnx", cube_override_mm=320, smoothing=False, image_mode="rgb")
+    saved = AppSettings(source="replay:/x", model="/m.onnx", cube_override_mm=320, smoothing=False, image_mode="rgb",
+                        refine=False, show_fit=False)
     store.save(saved)
     assert SettingsStore(str(tmp_path / "s.ini")).load() == saved
     assert store.location == str(tmp_path / "s.ini")
+    assert store.update(refine=True) == AppSettings(**{**saved.__dict__, "refine": True})  # one field over the rest
+    assert SettingsStore(str(tmp_path / "s.ini")).load().refine is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.runtime import end_to_end_ms, pipeline_settings
+from app.runtime import DEMO_DIR, default_model, end_to_end_ms, pipeline_settings, update_pipeline
 from app.settings import AppSettings
 from app.state import (
     CUBE_EDGES,
@@ -17,11 +17,13 @@ from app.state import (
     colourise_depth,
     cube_corners_xyz,
     cube_edges_uv,
+    fit_text,
 )
 from inference.estimator import OnnxEstimator
 from inference.frame import Frame
 from inference.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
 from inference.pipeline import Pipeline
+from inference.sources.replay import ReplaySource
 from tests.app.scenes import HAND_MM, hand_frame
 
 
@@ -153,3 +155,51 @@ def test_the_app_crops_with_the_models_cube_unless_the_user_overrides_it(tmp_pat
     assert pipeline.process(blob_frame(0)).crop.cube_mm == 250.0
     overridden = make_pipeline(estimator, AppSettings(smoothing=False, cube_override_mm=320.0))
     assert overridden.process(blob_frame(0)).crop.cube_mm == 320.0
+
+
+@pytest.fixture(scope="module")
+def demo_frames() -> list[Frame]:
+    """The first frames of the bundled demo sequence (a real hand of the generator, with a body behind it)."""
+    source = ReplaySource(DEMO_DIR)
+    frames = [source.read() for _ in range(3)]
+    source.close()
+    return frames
+
+
+def _nearest_mm(points: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """For each of ``points (N, 3)``: the distance (mm) to the nearest of ``to (M, 3)``."""
+    return np.sqrt(((points[:, None, :] - to[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+
+
+def test_refine_setting_reaches_the_pipeline_and_the_view_state(demo_frames) -> None:
+    assert AppSettings().refine and pipeline_settings(AppSettings()).refine  # on by default
+    settings = AppSettings(smoothing=False)
+    pipeline = Pipeline(OnnxEstimator(default_model(), warmup_runs=0), pipeline_settings(settings))
+    fitted = [build_view_state(pipeline.process(f)) for f in demo_frames]
+    state = fitted[-1]
+    assert state.found and state.fit_status == "ok" and 0.0 < state.fit_residual_mm < 6.0
+    assert fit_text(state, True) == f"fit {state.fit_residual_mm:.1f} mm"
+    # The fitted model's surface points lie on the hand: every observed hand point has one within a few mm, and the
+    # model is a hand with its piece of forearm, not a blob (its points span more than a hand's length).
+    fit = state.fit_points_xyz_mm
+    assert fit.dtype == np.float32 and fit.shape[1] == 3 and 500 <= len(fit) <= 2000
+    hand = state.points_xyz_mm[np.linalg.norm(state.points_xyz_mm - state.com_xyz_mm, axis=1) < 80.0][::10]
+    assert np.median(_nearest_mm(hand, fit)) < 8.0
+    assert 150.0 < np.ptp(fit, axis=0).max() < 500.0
+    # Not asked for: no points (the worker skips the sampling while the model is hidden).
+    assert build_view_state(pipeline.process(demo_frames[0]), fit_points=False).fit_points_xyz_mm is None
+
+    settings.refine = False
+    update_pipeline(pipeline, settings)  # as the checkbox does while running
+    assert pipeline.settings.refine is False
+    state = build_view_state(pipeline.process(demo_frames[1]))
+    assert state.found and state.fit_status is None and state.fit_residual_mm is None
+    assert state.fit_points_xyz_mm is None and fit_text(state, False) == "fit off"
+
+
+def test_fit_text_says_why_the_network_was_kept() -> None:
+    state = ViewState(0, np.zeros((1, 1, 3), np.uint8), None, found=True, fit_status="rejected: residual 8.4 mm",
+                      fit_residual_mm=8.4)
+    assert fit_text(state, True) == "fit rejected: residual 8.4 mm"
+    state.fit_status = None  # a model the fit cannot start from (the RGB teacher)
+    assert fit_text(state, True) == "fit –" and fit_text(None, True) == "fit –"

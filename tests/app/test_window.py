@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 
 from inference.errors import SourceError
 from inference.frame import Frame
@@ -235,16 +236,76 @@ def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
 
 def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> None:
     from app.settings_store import SettingsStore
+    from tests.app.conftest import _open_window
 
+    assert window.pipeline.settings.refine  # on by default
     assert window.controls.cube_model_check.isChecked() and window.controls.cube_spin.value() == 300  # the model's
     window.controls.cube_model_check.setChecked(False)
     window.controls.cube_spin.setValue(250)
     window.controls.gt_check.setChecked(False)
+    window.controls.fit_check.setChecked(False)
+    window.controls.refine_check.setChecked(False)
     qtbot.waitUntil(lambda: window.pipeline.cube_mm == 250, timeout=TIMEOUT_MS)
+    assert window.pipeline.settings.refine is False
     window.shutdown()
     loaded = SettingsStore(settings_path).load()
     assert loaded.cube_override_mm == 250 and loaded.show_ground_truth is False
+    assert loaded.refine is False and loaded.show_fit is False
     assert loaded.model.endswith("tiny_depth.onnx") and loaded.source.startswith("replay:")
+    # The next session starts with them: boxes unticked, the pipeline without the fit.
+    again = _open_window(qtbot, settings_path, loaded.source, loaded.model)
+    try:
+        assert not again.controls.refine_check.isChecked() and not again.controls.fit_check.isChecked()
+        assert again.pipeline.settings.refine is False
+        wait_frames(qtbot, again, 2)
+        assert again.last_state.fit_status is None and again.status_labels["fit"].text() == "fit off"
+    finally:
+        again.shutdown()  # qtbot closes it
+
+
+def _magenta_pixels(view) -> int:
+    """Pixels of the 3D view in the fitted model's colour (neither the turbo depth map, the grid nor a finger's)."""
+    from app.view3d import FIT_RGB
+
+    image = view.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    rgb = pixels[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
+    return int((np.abs(rgb - np.array(FIT_RGB)).max(axis=2) <= 40).sum())
+
+
+def test_refinement_fits_draws_the_model_and_toggles_live(qtbot, demo_window) -> None:
+    from app.view3d import camera_to_gl
+
+    w = demo_window
+    qtbot.waitUntil(lambda: w.last_state is not None and w.last_state.fit_status == "ok", timeout=TIMEOUT_MS)
+    pause_and_settle(qtbot, w)
+    state = w.last_state
+    # The residual is in the status line, the fit stage in the latency breakdown.
+    assert state.fit_status == "ok" and w.status_labels["fit"].text() == f"fit {state.fit_residual_mm:.1f} mm"
+    assert state.timings_ms["fit"] > 0 and w.history.median("fit") > 0 and "fit" in w.plots.legend.text()
+    # The fitted model is in the 3D view's data, where the view puts camera-space points, and on its pixels.
+    view = w.view3d
+    assert view.fit.visible() and len(state.fit_points_xyz_mm) > 500
+    np.testing.assert_allclose(view.fit.pos, camera_to_gl(state.fit_points_xyz_mm, state.com_xyz_mm))
+    assert _magenta_pixels(view) > 100
+    w.controls.fit_check.setChecked(False)  # hidden at once, on the frame shown
+    assert not view.fit.visible() and _magenta_pixels(view) == 0
+    w.controls.fit_check.setChecked(True)
+    assert view.fit.visible()
+
+    # Refinement off while running: the next frames come without a fit.
+    w.set_paused(False)
+    w.controls.refine_check.setChecked(False)
+    assert w.pipeline.settings.refine is False and w.status_labels["fit"].text() == "fit off"
+    qtbot.waitUntil(lambda: w.last_state.fit_status is None, timeout=TIMEOUT_MS)
+    shown: list = []
+    w.frame_shown.connect(shown.append)
+    wait_frames(qtbot, w, 3)
+    assert all(s.found and s.fit_status is None and s.fit_residual_mm is None for s in shown)
+    assert all(s.fit_points_xyz_mm is None for s in shown) and not view.fit.visible()
+    # ... and on again.
+    w.controls.refine_check.setChecked(True)
+    qtbot.waitUntil(lambda: w.last_state.fit_status == "ok" and view.fit.visible(), timeout=TIMEOUT_MS)
 
 
 @pytest.mark.slow  # importing Open3D alone takes ~3 s here
