@@ -36,7 +36,7 @@ from app.state import RateMeter, StageHistory, ViewState, fit_text
 from app.view3d import HandView3D
 from app.views import CropInset, ImagePanel
 from app.worker import TrackerWorker
-from inference.errors import HandposeError
+from inference.core.errors import HandposeError
 
 log = logging.getLogger(__name__)
 

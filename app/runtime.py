@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import AppSettings
-from inference.errors import HandposeError
-from inference.estimator import default_model_path, load_estimator
-from inference.paths import project_root
-from inference.pipeline import FrameResult, Pipeline, PipelineSettings
-from inference.recording import Recorder
-from inference.segmentation import SegmentationParams
-from inference.smoothing import SmoothingParams
+from inference.core.errors import HandposeError
+from inference.core.paths import project_root
+from inference.formats.recording import Recorder
+from inference.preprocess.segmentation import SegmentationParams
+from inference.runtime.estimator import default_model_path, load_estimator
+from inference.runtime.pipeline import FrameResult, Pipeline, PipelineSettings
+from inference.runtime.smoothing import SmoothingParams
+from inference.runtime.tracker import Tracker
 from inference.sources import FrameSource, open_source, require_color
 from inference.teacher.estimator import TEACHER_MODELS
 from inference.teacher.mediapipe_hands import mediapipe_available
-from inference.tracker import Tracker
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inference.smoothing import SmoothingParams
+from inference.runtime.smoothing import SmoothingParams
 
 _SMOOTHING = SmoothingParams()
 

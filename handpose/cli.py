@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)  # the subcommand: the first positional
     parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     stdout = sys.stdout = _StdoutGuard(sys.stdout)
     try:

@@ -2,7 +2,8 @@
 
     python scripts/bench_segmentation.py [--data DIR] [--repeats N] [--json] [--figure PNG]
 
-Times :func:`inference.segmentation.segment_hand`, :func:`inference.crop.make_crop` and both together on
+Times :func:`inference.preprocess.segmentation.segment_hand`, :func:`inference.preprocess.crop.make_crop` and both
+together on
 the real NYU test frame 1 and a RealSense SR305 frame (one thread, frames already in memory), prints the
 median and p95 in ms, and a per-frame table (found, centre, crop valid fraction) for every real frame.
 ``--figure`` draws each frame's depth with the hand mask and centre beside its 128x128 crop.
@@ -20,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 
-from inference.bench_segmentation import bench_frame, draw_figure, frame_row, load_real_frames
-from inference.errors import HandposeError
-from inference.paths import shared_data_dir
+from inference.core.errors import HandposeError
+from inference.core.paths import shared_data_dir
+from inference.evaluation.bench_segmentation import bench_frame, draw_figure, frame_row, load_real_frames
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.errors import HandposeError
+from inference.core.errors import HandposeError
+from inference.core.skeleton import BONES
+from inference.evaluation.sim2real import default_data_dir, load_samples
 from inference.fit.model import PosedHand
-from inference.pipeline import Pipeline, PipelineSettings
-from inference.sim2real import default_data_dir, load_samples
-from inference.skeleton import BONES
+from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.synth.render import DepthBuffer, Rays
 
 TILE_PX = 256

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.errors import HandposeError
+from inference.core.errors import HandposeError
 from inference.teacher.confidence import REJECT_BELOW
 from inference.teacher.label_eval import best_fraction_within, frame_errors, operating_point, plot
 

@@ -2,7 +2,7 @@
 
     python scripts/sim2real.py --model models/depthnet.onnx [--out-figure docs/sim2real.png] [--json]
 
-Runs :class:`inference.pipeline.Pipeline` (real segmentation, no smoothing, gestures on) on
+Runs :class:`inference.runtime.pipeline.Pipeline` (real segmentation, no smoothing, gestures on) on
 1. the real NYU test frame 1 (depth + registered RGB, NYU intrinsics) and reports the 3D error (mm) of the 14
    evaluation joints against its labels (``labels_frame1.json``: ``gt_xyz_mm_yup``);
 2. the 19 RealSense SR305 frames (depth only, no joint labels) and reports per frame whether a hand was found,
@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.errors import HandposeError
-from inference.paths import shared_data_dir
-from inference.sim2real import draw_figure, run
+from inference.core.errors import HandposeError
+from inference.core.paths import shared_data_dir
+from inference.evaluation.sim2real import draw_figure, run
 
 
 def print_table(report: dict) -> None:

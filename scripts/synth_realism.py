@@ -13,7 +13,7 @@
 - ``mixed``: flying pixels, the fraction of valid pixels in the 3-px ring around the hand's outline (either
   side) whose depth is at least 20 mm from every valid 8-neighbour (isolated readings between surfaces).
 
-The hand is found by the runtime's :func:`inference.segmentation.segment_hand` in every frame, real or not.
+The hand is found by the runtime's :func:`inference.preprocess.segmentation.segment_hand` in every frame, real or not.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.paths import shared_data_dir
+from inference.core.paths import shared_data_dir
 from inference.synth.realism import real_rows, synthetic_rows
 
 

@@ -1,6 +1,6 @@
 """The training recipe's defaults (thesis sec. 4.4.3), in one place and torch-free.
 
-:class:`training.train.TrainConfig`'s fields, the crop cache's parameters (:class:`training.dataset.CacheParams`)
+:class:`training.train.TrainConfig`'s fields, the crop cache's parameters (:class:`training.crop_cache.CacheParams`)
 and ``handpose train``'s argument defaults all derive from :data:`RECIPE`, so a default is changed once (the
 command line reads this module without loading torch).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inference.crop_defaults import CROP_SIZE, DEFAULT_CUBE_MM
+from inference.preprocess.crop_defaults import CROP_SIZE, DEFAULT_CUBE_MM
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.crop_defaults import CROP_SIZE
-from inference.errors import ModelError
-from inference.model_meta import INPUT_LAYOUTS
-from inference.skeleton import NUM_JOINTS
+from inference.core.errors import ModelError
+from inference.core.skeleton import NUM_JOINTS
+from inference.preprocess.crop_defaults import CROP_SIZE
+from inference.runtime.model_meta import INPUT_LAYOUTS
 
 POOL = "M"
 LayoutItem = tuple[int, int] | str
@@ -54,7 +54,7 @@ LAYOUTS: dict[str, tuple[LayoutItem, ...]] = {
 }
 
 FUSIONS = ("max", "sum", "cat", "conv")
-# arch -> (conv layout, input layout as in inference.model_meta.INPUT_LAYOUTS)
+# arch -> (conv layout, input layout as in inference.runtime.model_meta.INPUT_LAYOUTS)
 ARCHITECTURES: dict[str, tuple[str, str]] = {
     **{name: (name, "depth") for name in LAYOUTS},
     "depthnet": ("net6", "depth"),

@@ -1,4 +1,4 @@
-"""A torch pose estimator behind the runtime's Estimator protocol (``inference.estimator.Estimator``).
+"""A torch pose estimator behind the runtime's Estimator protocol (``inference.runtime.estimator.Estimator``).
 
 For GPU machines without onnxruntime-gpu: it runs a training checkpoint (``.pt`` or a run directory) or an
 fp32 ONNX export from ``handpose export`` (the net is rebuilt from the model arguments in the file's metadata
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.errors import ModelError
-from inference.frame import HandCrop
-from inference.model_meta import ModelMetadata, pack_inputs
+from inference.core.errors import ModelError
+from inference.core.frame import HandCrop
+from inference.runtime.model_meta import ModelMetadata, pack_inputs
 from training.nets import ModelConfig, build_model
 
 
@@ -66,7 +66,7 @@ def load_for_inference(path: str | Path) -> tuple[nn.Module, ModelMetadata]:
 
 
 class TorchEstimator:
-    """Batch-1 pose estimation with torch; same interface as ``inference.estimator.OnnxEstimator``.
+    """Batch-1 pose estimation with torch; same interface as ``inference.runtime.estimator.OnnxEstimator``.
 
     Args:
         path: checkpoint, run directory or fp32 ``.onnx`` from ``handpose export``.

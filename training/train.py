@@ -36,11 +36,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from inference.errors import HandposeError, ModelError, check_seed
-from inference.model_meta import pack_inputs
-from inference.outputs import atomic_write, check_output_dir
-from inference.progress import progress_bar
-from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
+from inference.core.errors import HandposeError, ModelError, check_seed
+from inference.core.outputs import atomic_write, check_output_dir
+from inference.core.progress import progress_bar
+from inference.runtime.model_meta import pack_inputs
+from training.augment import Augment
+from training.crop_cache import CacheParams, build_cache, rgb_stats, split_indices
+from training.dataset import HandPoseDataset
 from training.defaults import RECIPE
 from training.nets import (
     COMPACT,
@@ -158,7 +160,7 @@ def _check_ranges(cfg: TrainConfig) -> None:
 # --- checkpoints -------------------------------------------------------------------------------------
 
 def save_atomic(obj: dict[str, Any], path: Path) -> None:
-    """``torch.save`` whole or not at all (:func:`inference.outputs.atomic_write`): readers never see a
+    """``torch.save`` whole or not at all (:func:`inference.core.outputs.atomic_write`): readers never see a
     half-written file, a full disk leaves the previous checkpoint and no ``.part`` file."""
     with atomic_write(path, "wb", fsync=True) as fh:
         torch.save(obj, fh)
@@ -274,7 +276,7 @@ def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_ste
 
 def model_inputs(batch: dict[str, torch.Tensor], input_layout: str, device: torch.device,
                  channels_last: bool = False) -> tuple[torch.Tensor, ...]:
-    """The net's positional inputs in the order of ``inference.model_meta.INPUT_LAYOUTS[input_layout]``."""
+    """The net's positional inputs in the order of ``inference.runtime.model_meta.INPUT_LAYOUTS[input_layout]``."""
     inputs = tuple(pack_inputs(input_layout, batch["depth"], batch.get("rgb"), torch.cat).values())
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     return tuple(x.to(device, non_blocking=True).contiguous(memory_format=fmt) for x in inputs)

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     if args.app:
         result = _soak_app(args)
@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _soak_runtime(args: argparse.Namespace) -> dict:
     from handpose.commands.run import check_source_for, make_estimator, setup_logging
-    from inference.bench import LoopedSource, soak
-    from inference.pipeline import Pipeline, PipelineSettings
+    from inference.evaluation.bench import LoopedSource, soak
+    from inference.runtime.pipeline import Pipeline, PipelineSettings
     from inference.sources import open_source
 
     setup_logging("soak")

@@ -98,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _jitter(values: list[float]) -> float | tuple[float, float, float]:
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     if len(values) not in (1, 3) or min(values) < 0:
         raise HandposeError(f"--centre-jitter-mm takes one or three non-negative values, got {values}")
@@ -107,7 +107,7 @@ def _jitter(values: list[float]) -> float | tuple[float, float, float]:
 
 def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
     """The TrainConfig of parsed `train`/`tune` arguments."""
-    from training.dataset import Augment
+    from training.augment import Augment
     from training.nets import ModelConfig
     from training.train import TrainConfig
 

@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from inference.errors import HandposeError, check_seed
+from inference.core.errors import HandposeError, check_seed
 from inference.sources.base import FrameSource
 
 SOURCE_FORMS = ("replay:DIR", "bag:FILE", "realsense[:SERIAL]", "synthetic[:SEED]")

@@ -13,7 +13,7 @@
 - ``mixed``: flying pixels, the fraction of valid pixels in the 3-px ring around the hand's outline (either
   side) whose depth is at least 20 mm from every valid 8-neighbour (isolated readings between surfaces).
 
-The hand is found by the runtime's :func:`inference.segmentation.segment_hand` in every frame, real or not.
+The hand is found by the runtime's :func:`inference.preprocess.segmentation.segment_hand` in every frame, real or not.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.geometry import NYU_INTRINSICS, Intrinsics
-from inference.segmentation import segment_hand
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics
+from inference.preprocess.segmentation import segment_hand
 
 SR305_INTRINSICS = Intrinsics(fx=476.007, fy=476.007, cx=313.683, cy=242.755, width=640, height=480)
 SR305_UNIT_MM = 0.125
@@ -101,7 +101,7 @@ def real_rows(data: Path) -> list[str]:
     rows = []
     nyu = data / "real_frames" / "nyu_test_0000001" / "depth_1_0000001.png"
     if nyu.exists():
-        from inference.nyu_io import read_depth_png
+        from inference.formats.nyu_io import read_depth_png
 
         stats = depth_stats(read_depth_png(nyu), NYU_INTRINSICS)
         rows.append(_row("NYU test frame 1 (Kinect)", [stats] if stats else []))

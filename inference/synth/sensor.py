@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.geometry import Intrinsics
+from inference.core.geometry import Intrinsics
 
 
 @dataclass(frozen=True)

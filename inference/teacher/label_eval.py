@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.errors import DataFormatError
-from inference.geometry import uvd_to_xyz
-from inference.nyu_io import JOINT_DATA, NyuSequence, read_joint_data
-from inference.skeleton import EVAL_SHORT_NAMES, to_eval_joints
+from inference.core.errors import DataFormatError
+from inference.core.geometry import uvd_to_xyz
+from inference.core.skeleton import EVAL_SHORT_NAMES, to_eval_joints
+from inference.formats.nyu_io import JOINT_DATA, NyuSequence, read_joint_data
 from inference.teacher.labelling import CONFIDENCE_JSONL, mirror_uvd
 
 FACTORS: tuple[str, ...] = ("agreement", "bones", "depth", "handedness", "temporal")

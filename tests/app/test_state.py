@@ -19,10 +19,10 @@ from app.state import (
     cube_edges_uv,
     fit_text,
 )
-from inference.estimator import OnnxEstimator
-from inference.frame import Frame
-from inference.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
-from inference.pipeline import Pipeline
+from inference.core.frame import Frame
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
+from inference.runtime.estimator import OnnxEstimator
+from inference.runtime.pipeline import Pipeline
 from inference.sources.replay import ReplaySource
 from tests.app.scenes import HAND_MM, hand_frame
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from inference.errors import SourceError
-from inference.frame import Frame
-from inference.geometry import NYU_INTRINSICS
-from inference.skeleton import BONES, FINGER_COLOURS
+from inference.core.errors import SourceError
+from inference.core.frame import Frame
+from inference.core.geometry import NYU_INTRINSICS
+from inference.core.skeleton import BONES, FINGER_COLOURS
 from inference.sources.base import FrameSource
 from tests.app.scenes import hand_frame
 from tests.helpers.tiny_models import make_corrupt_model
@@ -356,7 +356,7 @@ def test_record_writes_a_replayable_sequence(qtbot, window, tmp_path) -> None:
 
 def test_a_frame_level_model_runs_and_refuses_a_depth_only_source(qtbot, window, monkeypatch, tmp_path) -> None:
     from app import runtime
-    from inference.nyu_io import NyuWriter
+    from inference.formats.nyu_io import NyuWriter
     from tests.teacher.fakes import FakeTeacher
 
     load = runtime.load_model

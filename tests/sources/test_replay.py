@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.errors import HandposeError, SourceError
-from inference.nyu_io import NyuSequence
+from inference.core.errors import HandposeError, SourceError
+from inference.formats.nyu_io import NyuSequence
 from inference.sources import open_source
 from inference.sources.replay import ReplaySource
 from tests.sources.frames import TEST_INTRINSICS, eval_joints_uvd, make_frame, write_sequence

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from handpose.cli import main
-from inference.errors import ModelError
+from inference.core.errors import ModelError
 from inference.teacher import mediapipe_hands
 from inference.teacher.mediapipe_hands import import_mediapipe, mediapipe_available
 from tests.sources.frames import write_sequence
