@@ -137,6 +137,8 @@ class ControlPanel(QWidget):
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.cube_spin = _spin(100, 600, 10, 0, " mm")
+        self.cube_model_check = QCheckBox("The model's cube")
+        self.cube_model_check.setToolTip("crop with the cube the model was trained with (untick to override it)")
         self.near_spin = _spin(50, 5000, 50, 0, " mm")
         self.far_spin = _spin(100, 10000, 50, 0, " mm")
         self.refine_check = QCheckBox("Refine (model fit)")
@@ -148,13 +150,17 @@ class ControlPanel(QWidget):
         self.beta_spin = _spin(0.0, 1.0, 0.001, 4, " Hz per mm/s")
         self.beta_spin.setToolTip("One Euro beta: the cutoff rises by this much per mm/s of joint speed; "
                                   "higher = less lag in fast motion")
-        self.cube_spin.setValue(s.cube_mm)
+        self.cube_model_check.setChecked(not s.cube_override_mm)
+        self.cube_spin.setEnabled(bool(s.cube_override_mm))
+        if s.cube_override_mm:
+            self.cube_spin.setValue(s.cube_override_mm)
         self.near_spin.setValue(s.near_mm)
         self.far_spin.setValue(s.far_mm)
         self.refine_check.setChecked(s.refine)
         self.smoothing_check.setChecked(s.smoothing)
         self.min_cutoff_spin.setValue(s.smooth_min_cutoff_hz)
         self.beta_spin.setValue(s.smooth_beta_per_mm)
+        form.addRow(self.cube_model_check)
         form.addRow("Cube", self.cube_spin)
         form.addRow("Depth from", self.near_spin)
         form.addRow("Depth to", self.far_spin)
@@ -164,6 +170,7 @@ class ControlPanel(QWidget):
         form.addRow("Beta", self.beta_spin)
         for spin in (self.cube_spin, self.near_spin, self.far_spin, self.min_cutoff_spin, self.beta_spin):
             spin.valueChanged.connect(lambda _v: self.settings_changed.emit())
+        self.cube_model_check.toggled.connect(self._cube_model_toggled)
         self.smoothing_check.toggled.connect(self._smoothing_toggled)
         self._smoothing_toggled(s.smoothing, emit=False)
         self.refine_check.toggled.connect(self._refine_toggled)
@@ -274,9 +281,20 @@ class ControlPanel(QWidget):
             self.seek_slider.blockSignals(False)
         self.frame_label.setText(f"frame {index + 1} / {length}" if length else f"frame {index + 1}")
 
+    def show_model_cube(self, cube_mm: float) -> None:
+        """Show the loaded model's cube (mm) while no override is set."""
+        if self.cube_model_check.isChecked():
+            self.cube_spin.blockSignals(True)
+            self.cube_spin.setValue(cube_mm)
+            self.cube_spin.blockSignals(False)
+
+    def _cube_model_toggled(self, checked: bool) -> None:
+        self.cube_spin.setEnabled(not checked)
+        self.settings_changed.emit()
+
     def read_settings(self, into: AppSettings) -> AppSettings:
         """Copy the widgets' values into ``into`` and return it."""
-        into.cube_mm = self.cube_spin.value()
+        into.cube_override_mm = 0.0 if self.cube_model_check.isChecked() else self.cube_spin.value()
         into.near_mm = self.near_spin.value()
         into.far_mm = self.far_spin.value()
         into.refine = self.refine_check.isChecked()

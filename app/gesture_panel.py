@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.state import GestureHistory
-from inference.gesture_names import FINGER_COUNT
+from inference.core.gesture_names import FINGER_COUNT
 
 MAX_NAME_PT, MIN_NAME_PT = 30, 12
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import runtime
 from app.main_window import MainWindow
-from app.settings import SettingsStore
+from app.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 

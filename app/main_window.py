@@ -31,12 +31,12 @@ from app import runtime
 from app.controls import ControlPanel
 from app.gesture_panel import GesturePanel
 from app.plots import LatencyPlots
-from app.settings import SettingsStore
+from app.settings_store import SettingsStore
 from app.state import RateMeter, StageHistory, ViewState, fit_text
 from app.view3d import HandView3D
 from app.views import CropInset, ImagePanel
 from app.worker import TrackerWorker
-from inference.errors import HandposeError
+from inference.core.errors import HandposeError
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
     def open_source(self, spec: str) -> bool:
         """Switch to the source ``spec``. On failure the banner says why and the previous source keeps running."""
         try:
-            source = runtime.open_source(spec)
+            source = runtime.play_source(spec)
         except HandposeError as exc:
             self.show_error(f"Cannot open source {spec}: {exc}")
             return False
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         """Load the model at ``path``. On failure the banner says why and the previous model stays in use."""
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            estimator = runtime.load_estimator(path)
+            estimator = runtime.load_model(path)
         except HandposeError as exc:
             self.show_error(f"Cannot load model: {exc}")
             if self.model_path:
@@ -223,6 +223,7 @@ class MainWindow(QMainWindow):
         finally:
             QApplication.restoreOverrideCursor()
         self.estimator = estimator
+        self.controls.show_model_cube(estimator.metadata.cube_mm)
         self.model_path = str(path)
         self.controls.select_model(self.model_path)
         self.settings.model = self.model_path
@@ -279,7 +280,7 @@ class MainWindow(QMainWindow):
             return
         paused = self.controls.pause_button.isChecked()
         try:
-            source = runtime.open_source(self.source_spec)
+            source = runtime.play_source(self.source_spec)
             source.seek(index)
         except HandposeError as exc:
             self.show_error(str(exc))

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from inference.errors import HandposeError
-from inference.skeleton import BONES, FINGER_COLOURS
+from inference.core.errors import HandposeError
+from inference.core.skeleton import BONES, FINGER_COLOURS
 
 PUMP_INTERVAL_MS = 30
 

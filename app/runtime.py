@@ -12,18 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import AppSettings
-from inference.errors import HandposeError
-from inference.estimator import default_model_path, project_root
-from inference.estimator import load_estimator as _load_estimator
-from inference.pipeline import FrameResult, Pipeline, PipelineSettings
-from inference.recording import Recorder
-from inference.segmentation import SegmentationParams
-from inference.smoothing import SmoothingParams
-from inference.sources import FrameSource, require_color
-from inference.sources import open_source as _open_source
+from inference.core.errors import HandposeError
+from inference.core.paths import project_root
+from inference.formats.recording import Recorder
+from inference.preprocess.segmentation import SegmentationParams
+from inference.runtime.estimator import default_model_path, load_estimator
+from inference.runtime.pipeline import FrameResult, Pipeline, PipelineSettings
+from inference.runtime.smoothing import SmoothingParams
+from inference.runtime.tracker import Tracker
+from inference.sources import FrameSource, open_source, require_color
 from inference.teacher.estimator import TEACHER_MODELS
 from inference.teacher.mediapipe_hands import mediapipe_available
-from inference.tracker import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +81,14 @@ def model_choices() -> list[Path]:
     return shipped + ([Path(name) for name in TEACHER_MODELS] if mediapipe_available() else [])
 
 
-def open_source(spec: str) -> FrameSource:
+def play_source(spec: str) -> FrameSource:
     """Build the source for ``spec`` the way the app plays it: replays and recordings loop."""
     kind = spec.partition(":")[0]
     if kind == "replay":
-        return _open_source(spec, loop=replay_loop, fps=replay_fps)
+        return open_source(spec, loop=replay_loop, fps=replay_fps)
     if kind == "bag":
-        return _open_source(spec, loop=replay_loop, real_time=True)
-    return _open_source(spec)
+        return open_source(spec, loop=replay_loop, real_time=True)
+    return open_source(spec)
 
 
 def display_text(text: str) -> str:
@@ -117,15 +116,15 @@ def position_of(source: FrameSource, index: int) -> int:
     return lookup(index) if lookup is not None else index
 
 
-def load_estimator(path: str | Path) -> Any:
+def load_model(path: str | Path) -> Any:
     """An ONNX model file, or the teacher (``mediapipe``, ``mediapipe-full``)."""
-    return _load_estimator(path)
+    return load_estimator(path)
 
 
 def pipeline_settings(s: AppSettings) -> PipelineSettings:
     return PipelineSettings(
         segmentation=SegmentationParams(near_mm=s.near_mm, far_mm=s.far_mm),
-        cube_mm=s.cube_mm,
+        cube_mm=s.cube_override_mm or None,  # None: the model's cube (its metadata)
         smoothing=s.smoothing,
         smoothing_params=SmoothingParams(min_cutoff_hz=s.smooth_min_cutoff_hz, beta_per_mm=s.smooth_beta_per_mm),
         refine=s.refine,
@@ -168,4 +167,4 @@ def end_to_end_ms(state: Any, rendered_s: float) -> float:
     return pipeline_ms + max(rendered_s - state.delivered_s, 0.0) * 1000.0
 
 
-__all__ = ["FrameResult", "default_model", "default_source", "end_to_end_ms", "open_source"]
+__all__ = ["FrameResult", "default_model", "default_source", "end_to_end_ms", "play_source"]

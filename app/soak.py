@@ -1,34 +1,26 @@
-"""Soak / benchmark the app: run the real window on a source for a while; print FPS, latency and memory.
+"""Soak / benchmark the app: run the real window on a source for a while; measure FPS, latency and memory.
 
-    xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" \\
-        python -m app.soak --source replay:assets/demo --minutes 10 [--model M] [--replay-fps 0] [--no-refine]
-
-Prints one JSON object on stdout: frames processed and shown, their rates, end-to-end latency (median and
-p95, ms, from the frame in memory to its pixels updated), per-stage medians, the shown frames' fit residual
-(median and p95, mm) and the share of them whose fit was used, and resident memory (MB)
-sampled every ``--sample-s`` seconds, with the growth between the first minute and the end. Progress goes
-to stderr.
+The command is ``handpose soak --app`` (:mod:`handpose.commands.soak`). The result holds: frames processed and
+shown, their rates, end-to-end latency (median and p95, ms, from the frame in memory to its pixels updated),
+per-stage medians, the shown frames' fit residual (median and p95, mm) and the share of them whose fit was used,
+and resident memory (MB) sampled every ``sample_s`` seconds, with the growth between the first minute and the end.
+Progress goes to stderr.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import tempfile
 import time
 from array import array
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import psutil
 from PySide6.QtCore import QTimer
 
-from app import runtime
 from app.launch import ensure_app
 from app.main_window import MainWindow
-from app.settings import SettingsStore
+from app.settings_store import SettingsStore
 from app.state import STAGES
 from inference.fit.refiner import STATUS_OK
 
@@ -104,26 +96,3 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
         "rss_growth_after_first_minute_mb": round(rss_mb[-1][1] - first_minute, 1),
         "errors": window.last_error or None,
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", help="source spec (default: as `handpose app`)")
-    parser.add_argument("--model", help="ONNX model or mediapipe / mediapipe-full (default: the shipped one)")
-    parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
-    parser.add_argument("--sample-s", type=float, default=60.0, help="memory sampling period (default 60 s)")
-    parser.add_argument("--replay-fps", type=float, default=30.0, help="replay pacing; 0 = as fast as possible")
-    parser.add_argument("--settings", help="settings INI (default: a throw-away file, never the user's)")
-    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
-                        help="model fit on/off (default: as in --settings; a throw-away file: on)")
-    args = parser.parse_args(argv)
-    runtime.replay_fps = args.replay_fps or None
-    with tempfile.TemporaryDirectory() as scratch:
-        settings = args.settings or str(Path(scratch) / "soak.ini")
-        print(json.dumps(soak(args.source, args.model, args.minutes, args.sample_s, settings, args.refine), indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,10 +18,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from inference.crop import DEFAULT_CUBE_MM
+from inference.core.geometry import Intrinsics, depth_to_points, uvd_to_xyz, xyz_to_uvd
 from inference.fit.refiner import STATUS_OK, fitted_surface
 from inference.fit.surface import surface_samples
-from inference.geometry import Intrinsics, depth_to_points, uvd_to_xyz, xyz_to_uvd
+from inference.preprocess.crop_defaults import DEFAULT_CUBE_MM
 
 # Stages plotted and listed, in pipeline order; "render" is measured by the UI itself.
 STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "fit", "post", "render")
@@ -150,7 +150,7 @@ def build_view_state(
 
     Runs in the worker thread so the UI thread only blits.
     """
-    from inference.crop import joints_to_crop_px
+    from inference.preprocess.crop import joints_to_crop_px
 
     frame, pose, crop, seg = result.frame, result.pose, result.crop, result.segmentation
     intr = frame.intrinsics

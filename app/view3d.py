@@ -14,7 +14,7 @@ from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLOptions
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
+from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 
 
 def camera_to_gl(points_mm: np.ndarray, centre_mm: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
-from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
+from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 
 BONE_WIDTH_PX = 3.0
 JOINT_RADIUS_PX = 3.5

@@ -1,4 +1,4 @@
-"""Qt adapter around :class:`inference.tracker.Tracker`.
+"""Qt adapter around :class:`inference.runtime.tracker.Tracker`.
 
 The tracker captures and infers in its own threads and calls back from them. This adapter turns each
 ``FrameResult`` into an :class:`app.state.ViewState` right there (colour maps, point cloud: off the UI
@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.state import RateMeter, ViewState, build_view_state
-from inference.errors import DataFormatError, HandposeError
+from inference.core.errors import DataFormatError, HandposeError
 
 
 class TrackerWorker(QObject):
@@ -51,7 +51,7 @@ class TrackerWorker(QObject):
         self.tracker: Any = None
         self.processed_rate = RateMeter()
         self.processed = 0
-        self.recorder: Any = None  # an inference.recording.Recorder fed from the tracker thread
+        self.recorder: Any = None  # an inference.formats.recording.Recorder fed from the tracker thread
         self.recorder_error = ""
         self._wake.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._error.connect(self.failed, Qt.ConnectionType.QueuedConnection)

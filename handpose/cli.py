@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "export": "export a training run to a self-describing ONNX model",
     "run": "estimate poses from a source and write one JSON line per frame",
     "bench": "measure per-stage latency and FPS of the pipeline",
+    "soak": "run the pipeline (or the app) for a long while and report memory growth",
     "app": "open the desktop app",
     "record": "record a source to an NYU-format directory",
     "label": "label an RGB-D source with the RGB teacher (MediaPipe) into an NYU-format directory",
@@ -30,7 +31,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, only that subcommand gets its options (the others list with their
+    help line), so running one command never loads what another's options are built from (`handpose eval` does
+    not import the training recipe behind `handpose train`'s defaults)."""
     parser = argparse.ArgumentParser(
         prog="handpose",
         description="Real-time 3D hand pose estimation from RGB-D cameras (thesis Depth-Net / Fuse-Net).",
@@ -40,15 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"handpose.commands.{name.replace('-', '_')}")
         doc = (module.__doc__ or help_text).strip()
         p = sub.add_parser(name, help=help_text, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
+        if command is None or command == name:
+            module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)  # the subcommand: the first positional
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     stdout = sys.stdout = _StdoutGuard(sys.stdout)
     try:

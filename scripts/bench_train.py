@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement (default: 20)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default: 3)")
     args = parser.parse_args(argv)
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
     from training.bench_train import bench
 
     try:

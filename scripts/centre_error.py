@@ -1,11 +1,11 @@
 """How the runtime's hand segmentation misplaces the crop centre: segment_hand's centre minus the labels' centre.
 
 For every labelled frame of each NYU-format DIR (and the real NYU test frame 1 from the shared data), the 3-D
-difference (mm; x right, y up, z away) between :func:`inference.segmentation.segment_hand`'s centre and
-:func:`inference.crop.labels_centre_uvd` (the mean of the 14 evaluation joints), the centre a network trained
+difference (mm; x right, y up, z away) between :func:`inference.preprocess.segmentation.segment_hand`'s centre and
+:func:`inference.preprocess.crop.labels_centre_uvd` (the mean of the 14 evaluation joints), the centre a network trained
 with ``--centre labels`` would expect. Prints per axis the mean and std and the percentiles of its length: the
 numbers behind the training augmentation's centre jitter (``handpose train --centre-jitter``,
-training.dataset.Augment.shift_std_mm).
+training.augment.Augment.shift_std_mm).
 
 Usage:
     python scripts/centre_error.py DIR [DIR ...] [--max-frames N] [--json]
@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.crop import labels_centre_uvd
-from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
-from inference.nyu_io import NyuSequence, read_depth_png
-from inference.segmentation import segment_hand
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
+from inference.formats.nyu_io import NyuSequence, read_depth_png
+from inference.preprocess.crop import labels_centre_uvd
+from inference.preprocess.segmentation import segment_hand
 
 
 def errors_of(root: Path, max_frames: int | None) -> tuple[np.ndarray, int]:

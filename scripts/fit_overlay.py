@@ -2,7 +2,7 @@
 
     python scripts/fit_overlay.py --model models/depthnet.onnx --frames 0,1,4,10 --out docs/fitting_real.png
 
-Frames are indices into the real-frame set of ``python -m inference.sim2real`` (0 = the NYU test frame 1, then
+Frames are indices into the real-frame set of ``python scripts/sim2real.py`` (0 = the NYU test frame 1, then
 the 19 SR305 frames). Each frame runs through the runtime pipeline (real segmentation, network, fit) on its own.
 Skeleton colours: the fitted joints in red, the thumb yellow and the index magenta (to see which side is which),
 the NYU labels in green. The difference panel is blue where the model lies behind the observed surface, red where
@@ -19,11 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.errors import HandposeError
+from inference.core.errors import HandposeError
+from inference.core.skeleton import BONES
+from inference.evaluation.sim2real import default_data_dir, load_samples
 from inference.fit.model import PosedHand
-from inference.pipeline import Pipeline, PipelineSettings
-from inference.sim2real import default_data_dir, load_samples
-from inference.skeleton import BONES
+from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.synth.render import DepthBuffer, Rays
 
 TILE_PX = 256

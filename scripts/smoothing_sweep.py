@@ -6,7 +6,7 @@
 
 Every directory is an NYU-format folder made by ``handpose synth`` (``--mode sequence`` / ``still`` / ``random``).
 Each frame runs once through the real pipeline without smoothing (segmentation, crop, network, decode); the
-filter (:class:`inference.smoothing.JointSmoother`, with the pipeline's resets: hand lost, index going back) is
+filter (:class:`inference.runtime.smoothing.JointSmoother`, with the pipeline's resets: hand lost, index going back) is
 then replayed over those raw poses for every parameter set, on the frames' own timestamps:
 - error: mean 3-D joint error (mm) against the labels on the 30 fps sequences, and on independent random frames;
 - jitter: mean frame-to-frame joint acceleration ``|x[t+1] - 2 x[t] + x[t-1]|`` (mm) on the still hands, whose
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.estimator import OnnxEstimator
-from inference.geometry import uvd_to_xyz
-from inference.pipeline import Pipeline, PipelineSettings
-from inference.smoothing import JointSmoother, SmoothingParams
+from inference.core.geometry import uvd_to_xyz
+from inference.runtime.estimator import OnnxEstimator
+from inference.runtime.pipeline import Pipeline, PipelineSettings
+from inference.runtime.smoothing import JointSmoother, SmoothingParams
 from inference.sources.replay import ReplaySource
 
 MIN_CUTOFFS_HZ = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)

@@ -67,7 +67,7 @@ def generate(out: Path, args: argparse.Namespace, logs: Path) -> dict[str, int]:
 
 def build_caches(data: Path, cache: Path, args: argparse.Namespace) -> None:
     """The crop caches the trainings will open (built here with every core, so their clocks start at once)."""
-    from training.dataset import CacheParams, build_cache
+    from training.crop_cache import CacheParams, build_cache
 
     for with_rgb in sorted({a != "depthnet" for a in args.archs}):
         for split in ("train", "val"):
@@ -93,7 +93,7 @@ def latency(onnx_path: Path, device_name: str, repeats: int) -> dict[str, object
     import numpy as np
     import torch
 
-    from inference.frame import HandCrop
+    from inference.core.frame import HandCrop
     from training.torch_backend import TorchEstimator, load_for_inference
 
     backend = TorchEstimator(onnx_path, device=device_name)

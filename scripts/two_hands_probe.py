@@ -1,8 +1,9 @@
 """Probe the depth path on a two-hand folder (`handpose synth --hands 2`) before the pipeline knows two hands.
 
-Every frame: :func:`inference.segmentation.segment_hands` (up to 2 candidates), one crop per candidate at its own
+Every frame: :func:`inference.preprocess.segmentation.segment_hands` (up to 2 candidates), one crop per candidate at its
+own
 centre (no re-centring, no refinement, no smoothing: the network alone), the right-hand network on it as it is and
-on the mirrored crop (:func:`inference.mirror.predict_mirrored`). Candidates get their side from the labels (the
+on the mirrored crop (:func:`inference.runtime.mirror.predict_mirrored`). Candidates get their side from the labels (the
 nearer palm, within --match-mm): an oracle for handedness, so that the poses are measured apart from the side
 decision that is still to be built. Writes poses JSONLs with "hands" lists that `handpose eval` scores per side:
 
@@ -27,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.crop import decode_prediction, make_crop
-from inference.estimator import OnnxEstimator
-from inference.mirror import predict_mirrored
-from inference.nyu_io import LEFT_JOINT_DATA, NyuSequence, read_joint_data
-from inference.segmentation import segment_hand, segment_hands
-from inference.skeleton import to_eval_joints
+from inference.core.skeleton import to_eval_joints
+from inference.formats.nyu_io import LEFT_JOINT_DATA, NyuSequence, read_joint_data
+from inference.preprocess.crop import decode_prediction, make_crop
+from inference.preprocess.segmentation import segment_hand, segment_hands
+from inference.runtime.estimator import OnnxEstimator
+from inference.runtime.mirror import predict_mirrored
 
 PALM = 13  # the palm centre "C" among the 14 evaluation joints
 

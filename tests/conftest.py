@@ -19,25 +19,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def nyu_eval_dir(shared_data: Path) -> Path:
-    path = shared_data / "nyu_eval"
+def _shared(shared_data: Path, relative: str) -> Path:
+    """``shared_data / relative``, or a skip naming it when that part of the real data is absent."""
+    path = shared_data / relative
     if not path.is_dir():
         pytest.skip(f"{path} absent")
     return path
+
+
+@pytest.fixture(scope="session")
+def nyu_eval_dir(shared_data: Path) -> Path:
+    return _shared(shared_data, "nyu_eval")
 
 
 @pytest.fixture(scope="session")
 def nyu_frame_dir(shared_data: Path) -> Path:
-    path = shared_data / "real_frames" / "nyu_test_0000001"
-    if not path.is_dir():
-        pytest.skip(f"{path} absent")
-    return path
+    return _shared(shared_data, "real_frames/nyu_test_0000001")
 
 
 @pytest.fixture(scope="session")
 def sr305_dir(shared_data: Path) -> Path:
-    path = shared_data / "real_frames" / "sr305_lada_ondris"
-    if not path.is_dir():
-        pytest.skip(f"{path} absent")
-    return path
+    return _shared(shared_data, "real_frames/sr305_lada_ondris")

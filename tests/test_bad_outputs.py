@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from handpose.cli import main
-from inference.errors import HandposeError
+from inference.core.errors import HandposeError
 from tests.helpers.blob_frames import write_blob_sequence
 from tests.helpers.tiny_models import make_tiny_model
 
@@ -180,8 +180,8 @@ def test_disk_full_during_run_keeps_every_line_whole(model: Path, sequence: Path
 
 
 def test_poses_writer_cuts_the_partial_line_on_enospc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import inference.poses_jsonl as poses_jsonl
-    from inference.frame import HandPose
+    import inference.formats.poses_jsonl as poses_jsonl
+    from inference.core.frame import HandPose
 
     line = json.dumps(poses_jsonl.pose_record(0, 0.0, HandPose(found=False)), separators=(",", ":")) + "\n"
     monkeypatch.setattr(poses_jsonl, "open", _enospc_open(3 * len(line) + 10), raising=False)
@@ -198,7 +198,7 @@ def test_poses_writer_cuts_the_partial_line_on_enospc(tmp_path: Path, monkeypatc
 # --- the shared atomic write: a full disk leaves the old file and no .part file --------------------------------
 
 def test_atomic_write_on_a_full_disk_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import inference.outputs as outputs
+    import inference.core.outputs as outputs
 
     target = tmp_path / "labels.json"
     target.write_text("old")
@@ -209,7 +209,7 @@ def test_atomic_write_on_a_full_disk_keeps_the_old_file(tmp_path: Path, monkeypa
 
 
 def test_an_exception_while_writing_leaves_no_part_file(tmp_path: Path) -> None:
-    from inference.outputs import atomic_write
+    from inference.core.outputs import atomic_write
 
     target = tmp_path / "a.bin"
     with pytest.raises(ZeroDivisionError), atomic_write(target) as fh:
@@ -220,7 +220,7 @@ def test_an_exception_while_writing_leaves_no_part_file(tmp_path: Path) -> None:
 
 def test_labels_on_a_full_disk(tmp_path: Path) -> None:
     """write_joint_data (NyuWriter.close) when the disk is full: one error line, the old labels intact."""
-    from inference.nyu_io import read_joint_data, write_joint_data
+    from inference.formats.nyu_io import read_joint_data, write_joint_data
 
     uvd = np.random.default_rng(0).normal(size=(1, 50, 36, 3))
     write_joint_data(tmp_path / "joint_data.mat", uvd[:, :2], uvd[:, :2])
@@ -345,7 +345,7 @@ def test_negative_seeds_are_one_line_and_create_nothing(tmp_path: Path, train_da
 
 @pytest.mark.slow
 def test_second_ctrl_c_during_record_shutdown_keeps_the_labels(tmp_path: Path) -> None:
-    from inference.nyu_io import NyuSequence, read_joint_data, write_joint_data
+    from inference.formats.nyu_io import NyuSequence, read_joint_data, write_joint_data
 
     source = write_blob_sequence(tmp_path / "src", frames=4, seed=1)
     labels = read_joint_data(source / "joint_data.mat")
@@ -381,7 +381,7 @@ def test_second_ctrl_c_during_record_shutdown_keeps_the_labels(tmp_path: Path) -
 
 
 def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
-    from inference.outputs import write_text_atomic
+    from inference.core.outputs import write_text_atomic
 
     (tmp_path / "real.json").write_text("old")
     (tmp_path / "link.json").symlink_to("real.json")
@@ -390,7 +390,7 @@ def test_atomic_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
 
 
 def test_crop_cache_on_a_full_disk_leaves_no_partial_cache(train_data: Path, tmp_path: Path) -> None:
-    from training.dataset import CacheParams, build_cache
+    from training.crop_cache import CacheParams, build_cache
 
     with _disk_full_after(20_000), pytest.raises(HandposeError, match=r"--cache-dir .*: cannot write \(File too"):
         build_cache([train_data], tmp_path / "cache", CacheParams(size=64, centre="labels"), workers=0,

@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from training.dataset import CacheParams, HandPoseDataset, build_cache
+from training.crop_cache import CacheParams, build_cache
+from training.dataset import HandPoseDataset
 from training.nets import build_model
 from training.train import TrainConfig, _autocast, _pick_device, default_cache_dir, model_inputs, training_loss
 

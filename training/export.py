@@ -1,9 +1,9 @@
 """Export a training run to a self-describing ONNX model (``handpose export RUN --out FILE.onnx``).
 
-The graph's inputs follow :data:`inference.model_meta.INPUT_LAYOUTS` (``depth`` / ``rgb`` / ``rgbd`` /
+The graph's inputs follow :data:`inference.runtime.model_meta.INPUT_LAYOUTS` (``depth`` / ``rgb`` / ``rgbd`` /
 ``depth`` + ``rgb`` for the two-stream nets, FusePred-Net included as ONE graph), float32 ``(B, C, S, S)``
 with a dynamic batch; the output ``joints`` is ``(B, 3J)`` in cube units. ``metadata_props`` carry a
-:class:`inference.model_meta.ModelMetadata` (architecture, layout, cube, joints, RGB statistics, training
+:class:`inference.runtime.model_meta.ModelMetadata` (architecture, layout, cube, joints, RGB statistics, training
 data and metrics) so the runtime configures itself from the file. A model card ``FILE.json`` is written beside,
 and the net's fp32 weights as a weights-only torch checkpoint ``FILE.pt`` (model arguments, weights, RGB
 statistics, data and metrics; no optimizer state): ``handpose train --init FILE.pt`` starts from it and the torch
@@ -25,9 +25,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.errors import ModelError
-from inference.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
-from inference.outputs import atomic_write, check_output_file, output_error, write_bytes_atomic, write_text_atomic
+from inference.core.errors import ModelError
+from inference.core.outputs import atomic_write, check_output_file, output_error, write_bytes_atomic, write_text_atomic
+from inference.preprocess.crop_defaults import DEFAULT_CUBE_MM
+from inference.runtime.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
 from training.nets import ModelConfig, count_params
 from training.train import load_checkpoint, load_model
 
@@ -43,7 +44,7 @@ def metadata_from_checkpoint(ckpt: dict[str, Any], precision: str = "fp32") -> M
         architecture=cfg.arch,
         input_layout=cfg.input_layout,
         input_size=cfg.input_size,
-        cube_mm=float(ckpt.get("cube_mm", 300.0)),
+        cube_mm=float(ckpt.get("cube_mm", DEFAULT_CUBE_MM)),
         rgb_mean=ckpt.get("rgb_mean"),
         rgb_std=ckpt.get("rgb_std"),
         training={"model_args": cfg.to_dict(), "precision": precision, "epoch": ckpt.get("epoch"),

@@ -24,8 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from inference.errors import ModelError
-from inference.skeleton import NUM_JOINTS
+from inference.core.errors import ModelError
+from inference.core.skeleton import NUM_JOINTS
+from inference.preprocess.crop_defaults import CROP_SIZE
+from inference.runtime.model_meta import INPUT_LAYOUTS
 
 POOL = "M"
 LayoutItem = tuple[int, int] | str
@@ -52,7 +54,7 @@ LAYOUTS: dict[str, tuple[LayoutItem, ...]] = {
 }
 
 FUSIONS = ("max", "sum", "cat", "conv")
-# arch -> (conv layout, input layout as in inference.model_meta.INPUT_LAYOUTS)
+# arch -> (conv layout, input layout as in inference.runtime.model_meta.INPUT_LAYOUTS)
 ARCHITECTURES: dict[str, tuple[str, str]] = {
     **{name: (name, "depth") for name in LAYOUTS},
     "depthnet": ("net6", "depth"),
@@ -61,7 +63,6 @@ ARCHITECTURES: dict[str, tuple[str, str]] = {
     "fusepred": ("net6", "depth+rgb"),
     **{f"fusenet-{f}": ("net6", "depth+rgb") for f in FUSIONS},
 }
-_CHANNELS = {"depth": 1, "rgb": 3, "rgbd": 4}
 
 HEADS = ("fc", "gap")
 
@@ -92,7 +93,7 @@ class ModelConfig:
     num_joints: int = NUM_JOINTS
     fc_width: int = 4096
     dropout: float = 0.03
-    input_size: int = 128
+    input_size: int = CROP_SIZE
     bottleneck: int | None = None
     fuse_at: int = 4
     width: float = 1.0
@@ -199,7 +200,7 @@ class PoseNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         layout = LAYOUTS[cfg.layout]
-        in_channels = in_channels or _CHANNELS[cfg.input_layout]
+        in_channels = in_channels or INPUT_LAYOUTS[cfg.input_layout][0][1]  # a single-stream net: one input
         self.features, channels, self.n_conv, self.n_pool = _conv_stack(layout, in_channels, cfg.width)
         self.head = RegressionHead(channels, cfg.input_size >> self.n_pool, cfg)
 
@@ -361,8 +362,6 @@ def describe(cfg: ModelConfig) -> dict[str, Any]:
     """``{"conv", "pool", "params", "inputs"}`` of a net, built on the meta device (no memory, no forward)."""
     with torch.device("meta"):
         model = build_model(cfg, init=False)
-    from inference.model_meta import INPUT_LAYOUTS
-
     # Layers of the whole graph: two-stream nets count both streams (and the 1x1 fusion conv).
     return {
         "conv": sum(isinstance(m, nn.Conv2d) for m in model.modules()),

@@ -1,4 +1,4 @@
-"""A torch pose estimator behind the runtime's Estimator protocol (``inference.estimator.Estimator``).
+"""A torch pose estimator behind the runtime's Estimator protocol (``inference.runtime.estimator.Estimator``).
 
 For GPU machines without onnxruntime-gpu: it runs a training checkpoint (``.pt`` or a run directory) or an
 fp32 ONNX export from ``handpose export`` (the net is rebuilt from the model arguments in the file's metadata
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from inference.errors import ModelError
-from inference.frame import HandCrop
-from inference.model_meta import ModelMetadata
+from inference.core.errors import ModelError
+from inference.core.frame import HandCrop
+from inference.runtime.model_meta import ModelMetadata, pack_inputs
 from training.nets import ModelConfig, build_model
 
 
@@ -66,7 +66,7 @@ def load_for_inference(path: str | Path) -> tuple[nn.Module, ModelMetadata]:
 
 
 class TorchEstimator:
-    """Batch-1 pose estimation with torch; same interface as ``inference.estimator.OnnxEstimator``.
+    """Batch-1 pose estimation with torch; same interface as ``inference.runtime.estimator.OnnxEstimator``.
 
     Args:
         path: checkpoint, run directory or fp32 ``.onnx`` from ``handpose export``.
@@ -115,15 +115,9 @@ class TorchEstimator:
 
     def _fill(self, crop: HandCrop) -> None:
         self.metadata.check_crop(crop, self.path)
-        layout = self.metadata.input_layout
-        if layout == "rgbd":
-            both = np.concatenate([crop.depth[None], crop.rgb], axis=0)[None]  # type: ignore[list-item]
-            self._inputs["rgbd"].copy_(torch.from_numpy(both))
-            return
-        if "depth" in self._inputs:
-            self._inputs["depth"].copy_(torch.from_numpy(np.ascontiguousarray(crop.depth))[None, None])
-        if "rgb" in self._inputs:
-            self._inputs["rgb"].copy_(torch.from_numpy(np.ascontiguousarray(crop.rgb))[None])
+        rgb = crop.rgb[None] if crop.rgb is not None else None
+        for name, x in pack_inputs(self.metadata.input_layout, crop.depth[None, None], rgb).items():
+            self._inputs[name].copy_(torch.from_numpy(np.ascontiguousarray(x)))
 
     @torch.inference_mode()
     def predict(self, crop: HandCrop) -> np.ndarray:

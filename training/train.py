@@ -36,11 +36,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from inference.errors import HandposeError, ModelError, check_seed
-from inference.model_meta import INPUT_LAYOUTS
-from inference.outputs import atomic_write, check_output_dir
-from inference.progress import progress_bar
-from training.dataset import Augment, CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices
+from inference.core.errors import HandposeError, ModelError, check_seed
+from inference.core.outputs import atomic_write, check_output_dir
+from inference.core.progress import progress_bar
+from inference.runtime.model_meta import pack_inputs
+from training.augment import Augment
+from training.crop_cache import CacheParams, build_cache, rgb_stats, split_indices
+from training.dataset import HandPoseDataset
+from training.defaults import RECIPE
 from training.nets import (
     COMPACT,
     FuseNet,
@@ -67,38 +70,39 @@ class TrainConfig:
 
     data: list[str]
     out: str
-    arch: str = "depthnet"
+    arch: str = RECIPE.arch
     compact: bool = False  # the shipped variant: 1x1-conv bottleneck + narrow head (training.nets.COMPACT)
     fc_width: int | None = None  # None: 4096 (thesis), or COMPACT's when compact
-    fuse_at: int = 4
-    width: float = 1.0  # conv filter multiplier (training.nets.ModelConfig.width)
-    head: str = "fc"  # training.nets.HEADS
-    optimizer: str = "sgd"  # "sgd" (thesis, with momentum) or "adam" (momentum unused)
+    fuse_at: int = RECIPE.fuse_at
+    width: float = RECIPE.width  # conv filter multiplier (training.nets.ModelConfig.width)
+    head: str = RECIPE.head  # training.nets.HEADS
+    optimizer: str = RECIPE.optimizer  # "sgd" (thesis, with momentum) or "adam" (momentum unused)
     # "plateau" (thesis: lr x0.5 when validation stalls), or per-step "cosine" (lr -> 0 over the run) or
     # "onecycle" (warm-up to lr over 30% of the steps, then cosine down): both need the run's length fixed.
-    schedule: str = "plateau"
-    epochs: int = 100
-    batch_size: int = 128
-    lr: float = 0.009
-    momentum: float = 0.98
-    dropout: float = 0.03
+    schedule: str = RECIPE.schedule
+    epochs: int = RECIPE.epochs
+    batch_size: int = RECIPE.batch_size
+    lr: float = RECIPE.lr
+    momentum: float = RECIPE.momentum
+    dropout: float = RECIPE.dropout
     plateau_patience: int = 4  # epochs without improvement before lr x0.5
     early_stop_patience: int = 12  # epochs without improvement before stopping
-    val_fraction: float = 0.25
+    val_fraction: float = RECIPE.val_fraction
     test_subjects: list[str] | None = None
-    centre: str = "segment"
-    cube_mm: float = 300.0
-    input_size: int = 128
+    centre: str = RECIPE.centre
+    cube_mm: float = RECIPE.cube_mm
+    input_size: int = RECIPE.input_size
     augment: Augment | None = field(default_factory=Augment)
-    seed: int = 0
-    workers: int = 2  # DataLoader worker processes
+    seed: int = RECIPE.seed
+    workers: int = RECIPE.workers  # DataLoader worker processes
     cache_dir: str | None = None
     max_frames: int | None = None
     device: str = "auto"
     val_data: list[str] | None = None  # separate validation directories; then all of `data` trains
     init: str | None = None  # weights-only checkpoint of the same net to start from (a new run only)
     refresh_data: list[str] | None = None  # frames that enter the training pool over the run, in order
-    refresh_fraction: float = 0.0  # share of the pool replaced by new frames before each epoch after the first
+    # share of the pool replaced by new frames before each epoch after the first
+    refresh_fraction: float = RECIPE.refresh_fraction
     threads: int | None = None  # torch intra-op threads (None: torch's default, one per core)
     channels_last: bool = False
     compile: bool = False  # torch.compile the net for training
@@ -156,7 +160,7 @@ def _check_ranges(cfg: TrainConfig) -> None:
 # --- checkpoints -------------------------------------------------------------------------------------
 
 def save_atomic(obj: dict[str, Any], path: Path) -> None:
-    """``torch.save`` whole or not at all (:func:`inference.outputs.atomic_write`): readers never see a
+    """``torch.save`` whole or not at all (:func:`inference.core.outputs.atomic_write`): readers never see a
     half-written file, a full disk leaves the previous checkpoint and no ``.part`` file."""
     with atomic_write(path, "wb", fsync=True) as fh:
         torch.save(obj, fh)
@@ -272,11 +276,8 @@ def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, total_ste
 
 def model_inputs(batch: dict[str, torch.Tensor], input_layout: str, device: torch.device,
                  channels_last: bool = False) -> tuple[torch.Tensor, ...]:
-    """The net's positional inputs in the order of ``inference.model_meta.INPUT_LAYOUTS[input_layout]``."""
-    if input_layout == "rgbd":
-        inputs: tuple[torch.Tensor, ...] = (torch.cat([batch["depth"], batch["rgb"]], dim=1),)
-    else:
-        inputs = tuple(batch[name] for name, _ in INPUT_LAYOUTS[input_layout])
+    """The net's positional inputs in the order of ``inference.runtime.model_meta.INPUT_LAYOUTS[input_layout]``."""
+    inputs = tuple(pack_inputs(input_layout, batch["depth"], batch.get("rgb"), torch.cat).values())
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     return tuple(x.to(device, non_blocking=True).contiguous(memory_format=fmt) for x in inputs)
 

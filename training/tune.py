@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from inference.outputs import atomic_write, check_output_dir
+from inference.core.outputs import atomic_write, check_output_dir
 from training.train import TrainConfig, train
 
 # name -> (low, high, log scale)

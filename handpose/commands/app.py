@@ -48,12 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     if args.frames < 1:
         raise HandposeError(f"--frames must be at least 1, got {args.frames}")
     if args.screenshot:
-        from inference.outputs import check_output_file
+        from inference.core.outputs import check_output_file
 
         check_output_file(args.screenshot, "--screenshot")  # before the window opens and the frames run
     from app.launch import launch

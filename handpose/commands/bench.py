@@ -51,9 +51,9 @@ def _table(result: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from handpose.commands.run import check_source_for, make_estimator, setup_logging
-    from inference.bench import LoopedSource, bare_inference_ms, bench_sequential, bench_threaded
-    from inference.errors import HandposeError
-    from inference.pipeline import Pipeline, PipelineSettings
+    from inference.core.errors import HandposeError
+    from inference.evaluation.bench import LoopedSource, bare_inference_ms, bench_sequential, bench_threaded
+    from inference.runtime.pipeline import Pipeline, PipelineSettings
     from inference.sources import open_source
 
     setup_logging("bench")

@@ -51,7 +51,7 @@ import json
 import sys
 from pathlib import Path
 
-CENTRES = ("segment", "labels")  # inference.model_eval.CENTRES (not imported here: it loads numpy)
+CENTRES = ("segment", "labels")  # inference.evaluation.models.CENTRES (not imported here: it loads numpy)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,8 +96,8 @@ def format_table(results: dict) -> str:
     """A readable summary of ``name -> EvalResult``: counts, mean, median, success rates, per-joint errors.
 
     Per-side results of two-hand folders come in as names ``"NAME [right]"`` / ``"NAME [left]"``."""
-    from inference.evaluation import REPORT_THRESHOLDS_MM
-    from inference.skeleton import EVAL_SHORT_NAMES
+    from inference.core.skeleton import EVAL_SHORT_NAMES
+    from inference.evaluation.metrics import REPORT_THRESHOLDS_MM
 
     width = max(12, *(len(n) for n in results))
     head = f"{'predictions':<{width}} {'frames':>6} {'missing':>7} {'notfound':>8} {'mean_mm':>8} {'median_mm':>9}"
@@ -119,14 +119,14 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.pose_files.PoseSet
+def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.formats.pose_files.PoseSet
     """Run each ``--model`` over the frames of the ``--labels`` directory through the runtime pipeline."""
     from tqdm import tqdm
 
     from handpose.commands.run import check_source_for, make_estimator, setup_logging
-    from inference.errors import ModelError
-    from inference.model_eval import check_eval_joints, predict_sequence
-    from inference.pipeline import Pipeline, PipelineSettings
+    from inference.core.errors import ModelError
+    from inference.evaluation.models import check_eval_joints, predict_sequence
+    from inference.runtime.pipeline import Pipeline, PipelineSettings
     from inference.sources import open_source
 
     setup_logging("eval")
@@ -161,11 +161,11 @@ def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from inference.errors import DataFormatError, HandposeError
-    from inference.eval_plots import check_plot_path, plot_comparison
-    from inference.evaluation import evaluate, rows_without_label_row
-    from inference.geometry import NYU_INTRINSICS, Intrinsics
-    from inference.pose_files import PoseSet, is_poses_jsonl, load_left_labels, load_poses, read_hands_jsonl
+    from inference.core.errors import DataFormatError, HandposeError
+    from inference.core.geometry import NYU_INTRINSICS, Intrinsics
+    from inference.evaluation.metrics import evaluate, rows_without_label_row
+    from inference.evaluation.plots import check_plot_path, plot_comparison
+    from inference.formats.pose_files import PoseSet, is_poses_jsonl, load_left_labels, load_poses, read_hands_jsonl
 
     intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     if args.model is None and args.centre is not None:
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     if not labels.found.any():
         raise DataFormatError(labels.path, f"no labelled frames: all {len(labels)} rows are empty (NaN / not found)")
     if args.max_frames is not None:
-        from inference.model_eval import first_frames
+        from inference.evaluation.models import first_frames
 
         labels = first_frames(labels, args.max_frames)  # the frames not run are not labelled frames of this eval
     results = {}

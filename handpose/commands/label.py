@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from handpose.commands.run import setup_logging
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
     from inference.sources import open_source, require_color
     from inference.teacher.confidence import REJECT_BELOW
     from inference.teacher.estimator import TeacherEstimator

@@ -49,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from inference.errors import HandposeError
-    from inference.pipeline import PipelineSettings
-    from inference.recording import Recorder
+    from inference.core.errors import HandposeError
+    from inference.formats.recording import Recorder
+    from inference.runtime.pipeline import PipelineSettings
     from inference.sources import open_source
 
     if args.frames < 0:
@@ -121,10 +121,10 @@ def _length(source: object) -> int | None:
         return None
 
 
-def _pose_estimator(model: str, source: object, settings):  # settings: inference.pipeline.PipelineSettings
+def _pose_estimator(model: str, source: object, settings):  # settings: inference.runtime.pipeline.PipelineSettings
     """A Frame -> HandPose function from the runtime pipeline with ``model`` (checked against ``source``)."""
     from handpose.commands.run import check_source_for
-    from inference.pipeline import Pipeline
+    from inference.runtime.pipeline import Pipeline
 
     pipeline = Pipeline.from_model(model, settings)
     check_source_for(pipeline.estimator, source)

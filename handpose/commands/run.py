@@ -71,14 +71,14 @@ def _nvidia_gpu_present() -> bool:
     return os.path.exists("/dev/nvidiactl")
 
 
-def make_estimator(model: str | None, backend: str, providers: str):  # -> inference.estimator.Estimator
+def make_estimator(model: str | None, backend: str, providers: str):  # -> inference.runtime.estimator.Estimator
     """The estimator the flags ask for (the CLI is the only place allowed to choose the torch backend)."""
     import importlib.util
 
     import onnxruntime
 
-    from inference.errors import HandposeError
-    from inference.estimator import OnnxEstimator, default_model_path
+    from inference.core.errors import HandposeError
+    from inference.runtime.estimator import OnnxEstimator, default_model_path
     from inference.teacher.estimator import TeacherEstimator, is_teacher_model
 
     path = model or default_model_path()
@@ -115,11 +115,11 @@ def _length(source: object) -> int | None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from inference.errors import DataFormatError, HandposeError
-    from inference.pipeline import FrameResult, Pipeline, PipelineSettings
-    from inference.poses_jsonl import PosesJsonlWriter
+    from inference.core.errors import DataFormatError, HandposeError
+    from inference.formats.poses_jsonl import PosesJsonlWriter
+    from inference.runtime.pipeline import FrameResult, Pipeline, PipelineSettings
+    from inference.runtime.tracker import Tracker
     from inference.sources import open_source
-    from inference.tracker import Tracker
 
     setup_logging("run")
     if args.max_frames is not None and args.max_frames <= 0:

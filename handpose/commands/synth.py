@@ -68,8 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_output(out_dir: Path, overwrite: bool) -> None:
-    from inference.errors import HandposeError
-    from inference.outputs import check_output_dir
+    from inference.core.errors import HandposeError
+    from inference.core.outputs import check_output_dir
     from inference.synth.generate import clear_outputs
 
     check_output_dir(out_dir)  # a file in the way, read-only, not creatable: one line, nothing created
@@ -80,7 +80,7 @@ def _check_output(out_dir: Path, overwrite: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.errors import HandposeError, check_seed
+    from inference.core.errors import HandposeError, check_seed
 
     if not 1 <= args.frames <= MAX_FRAMES:
         raise HandposeError(f"--frames must be between 1 and {MAX_FRAMES}, got {args.frames}")
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if workers < 1:
         raise HandposeError(f"--workers must be at least 1, got {workers}")
 
-    from inference.geometry import NYU_INTRINSICS, Intrinsics
+    from inference.core.geometry import NYU_INTRINSICS, Intrinsics
     from inference.synth.generate import generate, make_specs, subject_ids
 
     intr = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         metadata["hands"] = args.hands
     sensor = dataclasses.replace(SENSORS[args.sensor], invalid_mm=args.invalid_value)
     metadata["sensor"] = {"name": args.sensor, **dataclasses.asdict(sensor)}
-    from inference.progress import progress_bar
+    from inference.core.progress import progress_bar
 
     with progress_bar(total=len(specs), unit="frame", desc="synth") as bar:
         done = generate(args.out_dir, specs, intr, sensor, workers=min(workers, len(specs)),

@@ -27,56 +27,66 @@ ARCH_HELP = ("net1..net9, depthnet (=net6), rgbnet, rgbdnet, fusepred, fusenet-m
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by `train` and `tune`."""
+    """Options shared by `train` and `tune`; their defaults are the recipe's (:mod:`training.defaults`)."""
+    from training.defaults import RECIPE as R  # standard library only: no torch at parse time
+
     parser.add_argument("data", nargs="+", metavar="DATA_DIR", help="NYU-format directories with joint_data.mat")
-    parser.add_argument("--arch", default="depthnet", help=f"architecture (default: depthnet): {ARCH_HELP}")
+    parser.add_argument("--arch", default=R.arch, help=f"architecture (default: {R.arch}): {ARCH_HELP}")
     parser.add_argument("--compact", action="store_true",
                         help="compact shipped variant: 1x1-conv bottleneck to 16 channels + fc-512 (~12 MB fp32)")
     parser.add_argument("--fc-width", type=int, default=None, help="fc layer width (default: 4096; 512 with --compact)")
-    parser.add_argument("--width", type=float, default=1.0,
-                        help="conv filter multiplier (default: 1.0 = thesis; e.g. 0.25 for a CPU-sized net)")
-    parser.add_argument("--fuse-at", type=int, default=4, help="Fuse-Net: fuse after this conv layer (default: 4)")
-    parser.add_argument("--head", choices=["fc", "gap"], default="fc",
+    parser.add_argument("--width", type=float, default=R.width,
+                        help=f"conv filter multiplier (default: {R.width} = thesis; e.g. 0.25 for a CPU-sized net)")
+    parser.add_argument("--fuse-at", type=int, default=R.fuse_at,
+                        help=f"Fuse-Net: fuse after this conv layer (default: {R.fuse_at})")
+    parser.add_argument("--head", choices=["fc", "gap"], default=R.head,
                         help="fc = flatten + two fc layers (thesis, default); gap = global average pooling first")
-    parser.add_argument("--input-size", type=int, default=128, help="crop edge in pixels (default: 128, thesis)")
-    parser.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
-    parser.add_argument("--batch-size", type=int, default=128, help="global batch size (default: 128)")
-    parser.add_argument("--centre", choices=["segment", "labels"], default="segment",
+    parser.add_argument("--input-size", type=int, default=R.input_size,
+                        help=f"crop edge in pixels (default: {R.input_size}, thesis)")
+    parser.add_argument("--epochs", type=int, default=R.epochs, help=f"maximum epochs (default: {R.epochs})")
+    parser.add_argument("--batch-size", type=int, default=R.batch_size,
+                        help=f"global batch size (default: {R.batch_size})")
+    parser.add_argument("--centre", choices=["segment", "labels"], default=R.centre,
                         help="hand centre: the runtime's segmentation (default) or the labelled joints")
-    parser.add_argument("--cube-mm", type=float, default=300.0, help="crop cube edge in mm (default: 300)")
+    parser.add_argument("--cube-mm", type=float, default=R.cube_mm,
+                        help=f"crop cube edge in mm (default: {R.cube_mm:g})")
     parser.add_argument("--no-augment", action="store_true", help="no rotation/scale/translation augmentation")
     parser.add_argument("--centre-jitter-mm", type=float, nargs="+", default=[8.0], metavar="MM",
                         help="std of the crop centre's random shift, one value or x y z (default: 8); the "
                              "segmentation's measured centre error spread is 22.4 23.6 18.7 (scripts/centre_error.py)")
-    parser.add_argument("--val-fraction", type=float, default=0.25, help="validation share (default: 0.25)")
+    parser.add_argument("--val-fraction", type=float, default=R.val_fraction,
+                        help=f"validation share (default: {R.val_fraction})")
     parser.add_argument("--val-data", nargs="+", default=None, metavar="DIR",
                         help="separate validation directories (then every frame of DATA_DIR trains)")
     parser.add_argument("--refresh-data", nargs="+", default=None, metavar="DIR",
                         help="new frames that enter the training pool over the run, in order (see --refresh-fraction)")
-    parser.add_argument("--refresh-fraction", type=float, default=0.0,
+    parser.add_argument("--refresh-fraction", type=float, default=R.refresh_fraction,
                         help="share of the training pool replaced by --refresh-data frames before each epoch "
                              "after the first (default: 0)")
     parser.add_argument("--test-subjects", nargs="*", default=None,
                         help="subjects (subjects.json) held out for testing (default: the last one when >= 2)")
     parser.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of each directory")
-    parser.add_argument("--workers", type=int, default=2, help="data loader processes (default: 2)")
+    parser.add_argument("--workers", type=int, default=R.workers, help=f"data loader processes (default: {R.workers})")
     parser.add_argument("--cache-dir", default=None, help="crop cache folder (default: ~/.cache/handpose/crops)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cuda, cuda:N or cpu")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=int, default=R.seed, help=f"random seed (default: {R.seed})")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
     parser.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     parser.add_argument("--compile", action="store_true", help="torch.compile the net (needs a C++ compiler)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.defaults import RECIPE as R
+
     add_model_arguments(parser)
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory (resumed when it exists)")
-    parser.add_argument("--lr", type=float, default=0.009, help="learning rate (default: 0.009)")
-    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+    parser.add_argument("--lr", type=float, default=R.lr, help=f"learning rate (default: {R.lr})")
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default=R.optimizer,
                         help="sgd with momentum (thesis, default) or adam (trains narrow CPU-sized nets reliably)")
-    parser.add_argument("--momentum", type=float, default=0.98, help="SGD momentum (default: 0.98)")
-    parser.add_argument("--dropout", type=float, default=0.03, help="dropout after each fc layer (default: 0.03)")
-    parser.add_argument("--schedule", choices=["plateau", "cosine", "onecycle"], default="plateau",
+    parser.add_argument("--momentum", type=float, default=R.momentum, help=f"SGD momentum (default: {R.momentum})")
+    parser.add_argument("--dropout", type=float, default=R.dropout,
+                        help=f"dropout after each fc layer (default: {R.dropout})")
+    parser.add_argument("--schedule", choices=["plateau", "cosine", "onecycle"], default=R.schedule,
                         help="lr schedule: plateau = x0.5 when validation stalls (thesis, default); cosine = down to 0 "
                              "over --epochs; onecycle = warm-up to --lr over 30%% of the steps, then down")
     parser.add_argument("--max-minutes", type=float, default=None,
@@ -88,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _jitter(values: list[float]) -> float | tuple[float, float, float]:
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     if len(values) not in (1, 3) or min(values) < 0:
         raise HandposeError(f"--centre-jitter-mm takes one or three non-negative values, got {values}")
@@ -97,7 +107,7 @@ def _jitter(values: list[float]) -> float | tuple[float, float, float]:
 
 def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
     """The TrainConfig of parsed `train`/`tune` arguments."""
-    from training.dataset import Augment
+    from training.augment import Augment
     from training.nets import ModelConfig
     from training.train import TrainConfig
 

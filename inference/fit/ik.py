@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from inference.core.skeleton import PALM_CENTRE, WRIST
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.solver import FitResult, FitWeights, Problem, solve
 from inference.handmodel import NUM_DOF, HandShape
-from inference.skeleton import PALM_CENTRE, WRIST
 
 _PALM = [WRIST[0], WRIST[1], PALM_CENTRE]  # rigid in the model: the global pose's anchor
 # A relaxed hand: fingers slightly flexed, thumb slightly out; what IK starts from without a previous fit.

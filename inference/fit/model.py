@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.fit import kernels
 from inference.handmodel import (
     CAPSULE_CHAINS,
@@ -32,7 +33,6 @@ from inference.handmodel import (
     mean_shape,
     pose_hand_articulated,
 )
-from inference.skeleton import EVAL_JOINT_IDS
 
 # The angles the fitter moves: all of them.
 FIT_DOFS = np.arange(NUM_DOF)

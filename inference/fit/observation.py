@@ -1,6 +1,6 @@
 """What the fitter sees of one frame: the hand's 3-D points and its silhouette, in the network's crop cube.
 
-The crop (:class:`inference.frame.HandCrop`) is the cube around the hand's centre that the network looked at. The
+The crop (:class:`inference.core.frame.HandCrop`) is the cube around the hand's centre that the network looked at. The
 image pixels inside it (every ``GRID_STEP``-th), within reach of the palm, back-projected, are the points the
 model is fitted to (subsampled to a fixed count); their mask is the silhouette, kept as a distance map (how far,
 in image pixels, a pixel is from the silhouette; 0 inside) with its gradient, for the term that pulls model parts
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.frame import HandCrop
-from inference.geometry import Intrinsics
+from inference.core.frame import HandCrop
+from inference.core.geometry import Intrinsics
 
 MAX_POINTS = 256
 GRID_STEP = 2  # image pixels between the samples (a hand at 1.5 m still has > 100 of them)

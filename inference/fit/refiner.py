@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.core.skeleton import PALM_CENTRE
 from inference.fit.ik import solve_ik
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.observation import Observation
 from inference.fit.solver import FitWeights, Problem, fit, retry_fingers
 from inference.handmodel import NUM_DOF, HandShape
-from inference.skeleton import PALM_CENTRE
 
 # Finger bends a retry tries besides the network's (degrees, NUM_DOF): an open hand and a loose fist.
 _OPEN = np.zeros(NUM_DOF)

@@ -10,7 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from inference.errors import HandposeError, check_seed
+from inference.core.errors import HandposeError, check_seed
 from inference.sources.base import FrameSource
 
 SOURCE_FORMS = ("replay:DIR", "bag:FILE", "realsense[:SERIAL]", "synthetic[:SEED]")
@@ -44,12 +44,8 @@ def open_source(spec: str, **options: Any) -> FrameSource:
         where = {"file": Path(arg)} if kind == "bag" else {"serial": arg or None}
         return RealSenseSource(RealSenseConfig(**where, **options))
     if kind == "synthetic":
-        try:
-            from inference.sources.synthetic import SyntheticSource
-        except ModuleNotFoundError as exc:
-            if exc.name != "inference.sources.synthetic":
-                raise
-            raise HandposeError(f"source {spec!r}: the synthetic source is not available in this build") from None
+        from inference.sources.synthetic import SyntheticSource
+
         try:
             seed = check_seed(int(arg) if arg else 0, f"source {spec!r}: the seed")
         except ValueError:

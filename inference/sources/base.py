@@ -5,15 +5,15 @@ from __future__ import annotations
 import abc
 from types import TracebackType
 
-from inference.frame import Frame
-from inference.geometry import Intrinsics
+from inference.core.frame import Frame
+from inference.core.geometry import Intrinsics
 
 
 class FrameSource(abc.ABC):
     """A context manager delivering aligned RGB-D :class:`Frame` objects.
 
     ``read()`` returns the next frame, or None at the end of a finite source; it raises
-    :class:`inference.errors.SourceError` when the source fails (camera unplugged, broken file).
+    :class:`inference.core.errors.SourceError` when the source fails (camera unplugged, broken file).
     Live sources (``live = True``) return the newest frame and drop stale ones; replay sources are
     deterministic and drop nothing unless asked to pace in real time.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from inference.errors import SourceError
+from inference.core.errors import SourceError
 from inference.sources.realsense import load_sdk
 
 

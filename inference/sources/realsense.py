@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from inference.errors import SourceError
-from inference.frame import Frame
-from inference.geometry import Intrinsics
+from inference.core.errors import SourceError
+from inference.core.frame import Frame
+from inference.core.geometry import Intrinsics
 from inference.sources.base import FrameSource
 from inference.sources.rs_playback import RecordingPlayer
 

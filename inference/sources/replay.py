@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.errors import DataFormatError, SourceError
-from inference.frame import Frame
-from inference.geometry import Intrinsics
-from inference.nyu_io import NyuSequence
+from inference.core.errors import DataFormatError, SourceError
+from inference.core.frame import Frame
+from inference.core.geometry import Intrinsics
+from inference.formats.nyu_io import NyuSequence
 from inference.sources.base import FrameSource
 
 log = logging.getLogger(__name__)

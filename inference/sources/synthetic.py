@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from inference.frame import Frame
-from inference.geometry import NYU_INTRINSICS, Intrinsics
+from inference.core.frame import Frame
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics
+from inference.core.skeleton import to_eval_joints
 from inference.handmodel import pose_hand
-from inference.skeleton import to_eval_joints
 from inference.sources.base import FrameSource
 from inference.synth.generate import FrameSpec, render_frame, shape_of
 from inference.synth.poses import GestureTimeline

@@ -4,7 +4,7 @@ A frame is fully described by a picklable :class:`FrameSpec` (subject, articulat
 random seed), so rendering is a pure function of the spec: the output is identical for a seed whatever
 the number of worker processes. Worker processes render and write the PNGs; the parent gathers labels
 and writes ``joint_data.mat`` (+ ``gestures.json``, ``subjects.json``) through
-:class:`inference.nyu_io.NyuWriter`.
+:class:`inference.formats.nyu_io.NyuWriter`.
 
 Two hands (``make_specs(..., hands=2)``): every frame also holds a left hand (:class:`HandSpec`: the mirrored hand
 model, another subject's shape, its own pose) within reach of the right one. The right hand's labels stay in
@@ -28,11 +28,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.errors import HandposeError
-from inference.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
-from inference.gesture_names import GESTURES
-from inference.handmodel import HandShape, pose_hand, sample_shape
-from inference.nyu_io import (
+from inference.core.errors import HandposeError
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
+from inference.core.gesture_names import GESTURES
+from inference.core.outputs import write_text_atomic
+from inference.core.skeleton import NUM_NYU_JOINTS
+from inference.formats.nyu_io import (
     GESTURES_JSON,
     INTRINSICS_JSON,
     JOINT_DATA,
@@ -44,8 +45,7 @@ from inference.nyu_io import (
     write_joint_data,
     write_rgb_png,
 )
-from inference.outputs import write_text_atomic
-from inference.skeleton import NUM_NYU_JOINTS
+from inference.handmodel import HandShape, pose_hand, sample_shape
 from inference.synth.poses import (
     GestureTimeline,
     Placement,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from inference.gesture_names import GESTURES
+from inference.core.gesture_names import GESTURES
 from inference.handmodel import (
     DOF_HIGH,
     DOF_LOW,

@@ -7,9 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.crop import DEFAULT_CUBE_MM, crop_window
-from inference.nyu_io import NyuSequence
-from inference.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
+from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
+from inference.formats.nyu_io import NyuSequence
+from inference.preprocess.crop import crop_window
+from inference.preprocess.crop_defaults import DEFAULT_CUBE_MM
 
 TILE_PX = 192
 
@@ -62,7 +63,7 @@ def contact_sheet(root: str | Path, out_png: str | Path, max_frames: int = 16, c
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), np.vstack(rows)):
-        from inference.errors import HandposeError
+        from inference.core.errors import HandposeError
 
         raise HandposeError(f"{out}: cannot write the preview image")
     return out

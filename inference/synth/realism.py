@@ -1,6 +1,6 @@
 """Measure how real the synthetic depth looks: the same statistics on real and generated frames.
 
-``python -m inference.synth.realism [--frames N] [--data DIR] [--sensor NAME ...]`` prints one row per source:
+``python scripts/synth_realism.py [--frames N] [--data DIR] [--sensor NAME ...]`` prints one row per source:
 
 - ``invalid``: fraction of the whole frame without depth.
 - ``sil_holes``: fraction of missing pixels in the 3-px inner band of the hand's silhouette (the hand region
@@ -13,20 +13,19 @@
 - ``mixed``: flying pixels, the fraction of valid pixels in the 3-px ring around the hand's outline (either
   side) whose depth is at least 20 mm from every valid 8-neighbour (isolated readings between surfaces).
 
-The hand is found by the runtime's :func:`inference.segmentation.segment_hand` in every frame, real or not.
+The hand is found by the runtime's :func:`inference.preprocess.segmentation.segment_hand` in every frame, real or not.
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from inference.geometry import NYU_INTRINSICS, Intrinsics
-from inference.segmentation import segment_hand
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics
+from inference.preprocess.segmentation import segment_hand
 
 SR305_INTRINSICS = Intrinsics(fx=476.007, fy=476.007, cx=313.683, cy=242.755, width=640, height=480)
 SR305_UNIT_MM = 0.125
@@ -102,7 +101,7 @@ def real_rows(data: Path) -> list[str]:
     rows = []
     nyu = data / "real_frames" / "nyu_test_0000001" / "depth_1_0000001.png"
     if nyu.exists():
-        from inference.nyu_io import read_depth_png
+        from inference.formats.nyu_io import read_depth_png
 
         stats = depth_stats(read_depth_png(nyu), NYU_INTRINSICS)
         rows.append(_row("NYU test frame 1 (Kinect)", [stats] if stats else []))
@@ -130,28 +129,3 @@ def synthetic_rows(frames: int, seed: int = 0, sensor: str = "kinect", by_range:
                 rows.setdefault(f"{prefix} {lo}-{lo + 200} mm", []).append(stats)
             rows.setdefault(f"{prefix} (all)", []).append(stats)
     return [_row(k, v) for k, v in sorted(rows.items())]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inference.synth.realism", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=60, help="synthetic frames to measure (default 60)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2].parent / "shared" / "data",
-                        help="directory holding real_frames/ (default ../shared/data)")
-    parser.add_argument("--sensor", nargs="+", default=["kinect"],
-                        help="sensor models of the synthetic rows (inference.synth.sensor.SENSORS; default kinect); "
-                             "with several, one row per model over all distances")
-    args = parser.parse_args(argv)
-    print(f"{'source':<28} {'n':>3} {'hand_mm':>7} {'invalid':>7} {'sil_holes':>9} {'in_holes':>8} "
-          f"{'noise':>7} {'step':>6} {'rough':>6} {'mixed':>6}")
-    rows = real_rows(args.data)
-    for sensor in args.sensor:
-        rows += synthetic_rows(args.frames, args.seed, sensor, by_range=len(args.sensor) == 1)
-    for row in rows:
-        print(row)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

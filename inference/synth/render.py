@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.geometry import Intrinsics
+from inference.core.geometry import Intrinsics
 
 _NEAR_MM = 10.0
 

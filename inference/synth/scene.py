@@ -1,7 +1,7 @@
 """The world around the hand: a body behind it, a wall, sometimes a table, clutter, optional occluders.
 
 Everything except the optional "hard" occluder is placed farther than the hand's farthest joint plus a
-margin, so the hand stays the nearest object (the assumption of :func:`inference.segmentation.segment_hand`
+margin, so the hand stays the nearest object (the assumption of :func:`inference.preprocess.segmentation.segment_hand`
 and of NYU's recordings). With a second (left) hand, "the hand" is both: the room is behind both of them.
 """
 

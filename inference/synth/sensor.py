@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from inference.geometry import Intrinsics
+from inference.core.geometry import Intrinsics
 
 
 @dataclass(frozen=True)
 class SensorModel:
-    """Sensor parameters; defaults are tuned toward NYU test frame 1 (see ``python -m inference.synth.realism``).
+    """Sensor parameters; defaults are tuned toward NYU test frame 1 (see ``python scripts/synth_realism.py``).
 
     Attributes:
         baseline_mm: projector-camera baseline (Kinect 1: 75 mm). Sets the shadow width and the z^2 error.
@@ -192,7 +192,7 @@ FLYING_SPREAD_MM = 400.0  # the farthest a flying pixel reads behind the near su
 
 # Sensor models by name (``handpose synth --sensor``). "kinect" is the default and the generator's original
 # model: it keeps producing byte-identical frames for a seed (tests/synth/test_generator_stability.py). The others
-# were set against the statistics of the real frames (``python -m inference.synth.realism --sensor ...``,
+# were set against the statistics of the real frames (``python scripts/synth_realism.py --sensor ...``,
 # docs/synth_realism.md). Neither real sensor shows flying pixels (isolated readings between surfaces: 0.1% and
 # 0% of the outline's pixels), so no preset adds them; ``flying_prob`` is there for sensors that do (ToF).
 SENSORS: dict[str, SensorModel] = {

@@ -5,7 +5,7 @@ default of ``handpose label``). Per frame: MediaPipe's 21 landmarks on the colou
 detector runs only while fewer hands than ``max_hands`` are tracked), lifted to 3D with the depth registered to
 it (:mod:`inference.teacher.lift`), mapped to the 14 NYU joints (:mod:`inference.teacher.nyu_mapping`), with a
 per-joint confidence and a frame score (:mod:`inference.teacher.confidence`). Unlike the crop networks it needs no
-segmentation and sees the whole frame, so it implements :class:`inference.estimator.FrameEstimator` and the
+segmentation and sees the whole frame, so it implements :class:`inference.runtime.estimator.FrameEstimator` and the
 pipeline runs it in place of segment -> crop -> network (its time is the ``infer`` stage).
 """
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.errors import ModelError
-from inference.frame import Frame
-from inference.geometry import uvd_to_xyz, xyz_to_uvd
-from inference.model_meta import ModelMetadata
-from inference.skeleton import PALM_CENTRE
+from inference.core.errors import ModelError
+from inference.core.frame import Frame
+from inference.core.geometry import uvd_to_xyz, xyz_to_uvd
+from inference.core.skeleton import PALM_CENTRE
+from inference.runtime.model_meta import ModelMetadata
 from inference.teacher.confidence import Evidence, agreement_factors, bone_factors
 from inference.teacher.lift import Lifted, LiftParams, lift_landmarks
 from inference.teacher.mediapipe_hands import HandLandmarker, Landmarks

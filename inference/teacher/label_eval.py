@@ -1,6 +1,6 @@
 """What teacher labels are worth: label error against true labels as a function of the confidence score.
 
-    python -m inference.teacher.label_eval --truth T1 [T2 ...] --labelled L1 [L2 ...] [--plot PNG] [--json]
+    python scripts/label_eval.py --truth T1 [T2 ...] --labelled L1 [L2 ...] [--plot PNG] [--json]
 
 Each ``L`` is a folder written by ``handpose label`` (best with ``--min-score 0``, so that every hand found is
 labelled and the whole curve can be drawn); ``T`` the NYU-format folder of the same frames with their true labels
@@ -16,20 +16,17 @@ the rule in :data:`inference.teacher.confidence.REJECT_BELOW`) is the operating 
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from inference.errors import DataFormatError, HandposeError
-from inference.geometry import uvd_to_xyz
-from inference.nyu_io import JOINT_DATA, NyuSequence, read_joint_data
-from inference.skeleton import EVAL_SHORT_NAMES, to_eval_joints
-from inference.teacher.confidence import REJECT_BELOW
+from inference.core.errors import DataFormatError
+from inference.core.geometry import uvd_to_xyz
+from inference.core.skeleton import EVAL_SHORT_NAMES, to_eval_joints
+from inference.formats.nyu_io import JOINT_DATA, NyuSequence, read_joint_data
 from inference.teacher.labelling import CONFIDENCE_JSONL, mirror_uvd
 
 FACTORS: tuple[str, ...] = ("agreement", "bones", "depth", "handedness", "temporal")
@@ -147,40 +144,3 @@ def plot(errors: FrameErrors, min_score: float, path: Path, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inference.teacher.label_eval", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--truth", nargs="+", type=Path, required=True, help="folders with the true labels")
-    parser.add_argument("--labelled", nargs="+", type=Path, required=True, help="`handpose label` folders, same order")
-    parser.add_argument("--min-score", type=float, default=REJECT_BELOW, help="operating point (default: the rule)")
-    parser.add_argument("--plot", type=Path, help="write the rejection curve and score scatter to this PNG")
-    parser.add_argument("--title", default="teacher labels vs true labels", help="plot title")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
-    try:
-        if len(args.truth) != len(args.labelled):
-            raise HandposeError(f"give as many --truth ({len(args.truth)}) as --labelled ({len(args.labelled)})")
-        errors = frame_errors(args.truth, args.labelled)
-    except HandposeError as exc:
-        print(f"label_eval: error: {exc}", file=sys.stderr)
-        return 2
-    result = operating_point(errors, args.min_score)
-    result["all_hands"] = operating_point(errors, 0.0)
-    result["best_pct_within_20mm"] = {
-        name: round(100 * best_fraction_within(errors.error_mm, values, errors.frames, 20.0), 1)
-        for name, values in (("score", errors.score), *errors.factors.items())
-    }
-    if args.plot:
-        plot(errors, args.min_score, args.plot, args.title)
-        print(f"wrote {args.plot}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(json.dumps(result, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

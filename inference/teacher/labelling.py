@@ -1,6 +1,6 @@
 """``handpose label``: run the RGB teacher over an RGB-D source and make an NYU-format folder of its labels.
 
-The folder (written by :class:`inference.recording.Recorder`, i.e. :class:`inference.nyu_io.NyuWriter`):
+The folder (written by :class:`inference.formats.recording.Recorder`, i.e. :class:`inference.formats.nyu_io.NyuWriter`):
 
 - ``depth_1_NNNNNNN.png`` / ``rgb_1_NNNNNNN.png``: every frame the source delivered, numbered 1, 2, ... in its
   order, so frame index i of the folder (``replay:DIR``) is row i of ``joint_data.mat`` and line i of
@@ -45,11 +45,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.errors import HandposeError
-from inference.frame import Frame
-from inference.geometry import Intrinsics
-from inference.recording import Recorder
-from inference.skeleton import NUM_JOINTS
+from inference.core.errors import HandposeError
+from inference.core.frame import Frame
+from inference.core.geometry import Intrinsics
+from inference.core.skeleton import NUM_JOINTS
+from inference.formats.recording import Recorder
 from inference.sources.base import FrameSource
 from inference.teacher.confidence import REJECT_BELOW, motion_factor
 from inference.teacher.estimator import TeacherEstimator, TeacherHand

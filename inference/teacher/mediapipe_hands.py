@@ -30,7 +30,7 @@ from types import ModuleType
 
 import numpy as np
 
-from inference.errors import ModelError
+from inference.core.errors import ModelError
 
 MEDIAPIPE_VERSION = "0.10.14"
 INSTALL_HINT = (f"`bash scripts/setup.sh` installs it (mediapipe=={MEDIAPIPE_VERSION} without its declared "

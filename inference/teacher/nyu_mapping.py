@@ -1,7 +1,7 @@
 """MediaPipe's 21 hand landmarks -> the 14 NYU evaluation joints (camera space, mm).
 
 MediaPipe landmarks: 0 wrist; thumb 1 CMC, 2 MCP, 3 IP, 4 tip; index 5 MCP, 6 PIP, 7 DIP, 8 tip; middle
-9-12, ring 13-16, pinky 17-20 likewise. NYU's 14 joints (:data:`inference.skeleton.EVAL_SHORT_NAMES`):
+9-12, ring 13-16, pinky 17-20 likewise. NYU's 14 joints (:data:`inference.core.skeleton.EVAL_SHORT_NAMES`):
 
 ====  =======================  ====================================================================
 NYU   NYU joint (of 36)        from MediaPipe

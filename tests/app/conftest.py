@@ -61,7 +61,7 @@ def display() -> None:
 def _open_window(qtbot, settings_path: str, source: str, model: str):
     """A main window on ``source`` with ``model``, shown at 1280x800; closed with :func:`_close_window`."""
     from app.main_window import MainWindow
-    from app.settings import SettingsStore
+    from app.settings_store import SettingsStore
 
     win = MainWindow(SettingsStore(settings_path), source=source, model=model)
     qtbot.addWidget(win)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
-from inference.nyu_io import NyuWriter
-from inference.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
+from inference.core.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.formats.nyu_io import NyuWriter
 
 WALL_MM = 1100
 HAND_MM = 600

@@ -36,7 +36,7 @@ def _run_app(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
 def test_screenshot_mode_writes_the_window_and_exits(display, tmp_path, replay_dir, model_path) -> None:
     from PySide6.QtGui import QImage
 
-    from app.settings import SettingsStore
+    from app.settings_store import SettingsStore
 
     out = tmp_path / "shot.png"
     proc = _run_app(["--source", f"replay:{replay_dir}", "--model", str(model_path), "--screenshot", str(out),
@@ -60,11 +60,30 @@ def test_screenshot_mode_with_a_bad_source_still_shows_the_error(display, tmp_pa
 
 @pytest.mark.gui
 @pytest.mark.slow
+def test_soak_app_runs_the_window_and_prints_one_json_object(display, tmp_path, replay_dir, model_path) -> None:
+    import json
+
+    cmd = [sys.executable, "-m", "handpose", "soak", "--app", "--source", f"replay:{replay_dir}", "--model",
+           str(model_path), "--minutes", "0.05", "--sample-s", "1", "--replay-fps", "0",
+           "--settings", str(tmp_path / "s.ini")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["frames_processed"] > 0 and result["rss_mb"]
+
+
+def test_soak_without_a_source_is_a_one_line_error(capsys) -> None:
+    assert main(["soak", "--frames", "5"]) == 2
+    assert "--source is required" in capsys.readouterr().err
+
+
+@pytest.mark.gui
+@pytest.mark.slow
 def test_soak_runs_without_refinement_and_prints_strict_json(display, tmp_path, replay_dir, model_path) -> None:
     import json
 
-    cmd = [sys.executable, "-m", "app.soak", "--source", f"replay:{replay_dir}", "--model", str(model_path),
-           "--minutes", "0.05", "--sample-s", "1", "--no-refine"]
+    cmd = [sys.executable, "-m", "handpose", "soak", "--app", "--source", f"replay:{replay_dir}", "--model",
+           str(model_path), "--minutes", "0.05", "--sample-s", "1", "--no-refine"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
     assert proc.returncode == 0, proc.stderr
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from app.controls import ControlPanel, model_card_text
-from app.settings import AppSettings, SettingsStore
+from app.settings import AppSettings
+from app.settings_store import SettingsStore
 
 
 def test_model_card_text_prefers_json_then_markdown(tmp_path) -> None:
@@ -20,7 +21,7 @@ def test_model_card_text_prefers_json_then_markdown(tmp_path) -> None:
 
 
 def test_panel_reads_back_what_it_was_given(qtbot) -> None:
-    settings = AppSettings(cube_mm=250, near_mm=300, far_mm=900, smoothing=False, smooth_min_cutoff_hz=2.5,
+    settings = AppSettings(cube_override_mm=250, near_mm=300, far_mm=900, smoothing=False, smooth_min_cutoff_hz=2.5,
                            smooth_beta_per_mm=0.2, refine=False, show_fit=False,
                            cloud_colour="rgb", show_ground_truth=False, image_mode="depth")
     panel = ControlPanel(settings)
@@ -64,7 +65,7 @@ def test_panel_signals(qtbot) -> None:
 def test_settings_round_trip_in_a_temporary_file(tmp_path) -> None:
     store = SettingsStore(str(tmp_path / "s.ini"))
     assert store.load() == AppSettings()  # empty file: defaults
-    saved = AppSettings(source="replay:/x", model="/m.onnx", cube_mm=320, smoothing=False, image_mode="rgb",
+    saved = AppSettings(source="replay:/x", model="/m.onnx", cube_override_mm=320, smoothing=False, image_mode="rgb",
                         refine=False, show_fit=False)
     store.save(saved)
     assert SettingsStore(str(tmp_path / "s.ini")).load() == saved

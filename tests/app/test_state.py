@@ -19,10 +19,10 @@ from app.state import (
     cube_edges_uv,
     fit_text,
 )
-from inference.estimator import OnnxEstimator
-from inference.frame import Frame
-from inference.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
-from inference.pipeline import Pipeline
+from inference.core.frame import Frame
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz, xyz_to_uvd
+from inference.runtime.estimator import OnnxEstimator
+from inference.runtime.pipeline import Pipeline
 from inference.sources.replay import ReplaySource
 from tests.app.scenes import HAND_MM, hand_frame
 
@@ -140,6 +140,21 @@ def test_a_frame_estimator_without_a_crop_still_shows_the_hand_cloud_and_cube() 
     assert state.crop_rgb is None and state.cube_edges_uv is not None
     assert len(state.points_xyz_mm) > 100
     assert np.all(np.abs(state.points_xyz_mm[:, 2] - HAND_MM) <= 150.0 + 1e-3)
+
+
+def test_the_app_crops_with_the_models_cube_unless_the_user_overrides_it(tmp_path) -> None:
+    """A model trained with a 250 mm cube is cropped at 250 mm in the app, as by `handpose run` (the app used to
+    pass its own 300 mm whatever the model said)."""
+    from app.runtime import make_pipeline
+    from tests.helpers.blob_frames import blob_frame
+    from tests.helpers.tiny_models import make_tiny_model, tiny_metadata
+
+    path = make_tiny_model(tmp_path / "cube250.onnx", metadata=tiny_metadata(cube_mm=250.0))
+    estimator = OnnxEstimator(path, warmup_runs=0)
+    pipeline = make_pipeline(estimator, AppSettings(smoothing=False))
+    assert pipeline.process(blob_frame(0)).crop.cube_mm == 250.0
+    overridden = make_pipeline(estimator, AppSettings(smoothing=False, cube_override_mm=320.0))
+    assert overridden.process(blob_frame(0)).crop.cube_mm == 320.0
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from inference.errors import SourceError
-from inference.frame import Frame
-from inference.geometry import NYU_INTRINSICS
-from inference.skeleton import BONES, FINGER_COLOURS
+from inference.core.errors import SourceError
+from inference.core.frame import Frame
+from inference.core.geometry import NYU_INTRINSICS
+from inference.core.skeleton import BONES, FINGER_COLOURS
 from inference.sources.base import FrameSource
 from tests.app.scenes import hand_frame
 from tests.helpers.tiny_models import make_corrupt_model
@@ -223,8 +223,8 @@ def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
     from app import runtime
 
     camera = UnpluggedCamera()
-    real_open = runtime.open_source
-    monkeypatch.setattr(runtime, "open_source", lambda spec: camera if spec == "fake:cam" else real_open(spec))
+    real_open = runtime.play_source
+    monkeypatch.setattr(runtime, "play_source", lambda spec: camera if spec == "fake:cam" else real_open(spec))
     assert window.open_source("fake:cam")
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=TIMEOUT_MS)
     assert "device disconnected" in window.banner.text()
@@ -235,10 +235,12 @@ def test_camera_that_disappears(qtbot, window, monkeypatch, replay_dir) -> None:
 
 
 def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> None:
-    from app.settings import SettingsStore
+    from app.settings_store import SettingsStore
     from tests.app.conftest import _open_window
 
     assert window.pipeline.settings.refine  # on by default
+    assert window.controls.cube_model_check.isChecked() and window.controls.cube_spin.value() == 300  # the model's
+    window.controls.cube_model_check.setChecked(False)
     window.controls.cube_spin.setValue(250)
     window.controls.gt_check.setChecked(False)
     window.controls.fit_check.setChecked(False)
@@ -247,7 +249,7 @@ def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> Non
     assert window.pipeline.settings.refine is False
     window.shutdown()
     loaded = SettingsStore(settings_path).load()
-    assert loaded.cube_mm == 250 and loaded.show_ground_truth is False
+    assert loaded.cube_override_mm == 250 and loaded.show_ground_truth is False
     assert loaded.refine is False and loaded.show_fit is False
     assert loaded.model.endswith("tiny_depth.onnx") and loaded.source.startswith("replay:")
     # The next session starts with them: boxes unticked, the pipeline without the fit.
@@ -354,11 +356,11 @@ def test_record_writes_a_replayable_sequence(qtbot, window, tmp_path) -> None:
 
 def test_a_frame_level_model_runs_and_refuses_a_depth_only_source(qtbot, window, monkeypatch, tmp_path) -> None:
     from app import runtime
-    from inference.nyu_io import NyuWriter
+    from inference.formats.nyu_io import NyuWriter
     from tests.teacher.fakes import FakeTeacher
 
-    load = runtime.load_estimator
-    monkeypatch.setattr(runtime, "load_estimator", lambda path: FakeTeacher() if path == "fake" else load(path))
+    load = runtime.load_model
+    monkeypatch.setattr(runtime, "load_model", lambda path: FakeTeacher() if path == "fake" else load(path))
     wait_frames(qtbot, window, 2)
     assert window.open_model("fake")
     wait_frames(qtbot, window, 3)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from inference.crop import make_crop
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
+from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.fit.model import HandParams
 from inference.fit.observation import Observation, observe
-from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
 from inference.handmodel import NUM_DOF, clip_angles, mean_shape
-from inference.segmentation import segment_hand
-from inference.skeleton import EVAL_JOINT_IDS
+from inference.preprocess.crop import make_crop
+from inference.preprocess.segmentation import segment_hand
 from inference.synth.generate import make_specs, render_frame
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from inference.frame import Frame, HandCrop
-from inference.geometry import NYU_INTRINSICS
+from inference.core.frame import Frame, HandCrop
+from inference.core.geometry import NYU_INTRINSICS
+from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.handmodel import mean_shape
-from inference.model_meta import ModelMetadata
-from inference.pipeline import Pipeline, PipelineSettings
-from inference.skeleton import EVAL_JOINT_IDS
+from inference.runtime.model_meta import ModelMetadata
+from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.synth.generate import make_specs, render_frame
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.frame import Frame
-from inference.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
-from inference.nyu_io import NyuWriter
+from inference.core.frame import Frame
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
+from inference.formats.nyu_io import NyuWriter
 
 
 def blob_depth(

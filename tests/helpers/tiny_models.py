@@ -1,6 +1,6 @@
 """Tiny but real ONNX pose models for tests, built with ``onnx.helper`` (no torch needed).
 
-Every model follows the export contract of :mod:`inference.model_meta`: one float input per stream named as
+Every model follows the export contract of :mod:`inference.runtime.model_meta`: one float input per stream named as
 the layout says, ``(batch, C, S, S)`` with a symbolic batch dimension, and one output ``joints`` ``(batch, 3J)``
 in cube units. The graph per stream is ``Conv 3x3 (C -> 8) -> Relu -> GlobalAveragePool -> Flatten``; the
 streams are concatenated (two-input layouts) and fed to ``Gemm -> Tanh``. Weights are seeded random numbers,
@@ -24,8 +24,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from inference.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
-from inference.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
+from inference.core.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
+from inference.runtime.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
 
 HIDDEN_CHANNELS = 8
 # Plausible 0-255 RGB statistics of masked crops (most pixels are masked to 0).
@@ -101,7 +101,7 @@ def make_tiny_model(
 
     Args:
         path: where to write the ``.onnx`` file (parent directories are created).
-        layout: one of ``inference.model_meta.INPUT_LAYOUTS`` ("depth", "rgb", "rgbd", "depth+rgb").
+        layout: one of ``inference.runtime.model_meta.INPUT_LAYOUTS`` ("depth", "rgb", "rgbd", "depth+rgb").
         input_size: S of the ``(batch, C, S, S)`` inputs.
         joints: J, the output is ``(batch, 3J)``.
         seed: seeds the random weights.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.geometry import Intrinsics
-from inference.nyu_io import NyuWriter
-from inference.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.core.geometry import Intrinsics
+from inference.core.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.formats.nyu_io import NyuWriter
 
 TEST_INTRINSICS = Intrinsics(fx=140.0, fy=141.0, cx=79.5, cy=59.5, width=160, height=120)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.geometry import Intrinsics
+from inference.core.geometry import Intrinsics
 
 
 def write_db3(

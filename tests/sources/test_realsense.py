@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.errors import SourceError
+from inference.core.errors import SourceError
 from inference.sources import open_source
 from inference.sources.devices import DeviceInfo, list_devices
 from inference.sources.realsense import RealSenseConfig, RealSenseSource

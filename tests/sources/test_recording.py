@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.errors import HandposeError
-from inference.frame import HandPose
-from inference.pose_files import read_poses_jsonl
-from inference.recording import Recorder
+from inference.core.errors import HandposeError
+from inference.core.frame import HandPose
+from inference.formats.pose_files import read_poses_jsonl
+from inference.formats.recording import Recorder
 from inference.sources.replay import ReplaySource
 from tests.helpers.processes import interruptible
 from tests.sources.frames import write_sequence

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from inference.errors import HandposeError, SourceError
-from inference.nyu_io import NyuSequence
+from inference.core.errors import HandposeError, SourceError
+from inference.formats.nyu_io import NyuSequence
 from inference.sources import open_source
 from inference.sources.replay import ReplaySource
 from tests.sources.frames import TEST_INTRINSICS, eval_joints_uvd, make_frame, write_sequence
@@ -205,12 +204,6 @@ def test_unknown_source_lists_the_valid_forms(spec: str) -> None:
 def test_an_option_the_backend_lacks_is_named(sequence: Path) -> None:
     with pytest.raises(HandposeError, match="has no option decimation"):
         open_source(f"replay:{sequence}", decimation=2)
-
-
-def test_synthetic_without_its_module_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "inference.sources.synthetic", None)  # as if not written yet
-    with pytest.raises(HandposeError, match="synthetic source is not available"):
-        open_source("synthetic:7")
 
 
 def test_replay_of_a_sequence_read_by_nyu_io_agrees(sequence: Path) -> None:

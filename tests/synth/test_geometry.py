@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.handmodel import PART_HAND, pose_hand, sample_shape
-from inference.skeleton import EVAL_JOINT_IDS
 from inference.synth.generate import make_specs, render_frame, subject_ids
 
 TIP_IDS = (0, 6, 12, 18, 24)
@@ -59,7 +59,7 @@ def test_visible_fingertips_are_at_the_silhouette(frames: list) -> None:
 
 
 def test_eval_joints_inside_hand_box(frames: list) -> None:
-    from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
+    from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
     from inference.handmodel import PART_FOREARM
 
     for f in frames:
@@ -76,8 +76,8 @@ def test_eval_joints_inside_hand_box(frames: list) -> None:
 
 
 def test_hand_is_the_nearest_object(frames: list) -> None:
-    from inference.geometry import NYU_INTRINSICS
-    from inference.segmentation import segment_hand
+    from inference.core.geometry import NYU_INTRINSICS
+    from inference.preprocess.segmentation import segment_hand
 
     found = 0
     for f in frames:

@@ -1,4 +1,4 @@
-"""The generator's output, decoded independently (numpy + scipy + cv2 only, not inference.nyu_io's reader)."""
+"""The generator's output, decoded independently (numpy + scipy + cv2 only, not inference.formats.nyu_io's reader)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import scipy.io
 
 from handpose.cli import main
-from inference.geometry import NYU_INTRINSICS
-from inference.gesture_names import GESTURES
+from inference.core.geometry import NYU_INTRINSICS
+from inference.core.gesture_names import GESTURES
 
 FRAMES = 12
 

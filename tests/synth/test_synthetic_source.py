@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.gesture_names import GESTURES
+from inference.core.gesture_names import GESTURES
 from inference.sources import open_source
 from inference.sources.synthetic import SyntheticSource
 

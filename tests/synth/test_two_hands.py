@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from handpose.cli import main
+from inference.formats.nyu_io import JOINT_DATA, LEFT_JOINT_DATA, read_joint_data
 from inference.handmodel import pose_hand
-from inference.nyu_io import JOINT_DATA, LEFT_JOINT_DATA, read_joint_data
 from inference.synth.generate import HandSpec, make_specs, render_frame, shape_of, subject_ids
 from inference.synth.poses import LEFT_REACH_MM, Placement, hands_apart, left_hand_geometry
 from inference.synth.scene import PART_HAND, PART_LEFT_HAND

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.frame import Frame
-from inference.geometry import uvd_to_xyz
-from inference.model_meta import ModelMetadata
+from inference.core.frame import Frame
+from inference.core.geometry import uvd_to_xyz
+from inference.runtime.model_meta import ModelMetadata
 from inference.teacher.confidence import Evidence
 from inference.teacher.estimator import TeacherFrame, TeacherHand
 
@@ -25,7 +25,7 @@ def hand_from_uvd(uvd: np.ndarray, frame: Frame, right: bool = True, quality: fl
 
 @dataclass
 class FakeTeacher:
-    """Implements :class:`inference.estimator.FrameEstimator`. ``plan(frame) -> list of TeacherHand`` decides
+    """Implements :class:`inference.runtime.estimator.FrameEstimator`. ``plan(frame) -> list of TeacherHand`` decides
     the hands of each frame (default: one right hand at the frame's labels); frames without colour have none."""
 
     plan: object = None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from handpose.cli import main
-from inference.errors import ModelError
+from inference.core.errors import ModelError
 from inference.teacher import mediapipe_hands
 from inference.teacher.mediapipe_hands import import_mediapipe, mediapipe_available
 from tests.sources.frames import write_sequence
@@ -76,4 +76,4 @@ def test_the_app_offers_the_teacher_only_when_installed(no_mediapipe: None) -> N
     names = [p.name for p in runtime.model_choices()]
     assert "mediapipe" not in names and "depthnet.onnx" in names
     with pytest.raises(ModelError, match="optional mediapipe package"):
-        runtime.load_estimator("mediapipe")
+        runtime.load_model("mediapipe")

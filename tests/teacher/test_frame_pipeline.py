@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from inference.estimator import FrameEstimator
-from inference.frame import Frame
-from inference.pipeline import STAGES, Pipeline, PipelineSettings
-from inference.pose_files import read_poses_jsonl
-from inference.poses_jsonl import pose_record
-from inference.smoothing import SmoothingParams
+from inference.core.frame import Frame
+from inference.formats.pose_files import read_poses_jsonl
+from inference.formats.poses_jsonl import pose_record
+from inference.runtime.estimator import FrameEstimator
+from inference.runtime.pipeline import STAGES, Pipeline, PipelineSettings
+from inference.runtime.smoothing import SmoothingParams
 from inference.sources.replay import ReplaySource
 from tests.sources.frames import eval_joints_uvd, write_sequence
 from tests.teacher.fakes import FakeTeacher, hand_from_uvd
@@ -93,7 +93,7 @@ def test_reset_reaches_the_estimator_and_a_crop_centre_is_refused(tmp_path) -> N
 
 
 def test_run_jsonl_of_a_teacher_reads_back_in_eval(tmp_path) -> None:
-    from inference.poses_jsonl import PosesJsonlWriter
+    from inference.formats.poses_jsonl import PosesJsonlWriter
 
     pipeline = Pipeline(FakeTeacher(), PipelineSettings(smoothing=False))
     with PosesJsonlWriter(tmp_path / "poses.jsonl") as writer:

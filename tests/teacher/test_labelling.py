@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.evaluation import evaluate
-from inference.geometry import NYU_INTRINSICS, Intrinsics
-from inference.nyu_io import NyuSequence, read_joint_data
-from inference.pose_files import load_poses
-from inference.skeleton import EVAL_JOINT_IDS
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics
+from inference.core.skeleton import EVAL_JOINT_IDS
+from inference.evaluation.metrics import evaluate
+from inference.formats.nyu_io import NyuSequence, read_joint_data
+from inference.formats.pose_files import load_poses
 from inference.sources.replay import ReplaySource
 from inference.teacher.labelling import CONFIDENCE_JSONL, Labeller, mirror_image, mirror_uvd
 from tests.sources.frames import TEST_INTRINSICS, eval_joints_uvd, make_frame, write_sequence
@@ -100,7 +100,7 @@ def test_temporal_evidence_flags_a_jump_between_two_calm_frames(tmp_path: Path) 
 
 @pytest.mark.parametrize("intr", [TEST_INTRINSICS, NYU_INTRINSICS, Intrinsics(476.0, 476.0, 313.7, 242.8)])
 def test_mirroring_reflects_camera_space(intr: Intrinsics) -> None:
-    from inference.geometry import uvd_to_xyz
+    from inference.core.geometry import uvd_to_xyz
 
     rng = np.random.default_rng(0)
     uvd = np.column_stack([rng.uniform(0, intr.width, 5), rng.uniform(0, intr.height, 5), rng.uniform(400, 900, 5)])

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from handpose.cli import main
-from inference.geometry import NYU_INTRINSICS
-from inference.nyu_io import read_joint_data, write_joint_data
-from inference.skeleton import EVAL_JOINT_IDS
+from inference.core.geometry import NYU_INTRINSICS
+from inference.core.skeleton import EVAL_JOINT_IDS
+from inference.formats.nyu_io import read_joint_data, write_joint_data
 from inference.teacher.mediapipe_hands import mediapipe_available
 
 pytestmark = [
@@ -32,7 +32,7 @@ def nyu_replay(nyu_frame_dir: Path, root: Path, frames: int = 1, colour: tuple[i
     labels = json.loads((nyu_frame_dir / "labels_frame1.json").read_text())
     uvd = np.full((frames, 36, 3), np.nan)
     uvd[:, list(EVAL_JOINT_IDS)] = labels["gt_uvd"]
-    from inference.geometry import uvd_to_xyz
+    from inference.core.geometry import uvd_to_xyz
 
     write_joint_data(root / "joint_data.mat", uvd, uvd_to_xyz(uvd, NYU_INTRINSICS))
     for n in range(1, frames + 1):
@@ -93,7 +93,7 @@ def test_bench_reports_the_teacher_as_infer(nyu_frame_dir: Path, tmp_path: Path,
 @pytest.mark.slow
 def test_label_a_real_frame_and_its_mirror_image(nyu_frame_dir: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture) -> None:
-    from inference.nyu_io import read_depth_png, read_rgb_png, write_depth_png, write_rgb_png
+    from inference.formats.nyu_io import read_depth_png, read_rgb_png, write_depth_png, write_rgb_png
     from inference.teacher.labelling import mirror_image
 
     replay = nyu_replay(nyu_frame_dir, tmp_path / "nyu", frames=2)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
-from inference.nyu_io import NyuWriter
-from inference.skeleton import BONES, EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.core.geometry import NYU_INTRINSICS, Intrinsics, xyz_to_uvd
+from inference.core.skeleton import BONES, EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.formats.nyu_io import NyuWriter
 
 BACKGROUND_MM = 2001  # NYU's far/invalid value
 

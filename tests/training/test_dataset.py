@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.crop import make_crop, normalise_joints
-from inference.errors import DataFormatError
-from inference.geometry import NYU_INTRINSICS, uvd_to_xyz
-from inference.nyu_io import NyuSequence
+from inference.core.errors import DataFormatError
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
+from inference.formats.nyu_io import NyuSequence
+from inference.preprocess.crop import make_crop, normalise_joints
 from tests.training.procedural import write_sequence
-from training.dataset import CacheParams, HandPoseDataset, build_cache, rgb_stats, split_indices, transform_sample
+from training.augment import transform_sample
+from training.crop_cache import CacheParams, build_cache, rgb_stats, split_indices
+from training.dataset import HandPoseDataset
 
 
 def test_cache_builds_and_is_reused(tiny_seq: Path, tmp_path: Path) -> None:
@@ -46,7 +48,7 @@ def test_missing_and_corrupt_frames_are_skipped_and_counted(tmp_path: Path) -> N
     (root / "depth_1_0000007.png").write_bytes(data[: len(data) // 2])  # truncated
     (root / "depth_1_0000009.png").unlink()  # missing: labelled, but no depth PNG
     empty = np.full((480, 640), 2001, np.uint16)  # no hand in range
-    from inference.nyu_io import write_depth_png
+    from inference.formats.nyu_io import write_depth_png
 
     write_depth_png(root / "depth_1_0000011.png", empty)
     cache = build_cache([root], tmp_path / "cache", CacheParams(size=32), workers=2, progress=False)
@@ -91,7 +93,7 @@ def test_augmentation_shift_and_scale_match_a_direct_recrop(tiny_seq: Path) -> N
     depth, _, joints, _com_xyz, cube = transform_sample(crop.depth, None, frame.joints_uvd, com_uvd, intr, 300.0,
                                                        0.0, 1.1, shift)
     direct_com = uvd_to_xyz(com_uvd, intr) + shift
-    from inference.geometry import xyz_to_uvd
+    from inference.core.geometry import xyz_to_uvd
 
     direct = make_crop(frame.depth_mm, xyz_to_uvd(direct_com, intr), intr, cube_mm=330.0)
     assert cube == pytest.approx(330.0)
@@ -108,8 +110,8 @@ def test_augmentation_rotation_moves_joints_with_the_image(tiny_seq: Path, tmp_p
     for i in range(4):
         depth, _, joints, com_xyz, cube = transform_sample(
             a["depth"][i], None, a["joints_uvd"][i], a["com_uvd"][i], NYU_INTRINSICS, 300.0, np.deg2rad(40), 1.0)
-        from inference.crop import crop_window, joints_to_crop_px
-        from inference.geometry import xyz_to_uvd
+        from inference.core.geometry import xyz_to_uvd
+        from inference.preprocess.crop import crop_window, joints_to_crop_px
 
         uvd = xyz_to_uvd(joints * cube / 2 + com_xyz, NYU_INTRINSICS)
         px = np.rint(joints_to_crop_px(uvd, crop_window(xyz_to_uvd(com_xyz, NYU_INTRINSICS), cube, NYU_INTRINSICS)))
@@ -119,7 +121,7 @@ def test_augmentation_rotation_moves_joints_with_the_image(tiny_seq: Path, tmp_p
 
 
 def test_dataset_augmentation_is_deterministic_per_epoch(tiny_seq: Path, tmp_path: Path) -> None:
-    from training.dataset import Augment
+    from training.augment import Augment
 
     cache = build_cache([tiny_seq], tmp_path, CacheParams(size=32), workers=0, progress=False)
     ds = HandPoseDataset(cache, np.arange(5), Augment(), seed=7)

@@ -1,11 +1,15 @@
-"""training.experiments: one identical budget for every net, and its log.csv / eval JSON become the tables."""
+"""scripts/experiments.py: one identical budget for every net, and its log.csv / eval JSON become the tables."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from training.experiments import GROUPS, eval_command, main, markdown_table, read_log
+from tests.helpers.scripts import load_script
+
+experiments = load_script("experiments")
+GROUPS, eval_command, main = experiments.GROUPS, experiments.eval_command, experiments.main
+markdown_table, read_log = experiments.markdown_table, experiments.read_log
 
 
 def _args(tmp_path: Path):
@@ -16,7 +20,7 @@ def _args(tmp_path: Path):
 
 
 def test_every_net_gets_the_same_command_but_its_arch(tmp_path: Path) -> None:
-    from training.experiments import train_command
+    train_command = experiments.train_command
 
     args = _args(tmp_path)
     cmds = {a: train_command(a, args) for g in GROUPS.values() for a in g[1]}

@@ -10,14 +10,14 @@ import onnx
 import pytest
 import torch
 
-from inference.crop import make_crop
-from inference.errors import HandposeError, ModelError
-from inference.estimator import OnnxEstimator
-from inference.frame import HandCrop
-from inference.geometry import NYU_INTRINSICS
-from inference.model_meta import ModelMetadata
-from inference.nyu_io import read_depth_png, read_rgb_png
-from inference.segmentation import segment_hand
+from inference.core.errors import HandposeError, ModelError
+from inference.core.frame import HandCrop
+from inference.core.geometry import NYU_INTRINSICS
+from inference.formats.nyu_io import read_depth_png, read_rgb_png
+from inference.preprocess.crop import make_crop
+from inference.preprocess.segmentation import segment_hand
+from inference.runtime.estimator import OnnxEstimator
+from inference.runtime.model_meta import ModelMetadata
 from tests.helpers.tiny_models import tiny_metadata
 from tests.training.conftest import tiny_config
 from training.export import export_onnx, export_run

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from inference.errors import ModelError
+from inference.core.errors import ModelError
 from training.nets import ARCHITECTURES, LAYOUTS, POOL, FusePredNet, ModelConfig, build_model, describe, fuse
 
 # (conv, pool) read off Tables 4.1 and 4.2.

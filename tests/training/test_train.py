@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference.errors import ModelError
+from inference.core.errors import ModelError
 from tests.training.conftest import tiny_config
 from training.train import load_checkpoint, load_model, train
 
@@ -94,7 +94,7 @@ def test_ddp_two_gloo_processes_run_an_epoch(tiny_seq: Path, tmp_path: Path) -> 
 
 
 def test_adam_option_trains_and_unknown_optimizer_is_refused(tiny_seq: Path, tmp_path: Path) -> None:
-    from inference.errors import HandposeError
+    from inference.core.errors import HandposeError
 
     cfg = tiny_config(tiny_seq, tmp_path / "run", tmp_path / "cache", epochs=4, optimizer="adam", lr=1e-3,
                       augment=None, dropout=0.0)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import HandposeError, ModelError
-from inference.geometry import NYU_INTRINSICS, xyz_to_uvd
-from inference.nyu_io import NyuWriter
-from inference.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.core.errors import HandposeError, ModelError
+from inference.core.geometry import NYU_INTRINSICS, xyz_to_uvd
+from inference.core.skeleton import EVAL_JOINT_IDS, NUM_NYU_JOINTS
+from inference.formats.nyu_io import NyuWriter
 from tests.training.conftest import tiny_config
 from tests.training.procedural import random_pose, render, write_sequence
 from training.train import load_checkpoint, pool_indices, train
@@ -46,7 +46,7 @@ def test_several_folders_train_together_and_unlabelled_rows_are_skipped(tiny_seq
     data = summary["data"]
     assert data["skipped"] == {"unlabelled": 6}
     assert data["frames"] == 24 + 4 and len(data["roots"]) == 2
-    from training.dataset import open_cache
+    from training.crop_cache import open_cache
 
     source = open_cache(data["cache"]).arrays["source"]
     assert sorted(source[source[:, 0] == 1, 1].tolist()) == [2, 3, 5, 8]
@@ -179,7 +179,7 @@ def test_fusenet_starts_as_the_depthnet_it_is_initialised_from(tiny_seq: Path, t
 
 
 def test_per_axis_centre_jitter_draws_that_spread_and_one_value_keeps_the_old_draws() -> None:
-    from training.dataset import Augment
+    from training.augment import Augment
 
     shifts = np.array([Augment(shift_mm=(20.0, 5.0, 0.0)).sample(np.random.default_rng(i))[2] for i in range(2000)])
     np.testing.assert_allclose(shifts.std(0), [20.0, 5.0, 0.0], rtol=0.08, atol=1e-9)

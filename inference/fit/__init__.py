@@ -1,0 +1,1 @@
+"""Model-based refinement: the articulated hand model fitted to the observed depth."""

@@ -1,0 +1,334 @@
+"""Hand segmentation "around the nearest blob", used by training and the runtime alike.
+
+1. Valid depth inside ``[near_mm, far_mm]`` on a 2x decimated grid (4x fewer pixels; a hand at 1.5 m is
+   still > 100 samples there). Non-finite float depth counts as invalid.
+2. A robust nearest depth: the ``min_pixels``-th smallest valid depth (single noisy pixels are ignored).
+3. A band ``[d_near, d_near + band_mm]`` and its connected components (OpenCV, 8-connected).
+4. The component with the nearest *median* depth among those of plausible metric area (a 5th-percentile
+   depth lets a few flying pixels of a shoulder at the image edge beat the hand).
+5. Cutting off the forearm, which otherwise pulls the centre toward the wrist: the arm "root" is where the
+   blob leaves the image (pixels at the border) or, for a blob inside the image, its farthest-from-camera
+   tenth (the arm recedes, or the band cuts it). The hand tip is the blob's extremity farthest (3-D) from
+   the root, and the hand is the blob points within ``hand_length_mm`` of that tip.
+6. The centre: the palm is the thickest part of the hand, so its centre is the maximum of the distance
+   transform of the hand mask (fingers and a left-over wrist barely move it, unlike a plain mean). The
+   centre ``(u, v)`` is the mean of the hand points within 1.5 inscribed radii of that maximum, its depth
+   their median plus ``centre_depth_offset_mm``: the camera sees the skin, the palm centre lies about half
+   a palm's thickness (~30 mm) behind it. The mask is the hand points at full resolution.
+
+No hand in range gives ``found=False`` with a reason, never an exception.
+
+Several hands (:func:`segment_hands`): the first is exactly :func:`segment_hand`'s. Then the surface it lies on
+(its blob and everything joined to it without a depth step: its forearm beyond the band) is set aside, and the
+search runs again on what is left, from the nearest remaining depth; a candidate must also look like a hand (palm
+no wider than ``max_palm_radius_mm``: not a head or a torso) and lie within ``max_hand_distance_mm`` of the first
+(two hands of one person). Up to ``max_hands``, nearest first, each with its own centre.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from inference.core.geometry import Intrinsics, uvd_to_xyz
+
+STEP = 2  # decimation of the grid the blob search runs on
+_CLOSE_KERNEL = np.ones((3, 3), np.uint8)
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    """Parameters (mm unless stated) with defaults that fit NYU (Kinect) and RealSense hands at 0.2-1.5 m."""
+
+    near_mm: float = 200.0
+    far_mm: float = 1500.0
+    band_mm: float = 150.0
+    min_pixels: int = 40  # full-resolution pixels; fewer valid ones count as "nothing in range"
+    # A fist seen edge-on still covers ~90 x 40 mm; speckle at the image edge (flying pixels of a shoulder)
+    # measured 2000-2700 mm^2 on the SR305 frames and must not win.
+    min_area_mm2: float = 3000.0
+    max_area_mm2: float = 120000.0  # hand plus forearm
+    # Wrist to middle fingertip of an adult hand is ~180-215 mm (NYU frame 1: 215 mm). Points within this
+    # distance of the tip are "hand"; the forearm beyond it is cut off.
+    hand_length_mm: float = 200.0
+    # A blob that touches the image border within this many (full-resolution) pixels leaves the image there.
+    border_px: int = 6
+    # From the visible palm surface to the palm centre (half a ~30 mm palm thickness).
+    centre_depth_offset_mm: float = 15.0
+    # segment_hands only. Neighbouring samples (STEP px apart) whose depths differ by more than this lie on
+    # different surfaces (a hand in front of another hand, the body); a forearm receding at a grazing angle
+    # steps ~10 mm at 1 m.
+    surface_step_mm: float = 25.0
+    # The palm's inscribed radius of an adult hand is ~30-50 mm (half a palm width); a head's is 80-100 mm.
+    max_palm_radius_mm: float = 65.0
+    # Two palms of one person are at most an arm span apart; anything farther is not the other hand.
+    max_hand_distance_mm: float = 900.0
+    max_candidates: int = 6  # blobs tried after the first (bounds the cost when nothing else is a hand)
+
+
+@dataclass
+class Segmentation:
+    """Result of :func:`segment_hand`.
+
+    Attributes:
+        found: whether a hand-like blob was found.
+        com_uvd: ``(3,)`` centre (u px, v px, d mm) or None.
+        reason: why nothing was found ("" when found).
+        hand_vu_px: ``(N, 2)`` int full-resolution ``(v, u)`` of the hand's samples on the search grid (every
+            ``STEP``-th pixel; the forearm cut off), or None.
+        blob_vu_px: ``(M, 2)`` the same for the whole blob the hand was cut from (hand and arm), or None.
+        mask: ``(H, W)`` bool, the hand's pixels at full resolution, or None; made from the samples when first
+            read (most frames never need it).
+    """
+
+    found: bool
+    com_uvd: np.ndarray | None = None
+    reason: str = ""
+    hand_vu_px: np.ndarray | None = None
+    blob_vu_px: np.ndarray | None = None
+    _mask: np.ndarray | None = field(default=None, repr=False)
+    _mask_source: tuple[np.ndarray, SegmentationParams] | None = field(default=None, repr=False)
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        if self._mask is None and self._mask_source is not None and self.hand_vu_px is not None:
+            depth_mm, params = self._mask_source
+            vu = self.hand_vu_px // STEP
+            self._mask = _full_mask(depth_mm, vu[:, 0], vu[:, 1], params)
+            self._mask_source = None
+        return self._mask
+
+
+def _valid_range(depth: np.ndarray, near_mm: float, far_mm: float) -> np.ndarray:
+    """Bool mask of depth in ``[near_mm, far_mm]``; NaN compares False, so non-finite floats drop out too.
+
+    The bounds are compared in the image's own dtype (integer depth against the integer bounds that select the
+    same values), which avoids converting the whole image to float64.
+    """
+    if depth.dtype.kind in "ui":
+        info = np.iinfo(depth.dtype)
+        lo, hi = np.clip([np.ceil(near_mm), np.floor(far_mm)], info.min, info.max).astype(depth.dtype)
+        return (depth >= lo) & (depth <= hi)
+    return (depth >= depth.dtype.type(near_mm)) & (depth <= depth.dtype.type(far_mm))
+
+
+def _pick_component(
+    small: np.ndarray, band: np.ndarray, intr: Intrinsics, params: SegmentationParams
+) -> tuple[np.ndarray, np.ndarray] | str:
+    """The blob to use: ``(vs, us)`` of its pixels on the decimated grid, or the reason there is none.
+
+    ``band`` is a uint8 mask (0 / nonzero). Labelling runs on the band's bounding box only, without OpenCV's
+    statistics (several times cheaper than ``connectedComponentsWithStats``), counting with a histogram; only
+    blobs of at least ``min_pixels`` are looked at pixel by pixel.
+    """
+    x0, y0, w, h = cv2.boundingRect(band)
+    if w == 0 or h == 0:
+        return "no blob of hand size near the camera"
+    n, labels = cv2.connectedComponentsWithAlgorithm(band[y0:y0 + h, x0:x0 + w], 8, cv2.CV_16U, cv2.CCL_SPAGHETTI)
+    counts = cv2.calcHist([labels], [0], None, [n], [0, n]).ravel()
+    min_px = max(1, params.min_pixels // (STEP * STEP))
+    best: tuple[np.ndarray, np.ndarray] | None = None
+    best_depth = np.inf
+    for label in np.flatnonzero(counts[1:] >= min_px) + 1:
+        points = cv2.findNonZero((labels == label).view(np.uint8)).reshape(-1, 2)  # (N, 2) (u, v), row-major
+        vs, us = points[:, 1].astype(np.intp) + y0, points[:, 0].astype(np.intp) + x0
+        d_med = float(np.median(small[vs, us]))
+        area_mm2 = int(counts[label]) * STEP * STEP * (d_med / intr.fx) * (d_med / intr.fy)
+        if params.min_area_mm2 <= area_mm2 <= params.max_area_mm2 and d_med < best_depth:
+            best, best_depth = (vs, us), d_med
+    if best is None:
+        return "no blob of hand size near the camera"
+    return best
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) by partial sorting: several times faster."""
+    pos = q / 100.0 * (values.size - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, values.size - 1)
+    part = np.partition(values, [lo, hi])
+    return float(part[lo] + (part[hi] - part[lo]) * (pos - lo))
+
+
+def _hand_points(
+    us_px: np.ndarray, vs_px: np.ndarray, ds_mm: np.ndarray, shape: tuple[int, int], intr: Intrinsics,
+    params: SegmentationParams,
+) -> np.ndarray:
+    """Bool selector of the blob points that belong to the hand (forearm cut off).
+
+    Args:
+        us_px, vs_px, ds_mm: ``(N,)`` full-resolution pixel coordinates and depth (mm) of the blob points.
+        shape: ``(H, W)`` of the full-resolution image.
+    """
+    x = (us_px - intr.cx) * ds_mm / intr.fx
+    y = (intr.cy - vs_px) * ds_mm / intr.fy
+    height, width = shape
+    b = params.border_px
+    at_border = (us_px < b) | (vs_px < b) | (us_px >= width - b) | (vs_px >= height - b)
+    root_sel = at_border if np.count_nonzero(at_border) >= 3 else ds_mm >= _percentile(ds_mm, 90)
+    root = (x[root_sel].mean(), y[root_sel].mean(), ds_mm[root_sel].mean())
+    dist2_root = (x - root[0]) ** 2 + (y - root[1]) ** 2 + (ds_mm - root[2]) ** 2
+    reach2 = params.hand_length_mm**2
+    if dist2_root.max() <= reach2:
+        return np.ones(len(x), bool)  # the whole blob is hand-sized: nothing to cut
+    # The tip: mean of the farthest 1% (a single flying pixel must not decide it).
+    far = dist2_root >= _percentile(dist2_root, 99)
+    tip = (x[far].mean(), y[far].mean(), ds_mm[far].mean())
+    return (x - tip[0]) ** 2 + (y - tip[1]) ** 2 + (ds_mm - tip[2]) ** 2 <= reach2
+
+
+def _palm_centre(vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float) -> np.ndarray:
+    """Palm centre ``(u px, v px, d mm)`` from the hand points ``(N,)`` on the decimated grid (see module doc)."""
+    return _palm_centre_radius(vs, us, ds_mm, depth_offset_mm)[0]
+
+
+def _palm_centre_radius(
+    vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float
+) -> tuple[np.ndarray, float]:
+    """:func:`_palm_centre` and the palm's inscribed radius (decimated-grid px)."""
+    v0, u0 = int(vs.min()) - 1, int(us.min()) - 1  # a zero border so the blob's edge is an edge
+    grid = np.zeros((int(vs.max()) - v0 + 2, int(us.max()) - u0 + 2), np.uint8)
+    grid[vs - v0, us - u0] = 1
+    # Close pinholes (missing depth inside the hand): each would be an "edge" and break the distance map.
+    grid = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, _CLOSE_KERNEL)
+    dist = cv2.distanceTransform(grid, cv2.DIST_L2, cv2.DIST_MASK_5)
+    _, peak, _, (j, i) = cv2.minMaxLoc(dist)  # the first maximum in row-major order, as np.argmax
+    radius = 1.5 * peak
+    near = (vs - v0 - i) ** 2 + (us - u0 - j) ** 2 <= radius * radius
+    return np.array([
+        us[near].mean() * STEP, vs[near].mean() * STEP, float(np.median(ds_mm[near])) + depth_offset_mm
+    ]), float(peak)
+
+
+def segment_hand(
+    depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams()
+) -> Segmentation:
+    """Find the hand in a ``(H, W)`` depth image (mm, 0 / NaN / inf = invalid).
+
+    Returns a :class:`Segmentation`; ``found=False`` with a reason when there is no hand in range.
+    """
+    depth_mm = np.asarray(depth_mm)
+    if depth_mm.ndim != 2 or depth_mm.size == 0:
+        return Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape {depth_mm.shape}")
+    if depth_mm.dtype.kind not in "uif":
+        return Segmentation(False, reason=f"depth must be numeric, got {depth_mm.dtype}")
+    # Sample (i, j) of the decimated grid is full-resolution pixel (STEP*i, STEP*j); a contiguous copy makes
+    # every later pass over it faster than the strided view.
+    small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
+    values = small[_valid_range(small, params.near_mm, params.far_mm)]
+    k = max(1, params.min_pixels // (STEP * STEP))
+    if values.size < k:
+        return Segmentation(False, reason=f"no depth within {params.near_mm:.0f}-{params.far_mm:.0f} mm")
+    d_near = float(np.partition(values, k - 1)[k - 1])
+    band = _valid_range(small, params.near_mm, min(params.far_mm, d_near + params.band_mm)).view(np.uint8)
+    picked = _pick_component(small, band, intr, params)
+    if isinstance(picked, str):
+        return Segmentation(False, reason=picked)
+    vs, us = picked
+    ds = small[vs, us].astype(np.float64)
+    us_px, vs_px = us * float(STEP), vs * float(STEP)
+    hand = _hand_points(us_px, vs_px, ds, depth_mm.shape, intr, params)
+    com = _palm_centre(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
+    blob_vu = np.stack([vs, us], axis=1) * STEP
+    return Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
+                        _mask_source=(depth_mm, params))
+
+
+def _full_mask(depth_mm: np.ndarray, vs: np.ndarray, us: np.ndarray, params: SegmentationParams) -> np.ndarray:
+    """``(H, W)`` bool: the decimated hand samples grown to STEPxSTEP cells, kept where depth is in range.
+
+    Only the hand's bounding box is touched (a full-frame resize costs as much as the whole search).
+    """
+    v0, v1, u0, u1 = int(vs.min()), int(vs.max()) + 1, int(us.min()), int(us.max()) + 1
+    cells = np.zeros((v1 - v0, u1 - u0), bool)
+    cells[vs - v0, us - u0] = True
+    r0, c0 = v0 * STEP, u0 * STEP
+    grown = cells.repeat(STEP, axis=0).repeat(STEP, axis=1)[: depth_mm.shape[0] - r0, : depth_mm.shape[1] - c0]
+    r1, c1 = r0 + grown.shape[0], c0 + grown.shape[1]
+    mask = np.zeros(depth_mm.shape, bool)
+    mask[r0:r1, c0:c1] = grown & _valid_range(depth_mm[r0:r1, c0:c1], params.near_mm, params.far_mm)
+    return mask
+
+
+# --- several hands --------------------------------------------------------------------------------------
+
+def _surfaces(small: np.ndarray, valid: np.ndarray, step_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Label map ``(h, w)`` int32 of the surfaces of the decimated depth (4-connected valid samples without a depth
+    step above ``step_mm`` to a neighbour; 0 = invalid or at a step) and the bool map of the step samples."""
+    d = np.where(valid, small, np.nan).astype(np.float32)
+    step = np.zeros(d.shape, bool)
+    with np.errstate(invalid="ignore"):
+        dv = np.abs(d[1:] - d[:-1]) > step_mm  # NaN (an invalid neighbour) compares False: no step
+        dh = np.abs(d[:, 1:] - d[:, :-1]) > step_mm
+    step[1:] |= dv
+    step[:-1] |= dv
+    step[:, 1:] |= dh
+    step[:, :-1] |= dh
+    _, labels = cv2.connectedComponents((valid & ~step).view(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    return labels, step
+
+
+def _claim(taken: np.ndarray, surfaces: np.ndarray, step: np.ndarray, vs: np.ndarray, us: np.ndarray) -> None:
+    """Mark in ``taken`` (in place) the samples ``(vs, us)``, the surfaces they touch and the step samples that
+    border those (the rim between a surface and what lies behind it belongs to neither)."""
+    chosen = np.zeros(int(surfaces.max()) + 1, bool)  # a lookup table: several times faster than np.isin
+    chosen[surfaces[vs, us]] = True
+    chosen[0] = False
+    mine = chosen[surfaces]
+    mine[vs, us] = True
+    rim = cv2.dilate(mine.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & step
+    taken |= mine | rim
+
+
+def segment_hands(
+    depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(), max_hands: int = 2
+) -> list[Segmentation]:
+    """Up to ``max_hands`` hands of a ``(H, W)`` depth image, nearest first (see the module doc).
+
+    The first is :func:`segment_hand`'s result (with ``max_hands=1`` nothing else is done: the single-hand cost);
+    the list holds only found hands, except that it is ``[not found]`` when there is none.
+    """
+    first = segment_hand(depth_mm, intr, params)
+    if max_hands <= 1 or not first.found:
+        return [first]
+    assert first.hand_vu_px is not None and first.com_uvd is not None
+    depth_mm = np.asarray(depth_mm)
+    small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
+    valid = _valid_range(small, params.near_mm, params.far_mm)
+    surfaces, step = _surfaces(small, valid, params.surface_step_mm)
+    taken = np.zeros(small.shape, bool)
+    # The hand's own samples, not its whole blob: a second hand within the band may touch it in the image.
+    _claim(taken, surfaces, step, first.hand_vu_px[:, 0] // STEP, first.hand_vu_px[:, 1] // STEP)
+    hands = [first]
+    first_xyz = uvd_to_xyz(first.com_uvd, intr)
+    k = max(1, params.min_pixels // (STEP * STEP))
+    for _ in range(params.max_candidates):
+        free = valid & ~taken
+        values = small[free & ~step]  # a rim sample must not set the band's start
+        if values.size < k:
+            break
+        d_near = float(np.partition(values, k - 1)[k - 1])
+        band = (free & (small <= min(params.far_mm, d_near + params.band_mm))).view(np.uint8)
+        picked = _pick_component(small, band, intr, params)
+        if isinstance(picked, str):
+            break
+        vs, us = picked
+        ds = small[vs, us].astype(np.float64)
+        hand = _hand_points(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params)
+        com, radius_px = _palm_centre_radius(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
+        radius_mm = radius_px * STEP * com[2] / intr.fx
+        too_far = np.linalg.norm(uvd_to_xyz(com, intr) - first_xyz) > params.max_hand_distance_mm
+        if radius_mm > params.max_palm_radius_mm or too_far:  # a head, a torso, something across the room
+            _claim(taken, surfaces, step, vs, us)
+            continue
+        _claim(taken, surfaces, step, vs[hand], us[hand])
+        taken[vs, us] = True  # the rest of this band's blob too, so that the search moves on
+        blob_vu = np.stack([vs, us], axis=1) * STEP
+        hands.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
+                                  _mask_source=(depth_mm, params)))
+        if len(hands) == max_hands:
+            break
+    return hands
+

@@ -1,0 +1,342 @@
+"""The per-frame pipeline: segment -> crop -> estimate -> decode -> fit the hand model -> smooth -> gesture.
+
+One code path for live cameras, recordings and replays (no ``if live:``): a :class:`Frame` goes in, a
+:class:`FrameResult` comes out with per-stage timings. Bad frames (empty, all-invalid, NaN/inf depth, no
+hand in range) give ``pose.found = False`` and never raise. :meth:`Pipeline.update_settings` may be called
+from another thread (the app's controls) between frames.
+
+A frame-level estimator (:class:`inference.runtime.estimator.FrameEstimator`, the MediaPipe teacher) replaces
+segment -> crop -> network by one call on the whole frame, timed as ``infer``; the pipeline picks that path once,
+when it is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inference.core.frame import Frame, HandCrop, HandPose
+from inference.core.geometry import xyz_to_uvd
+from inference.core.skeleton import EVAL_JOINT_IDS, PALM_CENTRE
+from inference.fit.observation import observe
+from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSettings
+from inference.preprocess.crop import decode_prediction, make_crop
+from inference.preprocess.segmentation import Segmentation, SegmentationParams, segment_hand
+from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator
+from inference.runtime.gestures import classify_gesture
+from inference.runtime.smoothing import JointSmoother, SmoothingParams
+
+# Keys of HandPose.timings_ms; total = segment + crop + infer + fit + post (capture is reported apart).
+STAGES: tuple[str, ...] = ("capture", "segment", "crop", "infer", "fit", "post", "total")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """What a user may change while running.
+
+    Attributes:
+        segmentation: hand segmentation parameters.
+        cube_mm: crop cube edge (mm); None = the one the model was trained with (its metadata).
+        smoothing: smooth the joints over time (:mod:`inference.runtime.smoothing`; resets on discontinuities).
+        smoothing_params: the filter's parameters (cutoffs in Hz, speeds in mm/s).
+        gestures: classify a gesture from the joints (14-joint models only).
+        refine: fit the articulated hand model to the depth after the network (:mod:`inference.fit`; models that
+            estimate the 14 NYU joints only).
+        refine_settings: the fit's settings.
+        recentre_mm: when the network puts the palm farther than this from the crop's centre, crop again around
+            the palm it found and ask again (DeepPrior++'s refinement: a crop that started on a forearm or a wrist
+            walks to the hand); at most ``recentre_passes`` more passes.
+        recentre_passes: the most extra network passes a frame may take for that.
+    """
+
+    segmentation: SegmentationParams = field(default_factory=SegmentationParams)
+    cube_mm: float | None = None
+    smoothing: bool = True
+    smoothing_params: SmoothingParams = field(default_factory=SmoothingParams)
+    gestures: bool = True
+    refine: bool = True
+    refine_settings: RefineSettings = field(default_factory=RefineSettings)
+    recentre_mm: float = 20.0
+    recentre_passes: int = 3
+
+
+@dataclass
+class FrameResult:
+    """Everything the pipeline knows about one frame (what views and sinks draw from).
+
+    Attributes:
+        frame: the input frame.
+        pose: the estimate (``found`` False when there is no hand), with ``timings_ms``.
+        crop: the network input, or None when no hand was segmented.
+        segmentation: the segmentation result (``reason`` says why nothing was found).
+        fit: the model-based refinement of this frame (its pose, residual, status), or None when not refined.
+    """
+
+    frame: Frame
+    pose: HandPose
+    crop: HandCrop | None
+    segmentation: Segmentation
+    fit: Refinement | None = None
+
+
+_NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
+_NEAR_MM = 80.0  # a hand's surface lies within this of its palm centre's depth
+
+
+def _surface_near(depth: np.ndarray, centre_uvd: np.ndarray) -> bool:
+    """Whether the camera sees a surface near ``centre_uvd`` (u px, v px, d mm): inside the image, with valid depth
+    within ``_NEAR_MM`` of ``d`` in the window around it (a centre proposed by the network or the previous frame
+    must land on something, or a wrong guess would walk the crop into empty space)."""
+    u, v, d = (float(c) for c in centre_uvd)
+    height, width = depth.shape
+    if not (np.isfinite(u) and np.isfinite(v) and d > 0 and 0 <= u < width and 0 <= v < height):
+        return False
+    ui, vi, r = int(u), int(v), _NEAR_WINDOW_PX
+    patch = depth[max(vi - r, 0): vi + r + 1, max(ui - r, 0): ui + r + 1]
+    return bool(np.count_nonzero(np.abs(patch.astype(np.float32) - np.float32(d)) <= _NEAR_MM) >= 5)
+
+
+def _sanitised_depth(depth: np.ndarray) -> np.ndarray | None:
+    """Depth with non-finite values zeroed (float sources), or None when it is not a usable 2-D image."""
+    if depth.ndim != 2 or depth.size == 0:
+        return None
+    if depth.dtype.kind == "f" and not np.isfinite(depth).all():
+        depth = np.where(np.isfinite(depth), depth, 0.0)
+    return depth
+
+
+class Pipeline:
+    """Turns frames into hand poses with one :class:`Estimator`.
+
+    Args:
+        estimator: the network (ONNX or torch backend); its metadata sets crop size, cube and RGB statistics.
+        settings: initial settings (defaults: the model's cube, smoothing on, gestures on).
+    """
+
+    def __init__(self, estimator: Estimator | FrameEstimator, settings: PipelineSettings | None = None) -> None:
+        self.estimator = estimator
+        meta = estimator.metadata
+        self._frame_level = isinstance(estimator, FrameEstimator)
+        self._process = self._process_whole_frame if self._frame_level else self._process_crop
+        self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.rgb_mean is not None else None
+        self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.rgb_std is not None else None
+        self._gestures_possible = list(meta.joint_ids) == list(EVAL_JOINT_IDS)
+        # The fit needs the 14 NYU joints to start from and the network's crop to look in.
+        self._refinable = self._gestures_possible and not self._frame_level
+        self._lock = threading.Lock()
+        self._filter = JointSmoother()
+        self._filter36 = JointSmoother()  # the fitted model's 36 joints, smoothed alike
+        self._refiner = HandRefiner()
+        self._last_index: int | None = None
+        self.update_settings(settings or PipelineSettings())
+
+    @classmethod
+    def from_model(
+        cls, path: str | Path | None = None, settings: PipelineSettings | None = None, providers: str = "auto"
+    ) -> Pipeline:
+        """A pipeline over the ONNX model at ``path`` (default:
+        :func:`inference.runtime.estimator.default_model_path`)."""
+        return cls(load_estimator(path, providers=providers), settings)
+
+    @property
+    def settings(self) -> PipelineSettings:
+        return self._settings
+
+    @property
+    def cube_mm(self) -> float:
+        """The crop cube in use (mm)."""
+        return self._settings.cube_mm or self.estimator.metadata.cube_mm
+
+    def update_settings(self, settings: PipelineSettings | None = None, **changes: object) -> PipelineSettings:
+        """Replace the settings (whole, or the named fields); safe between frames from any thread.
+
+        Changing the smoothing parameters restarts the filter (the next frame passes through unsmoothed).
+        """
+        with self._lock:
+            new = settings or self._settings
+            new = dataclasses.replace(new, **changes) if changes else new
+            if new.smoothing_params != self._filter.params:
+                self._filter = JointSmoother(new.smoothing_params)
+                self._filter36 = JointSmoother(new.smoothing_params)
+            if new.refine_settings != self._refiner.settings:
+                self._refiner = HandRefiner(new.refine_settings)
+            self._settings = new
+            return new
+
+    def reset(self) -> None:
+        """Forget the smoothing history, the fit's track and a frame estimator's tracking (e.g. when the source is
+        switched or seeks)."""
+        with self._lock:
+            self._filter.reset("pipeline reset")
+            self._filter36.reset("pipeline reset")
+            self._refiner.reset("pipeline reset")
+            self._last_index = None
+            if self._frame_level:
+                self.estimator.reset()
+
+    def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
+        """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
+
+        ``com_uvd`` ``(3,)`` (u px, v px, d mm), when given, is the crop centre instead of the segmentation's
+        (evaluation of the network alone on label-centred crops, see
+        :func:`inference.preprocess.crop.labels_centre_uvd`);
+        a frame-level estimator has no crop and refuses it.
+        """
+        with self._lock:
+            # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
+            if self._last_index is not None and frame.index <= self._last_index:
+                self._filter.reset("frame index went back")
+                self._filter36.reset("frame index went back")
+                self._refiner.reset("frame index went back")
+            self._last_index = frame.index
+        return self._process(frame, float(capture_ms), com_uvd)
+
+    def _smooth_and_classify(self, xyz_mm: np.ndarray, joints36: np.ndarray | None, frame: Frame,
+                             settings: PipelineSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                                                  np.ndarray | None, str | None, float]:
+        """The post stage of a found hand: smoothing (the 14 joints, and the fitted model's 36 alike), pixels,
+        gesture -> (xyz_mm, uvd, joints36, uvd36, gesture, confidence)."""
+        with self._lock:
+            smoother, smoother36 = self._filter, self._filter36
+        if settings.smoothing:
+            xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
+        uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
+        uvd36 = None
+        if joints36 is None:
+            smoother36.reset("no fit")
+        else:
+            if settings.smoothing:
+                joints36 = smoother36.filter(joints36, frame.timestamp_s)
+            uvd36 = xyz_to_uvd(joints36, frame.intrinsics)
+        gesture, confidence = None, 0.0
+        if settings.gestures and self._gestures_possible:
+            gesture, confidence = classify_gesture(xyz_mm)
+        return xyz_mm, uvd, joints36, uvd36, gesture, confidence
+
+    def _lost(self, reason: str) -> None:
+        """No hand this frame: the next one must not be pulled toward (or fitted from) the last one."""
+        with self._lock:
+            self._filter.reset(reason)
+            self._filter36.reset(reason)
+            self._refiner.reset(reason)
+
+    def _process_crop(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
+        """segment -> crop (re-centred on the palm found) -> network -> decode -> fit -> post."""
+        with self._lock:
+            settings, refiner = self._settings, self._refiner
+        meta = self.estimator.metadata
+        cube_mm = settings.cube_mm or meta.cube_mm
+        timings = {"capture": float(capture_ms)}
+        t0 = time.perf_counter()
+
+        depth = _sanitised_depth(np.asarray(frame.depth_mm))
+        if depth is None:
+            seg = Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape {frame.depth_mm.shape}")
+        elif com_uvd is not None:
+            seg = Segmentation(True, com_uvd=np.asarray(com_uvd, np.float64))
+        else:
+            seg = segment_hand(depth, frame.intrinsics, settings.segmentation)
+        t1 = time.perf_counter()
+        timings["segment"] = (t1 - t0) * 1e3
+        if not seg.found:
+            self._lost("hand lost")
+            for stage in ("crop", "infer", "fit", "post"):
+                timings[stage] = 0.0
+            timings["total"] = timings["segment"]
+            return FrameResult(frame, HandPose(found=False, timings_ms=timings), None, seg)
+
+        # The segmentation's centre, not the previous frame's palm: following the previous palm (against a centre
+        # that jumped to another blob) was measured to cost accuracy once the crop re-centres itself and the fit
+        # tracks (random frames 18.5 -> 36.6 mm, sequences 8.1 -> 8.3 mm; docs/fitting.md).
+        centre = seg.com_uvd
+        # Crop, estimate; while the network puts the palm well away from the crop's centre, crop around it again.
+        crop_s = infer_s = 0.0
+        passes = 0 if com_uvd is not None else settings.recentre_passes
+        for k in range(passes + 1):
+            ta = time.perf_counter()
+            crop = make_crop(
+                depth, centre, frame.intrinsics, cube_mm, color=frame.color if meta.uses_rgb else None,
+                rgb_mean=self._rgb_mean, rgb_std=self._rgb_std, size=meta.input_size,
+            )
+            tb = time.perf_counter()
+            joints_norm = self.estimator.predict(crop)  # (J, 3) cube units
+            tc = time.perf_counter()
+            crop_s, infer_s = crop_s + tb - ta, infer_s + tc - tb
+            xyz_mm, uvd = decode_prediction(joints_norm, crop, frame.intrinsics)
+            if k == passes or not self._gestures_possible or not np.isfinite(xyz_mm).all():
+                break
+            palm = xyz_mm[PALM_CENTRE]
+            palm_uvd = xyz_to_uvd(palm, frame.intrinsics)
+            if np.linalg.norm(palm - crop.com_xyz_mm) <= settings.recentre_mm or not _surface_near(depth, palm_uvd):
+                break  # close enough, or the network points where the camera sees no hand: keep this crop
+            centre = palm_uvd
+        t3 = time.perf_counter()
+        found = bool(np.isfinite(xyz_mm).all())
+        joints36 = fit_residual = fit_status = fit = None
+        if found and settings.refine and self._refinable:
+            fit = refiner.refine(observe(depth, crop, frame.intrinsics, xyz_mm[PALM_CENTRE]), xyz_mm, frame.index)
+            fit_residual, fit_status = fit.residual_mm, fit.status
+            if fit.status == STATUS_OK:
+                joints36 = fit.joints_xyz_mm
+                xyz_mm = joints36[list(EVAL_JOINT_IDS)]
+                uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
+        t_fit = time.perf_counter()
+        gesture, confidence, uvd36 = None, 0.0, None
+        if found:
+            xyz_mm, uvd, joints36, uvd36, gesture, confidence = self._smooth_and_classify(xyz_mm, joints36, frame,
+                                                                                          settings)
+        else:
+            self._lost("hand lost")
+            xyz_mm = uvd = None
+        t4 = time.perf_counter()
+        timings.update(crop=crop_s * 1e3, infer=infer_s * 1e3, fit=(t_fit - t3) * 1e3, post=(t4 - t_fit) * 1e3)
+        timings["total"] = sum(timings[k] for k in ("segment", "crop", "infer", "fit", "post"))
+        pose = HandPose(
+            found=found, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=crop.com_xyz_mm, timings_ms=timings,
+            gesture=gesture, gesture_confidence=confidence, joints36_xyz_mm=joints36, joints36_uvd=uvd36,
+            fit_residual_mm=fit_residual, fit_status=fit_status,
+        )
+        return FrameResult(frame, pose, crop, seg, fit)
+
+    def _process_whole_frame(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
+        """frame estimator (timed as ``infer``) -> post; the nearest hand is the pose, every hand is in ``hands``."""
+        if com_uvd is not None:
+            raise ValueError(f"{self.estimator.metadata.architecture} reads whole frames: it takes no crop centre")
+        with self._lock:
+            settings = self._settings
+        timings = {"capture": capture_ms, "segment": 0.0, "crop": 0.0, "fit": 0.0}
+        t0 = time.perf_counter()
+        estimate = self.estimator.estimate_frame(frame)
+        t1 = time.perf_counter()
+        timings["infer"] = (t1 - t0) * 1e3
+        hands = [
+            HandPose(found=True, joints_xyz_mm=h.joints_xyz_mm, joints_uvd=h.joints_uvd, com_xyz_mm=h.com_xyz_mm,
+                     handedness=h.handedness, score=h.score, joint_confidence=h.joint_confidence)
+            for h in estimate.hands
+        ]
+        if hands:
+            first = hands[0]  # the nearest: smoothed like any single-hand estimate
+            xyz_mm, uvd, _, _, gesture, confidence = self._smooth_and_classify(first.joints_xyz_mm, None, frame,
+                                                                               settings)
+            first.joints_xyz_mm, first.joints_uvd = xyz_mm, uvd
+            first.gesture, first.gesture_confidence = gesture, confidence
+            if settings.gestures and self._gestures_possible:
+                for other in hands[1:]:
+                    other.gesture, other.gesture_confidence = classify_gesture(other.joints_xyz_mm)
+            pose = HandPose(found=True, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=first.com_xyz_mm,
+                            timings_ms=timings, gesture=gesture, gesture_confidence=confidence,
+                            handedness=first.handedness, score=first.score,
+                            joint_confidence=first.joint_confidence, hands=hands)
+            seg = Segmentation(True, com_uvd=xyz_to_uvd(first.com_xyz_mm, frame.intrinsics))
+        else:
+            self._lost("hand lost")
+            pose = HandPose(found=False, timings_ms=timings, hands=[])
+            seg = Segmentation(False, reason=estimate.reason or "no hand")
+        timings["post"] = (time.perf_counter() - t1) * 1e3
+        timings["total"] = timings["infer"] + timings["post"]
+        return FrameResult(frame, pose, None, seg)

@@ -1,0 +1,95 @@
+"""`handpose eval` of a two-hand folder scores each side from the JSONL's "hands" lists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handpose.cli import main
+from inference.core.geometry import NYU_INTRINSICS, xyz_to_uvd
+from inference.core.skeleton import EVAL_JOINT_IDS
+from inference.formats.nyu_io import JOINT_DATA, LEFT_JOINT_DATA, write_joint_data
+
+
+def _folder(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    right = rng.normal(0, 40, (4, 36, 3)) + np.array([0.0, 0.0, 600.0])
+    left = rng.normal(0, 40, (4, 36, 3)) + np.array([150.0, 0.0, 700.0])
+    left[3] = np.nan  # out of view on the last frame
+    folder = tmp_path / "two"
+    folder.mkdir()
+    write_joint_data(folder / JOINT_DATA, xyz_to_uvd(right, NYU_INTRINSICS), right)
+    write_joint_data(folder / LEFT_JOINT_DATA, xyz_to_uvd(left, NYU_INTRINSICS), left)
+    return folder, right[:, EVAL_JOINT_IDS], left[:, EVAL_JOINT_IDS]
+
+
+def _hand(side: str, xyz: np.ndarray | None, key: str = "joints_xyz_mm") -> dict:
+    joints = None if xyz is None else (xyz if key == "joints_xyz_mm" else xyz_to_uvd(xyz, NYU_INTRINSICS)).tolist()
+    return {"handedness": side, "found": xyz is not None, key: joints}
+
+
+def _run(args: list[str], capsys) -> dict:
+    assert main(["eval", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_each_side_is_scored_against_its_own_labels(tmp_path: Path, capsys) -> None:
+    folder, right, left = _folder(tmp_path)
+    rows = []
+    for k in range(4):
+        hands = [_hand("right", right[k]), _hand("left", left[k] + [10.0, 0, 0] if k < 3 else None)]
+        if k == 1:
+            hands = [_hand("left", left[k] + [10.0, 0, 0], key="joints_uvd"), _hand("right", right[k])]
+        if k == 2:
+            hands = [_hand("right", right[k]), _hand("right", left[k])]  # the left hand taken for a right one
+        rows.append({"index": k, "found": True, "joints_xyz_mm": (right[k] + [0, 5.0, 0]).tolist(), "hands": hands})
+    pred = tmp_path / "poses.jsonl"
+    pred.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = _run(["--labels", str(folder), "--predictions", str(pred)], capsys)
+    assert out["mean_error_mm"] == pytest.approx(5.0)  # the top-level pose against joint_data.mat, as before
+    r, lt = out["hands"]["right"], out["hands"]["left"]
+    assert r["frames"] == 4 and r["mean_error_mm"] == pytest.approx(0.0, abs=1e-6) and r["not_found"] == 0
+    assert lt["frames"] == 3  # the out-of-view frame is not a labelled frame of the left side
+    assert lt["not_found"] == 1  # frame 2: no hand called left
+    assert lt["mean_error_mm"] == pytest.approx(10.0, abs=0.01)  # frames 0 and 1 (uvd converted back)
+    assert set(lt) == set(out) - {"hands"}  # the usual metrics
+
+
+def test_no_hands_block_without_hands_or_without_a_left_label_file(tmp_path: Path, capsys) -> None:
+    folder, right, _ = _folder(tmp_path)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps({"index": k, "joints_xyz_mm": right[k].tolist()}) + "\n" for k in range(4)))
+    assert "hands" not in _run(["--labels", str(folder), "--predictions", str(plain)], capsys)
+    (folder / LEFT_JOINT_DATA).unlink()
+    rows = [{"index": k, "joints_xyz_mm": right[k].tolist(), "hands": [_hand("right", right[k])]} for k in range(4)]
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert "hands" not in _run(["--labels", str(folder), "--predictions", str(two)], capsys)
+
+
+def test_table_and_several_files(tmp_path: Path, capsys) -> None:
+    folder, right, left = _folder(tmp_path)
+    paths = []
+    for name in ("a", "b"):
+        rows = [{"index": k, "joints_xyz_mm": right[k].tolist(),
+                 "hands": [_hand("right", right[k]), _hand("left", left[k] if k < 3 else None)]} for k in range(4)]
+        paths.append(tmp_path / f"{name}.jsonl")
+        paths[-1].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = _run(["--labels", str(folder), "--predictions", *map(str, paths)], capsys)
+    assert out["b"]["hands"]["left"]["mean_error_mm"] == pytest.approx(0.0, abs=1e-6)
+    assert main(["eval", "--labels", str(folder), "--predictions", *map(str, paths)]) == 0
+    table = capsys.readouterr().out
+    assert "a [left]" in table and "b [right]" in table
+
+
+def test_a_bad_hands_entry_is_one_line(tmp_path: Path, capsys) -> None:
+    folder, right, _ = _folder(tmp_path)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"index": 0, "joints_xyz_mm": right[0].tolist(),
+                               "hands": [{"handedness": "both", "found": True}]}) + "\n")
+    assert main(["eval", "--labels", str(folder), "--predictions", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "line 1" in err and "handedness" in err and "Traceback" not in err and len(err.splitlines()) == 1

@@ -1,0 +1,92 @@
+"""Several hands from one depth frame (segment_hands) and left hands through the right-hand network (mirror)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
+from inference.core.skeleton import to_eval_joints
+from inference.preprocess.crop import decode_prediction, make_crop
+from inference.preprocess.segmentation import segment_hand, segment_hands
+from inference.runtime.estimator import OnnxEstimator, project_root
+from inference.runtime.mirror import estimate_left_hand, mirror_crop
+from inference.synth.generate import make_specs, render_frame, subject_ids
+from inference.teacher.labelling import mirror_image, mirror_uvd
+
+MODEL = project_root() / "models" / "depthnet.onnx"
+
+
+@pytest.fixture(scope="module")
+def two_hand_frames() -> list:
+    return [render_frame(s) for s in make_specs("random", 10, 21, subject_ids(5, 620), hands=2)]
+
+
+def test_two_hands_found_each_at_its_own_palm(two_hand_frames: list) -> None:
+    both = 0
+    for frame in two_hand_frames:
+        first = segment_hand(frame.depth_mm, NYU_INTRINSICS)
+        segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        np.testing.assert_array_equal(segs[0].com_uvd, first.com_uvd)  # the first is the single-hand answer
+        assert 1 <= len(segs) <= 2
+        palms = [frame.joints_xyz_mm[32], frame.left_joints_xyz_mm[32]]
+        centres = [uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) for s in segs]
+        near = [min(np.linalg.norm(c - p) for c in centres) for p in palms if np.isfinite(p).all()]
+        both += int(len(segs) == 2 and max(near) < 80.0
+                    and np.linalg.norm(centres[0] - centres[1]) > 60.0)
+    assert both >= 7  # of 10 (measured 7 when the hands touch in the image or one arm runs into the other)
+
+
+def test_one_hand_gives_one_candidate_and_never_its_own_forearm() -> None:
+    seconds = 0
+    for spec in make_specs("random", 12, 22, subject_ids(4, 620)):
+        frame = render_frame(spec)
+        segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        assert len(segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=1)) == 1
+        if len(segs) == 2:
+            seconds += 1
+            centre = uvd_to_xyz(segs[1].com_uvd, NYU_INTRINSICS)
+            # Not a piece of the same arm: the hand and its forearm's first 25 cm are all far from it.
+            wrist = frame.joints_xyz_mm[30:32].mean(axis=0)
+            arm = wrist + (wrist - frame.joints_xyz_mm[32]) * np.linspace(0.0, 3.0, 10)[:, None]
+            assert np.linalg.norm(np.vstack([frame.joints_xyz_mm, arm]) - centre, axis=1).min() > 60.0
+    # Measured 4 of 12: hand-sized clutter behind the hand passes the size tests (a detection score, the next
+    # step, must reject it); this bounds it from growing.
+    assert seconds <= 5
+
+
+def test_no_hand_gives_the_single_hand_reason() -> None:
+    empty = np.zeros((480, 640), np.uint16)
+    segs = segment_hands(empty, NYU_INTRINSICS)
+    assert len(segs) == 1 and not segs[0].found and segs[0].reason == segment_hand(empty, NYU_INTRINSICS).reason
+
+
+def test_mirror_crop_twice_is_the_crop() -> None:
+    frame = render_frame(make_specs("random", 1, 23, [600])[0])
+    crop = make_crop(frame.depth_mm, segment_hand(frame.depth_mm, NYU_INTRINSICS).com_uvd, NYU_INTRINSICS)
+    back = mirror_crop(mirror_crop(crop, NYU_INTRINSICS), NYU_INTRINSICS)
+    np.testing.assert_array_equal(back.depth, crop.depth)
+    np.testing.assert_allclose(back.com_xyz_mm, crop.com_xyz_mm)
+    np.testing.assert_allclose(back.window_px, crop.window_px)
+
+
+@pytest.mark.skipif(not MODEL.is_file(), reason="the shipped model is not in this checkout")
+def test_the_shipped_right_hand_net_reads_left_hands_through_the_mirror() -> None:
+    """Mirror whole synthetic frames (their right hands become left hands): through the mirrored crop the shipped
+    net is as accurate on them as on the originals; fed the left hand as it is, it is far worse."""
+    est = OnnxEstimator(MODEL, providers="cpu")
+    intr = NYU_INTRINSICS
+    err_right, err_left, err_plain = [], [], []
+    for spec in make_specs("gestures", 6, 41, subject_ids(3, 640)):
+        frame = render_frame(spec)
+        labels = to_eval_joints(frame.joints_xyz_mm)
+        crop = make_crop(frame.depth_mm, segment_hand(frame.depth_mm, intr).com_uvd, intr, est.metadata.cube_mm)
+        err_right.append(np.linalg.norm(decode_prediction(est.predict(crop), crop, intr)[0] - labels, axis=1).mean())
+        depth_left = mirror_image(frame.depth_mm, intr, nearest=True)
+        labels_left = uvd_to_xyz(mirror_uvd(to_eval_joints(frame.joints_uvd), intr), intr)
+        crop_left = make_crop(depth_left, segment_hand(depth_left, intr).com_uvd, intr, est.metadata.cube_mm)
+        err_left.append(np.linalg.norm(estimate_left_hand(est, crop_left, intr)[0] - labels_left, axis=1).mean())
+        plain = decode_prediction(est.predict(crop_left), crop_left, intr)[0]
+        err_plain.append(np.linalg.norm(plain - labels_left, axis=1).mean())
+    assert abs(np.mean(err_left) - np.mean(err_right)) < 3.0
+    assert np.mean(err_plain) > np.mean(err_left) + 10.0
