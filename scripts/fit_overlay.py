@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 
 from inference.core.errors import HandposeError
+from inference.core.paths import shared_data_dir
 from inference.core.skeleton import BONES
-from inference.evaluation.sim2real import default_data_dir, load_samples
+from inference.evaluation.sim2real import load_samples
 from inference.fit.model import PosedHand
 from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.synth.render import DepthBuffer, Rays
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
     args = parser.parse_args(argv)
     try:
-        samples = load_samples((args.data or default_data_dir()) / "real_frames")
+        samples = load_samples((args.data or shared_data_dir()) / "real_frames")
         wanted = [int(x) for x in args.frames.split(",")]
         if not all(0 <= i < len(samples) for i in wanted):
             raise HandposeError(f"--frames must be within 0..{len(samples) - 1}, got {args.frames}")
