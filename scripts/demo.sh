@@ -12,6 +12,9 @@ mkdir -p demo_output
 echo "demo: no display; writing demo_output/poses.jsonl, eval.txt and app.png" >&2
 .venv/bin/handpose run --source replay:assets/demo --headless --out demo_output/poses.jsonl
 .venv/bin/handpose eval --labels assets/demo --predictions demo_output/poses.jsonl | tee demo_output/eval.txt
+# The screenshot is the same on every machine: the shipped model and default settings, not the user's stored ones.
+rm -f demo_output/app_settings.ini
 xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" \
-  .venv/bin/handpose app --source replay:assets/demo --screenshot demo_output/app.png --frames 23
+  .venv/bin/handpose app --source replay:assets/demo --model models/depthnet.onnx \
+  --settings demo_output/app_settings.ini --screenshot demo_output/app.png --frames 23
 echo "demo: screenshot of the app in demo_output/app.png" >&2
