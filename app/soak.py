@@ -10,9 +10,11 @@ Progress goes to stderr.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from array import array
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -33,9 +35,20 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
 
 def soak(source: str | None, model: str | None, minutes: float, sample_s: float, settings: str | None,
          refine: bool | None = None) -> dict:
-    """Run the window; ``refine`` True/False switches the model fit on/off in ``settings`` (None: as stored)."""
+    """Run the window; ``refine`` True/False switches the model fit on/off (None: as stored).
+
+    Without ``settings`` the window starts from the user's stored settings but keeps its own in a scratch file, so a
+    soak (its source, model, ``--no-refine``) never changes what the app opens with next time; with ``settings``
+    that file is used and updated, as ``handpose app --settings`` does.
+    """
     app = ensure_app()
-    store = SettingsStore(settings)
+    scratch = None
+    if settings is None:
+        scratch = tempfile.TemporaryDirectory(prefix="handpose-soak-")
+        store = SettingsStore(str(Path(scratch.name) / "settings.ini"))
+        store.save(SettingsStore().load())
+    else:
+        store = SettingsStore(settings)
     if refine is not None:
         store.update(refine=refine)
     window = MainWindow(store, source=source, model=model)
@@ -77,6 +90,8 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
     elapsed = time.perf_counter() - t0
     processed, shown = window.worker.processed, window.frames_shown
     window.shutdown()
+    if scratch is not None:
+        scratch.cleanup()
     first_minute = next((mb for t, mb in rss_mb if t >= 60.0), rss_mb[0][1])
     return {
         "source": window.source_spec,

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replay-fps", type=float, default=30.0,
                         help="with --app: replay pacing; 0 = as fast as possible (default 30)")
     parser.add_argument("--settings", metavar="INI",
-                        help="with --app: settings INI (default: a throw-away file, never the user's)")
+                        help="with --app: use and update this settings INI (default: start from the user's stored "
+                             "settings and keep changes in a throw-away copy)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,13 +70,9 @@ def _soak_runtime(args: argparse.Namespace) -> dict:
 
 
 def _soak_app(args: argparse.Namespace) -> dict:
-    import tempfile
-    from pathlib import Path
-
     from app import runtime
     from app.soak import soak
 
     runtime.replay_fps = args.replay_fps or None
-    with tempfile.TemporaryDirectory() as scratch:
-        settings = args.settings or str(Path(scratch) / "soak.ini")
-        return soak(args.source, args.model, args.minutes, args.sample_s, settings, args.refine)
+    # Without --settings the window starts from the user's stored settings and keeps its own in a scratch file.
+    return soak(args.source, args.model, args.minutes, args.sample_s, args.settings, args.refine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,10 +83,18 @@ def test_soak_without_a_source_is_a_one_line_error(capsys) -> None:
 def test_soak_runs_without_refinement_and_prints_strict_json(display, tmp_path, replay_dir, model_path) -> None:
     import json
 
+    from app.settings import AppSettings
+    from app.settings_store import SettingsStore
+
+    user = tmp_path / "user.ini"  # stands for the user's stored settings
+    SettingsStore(str(user)).save(AppSettings(refine=True, source="synthetic:3"))
     cmd = [sys.executable, "-m", "handpose", "soak", "--app", "--source", f"replay:{replay_dir}", "--model",
            str(model_path), "--minutes", "0.05", "--sample-s", "1", "--no-refine"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT,
+                          env={**os.environ, "HANDPOSE_APP_SETTINGS": str(user)})
     assert proc.returncode == 0, proc.stderr
+    kept = SettingsStore(str(user)).load()  # a soak leaves what the app opens with next time as it was
+    assert kept.refine is True and kept.source == "synthetic:3"
 
     def no_nan(name: str) -> None:
         raise AssertionError(f"{name} in the JSON")
