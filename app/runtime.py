@@ -20,7 +20,7 @@ from inference.runtime.estimator import default_model_path, load_estimator
 from inference.runtime.pipeline import FrameResult, Pipeline, PipelineSettings
 from inference.runtime.smoothing import SmoothingParams
 from inference.runtime.tracker import Tracker
-from inference.sources import FrameSource, open_source, require_color
+from inference.sources import FrameSource, frame_count, open_source, require_color
 from inference.teacher.estimator import TEACHER_MODELS
 from inference.teacher.mediapipe_hands import mediapipe_available
 
@@ -102,12 +102,7 @@ def display_text(text: str) -> str:
 
 def seekable_length(source: FrameSource) -> int | None:
     """Number of frames of a source that can seek (replays), else None."""
-    if not hasattr(source, "seek"):
-        return None
-    try:
-        return len(source)
-    except TypeError:
-        return None
+    return frame_count(source) if hasattr(source, "seek") else None
 
 
 def position_of(source: FrameSource, index: int) -> int:

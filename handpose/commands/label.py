@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     from handpose.commands.run import setup_logging
     from inference.core.errors import HandposeError
-    from inference.sources import open_source, require_color
+    from inference.sources import frame_count, open_source, require_color
     from inference.teacher.confidence import REJECT_BELOW
     from inference.teacher.estimator import TeacherEstimator
     from inference.teacher.labelling import LABEL_MIN_CONFIDENCE, Labeller, label_frames, source_frames
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             require_color(source, args.model)
             labeller = Labeller(estimator, args.out, min_score)
             try:
-                length = _length(source)
+                length = frame_count(source)
                 total = min(length, args.max_frames) if length and args.max_frames else length or args.max_frames
                 print(f"labelling {source.description} with {args.model} into {args.out} (Ctrl-C stops and saves)",
                       file=sys.stderr, flush=True)
@@ -100,8 +100,3 @@ def run(args: argparse.Namespace) -> int:
     return 130 if interrupted else 0
 
 
-def _length(source: object) -> int | None:
-    try:
-        return len(source)  # type: ignore[arg-type]
-    except TypeError:
-        return None

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.core.errors import HandposeError
     from inference.formats.recording import Recorder
     from inference.runtime.pipeline import PipelineSettings
-    from inference.sources import open_source
+    from inference.sources import frame_count, open_source
 
     if args.frames < 0:
         raise HandposeError(f"--frames must be >= 0, got {args.frames}")
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             recorder = Recorder(args.out, queue_size=args.queue, block=not source.live, poses=estimate is not None)
             recorders.append(recorder)
             try:
-                total = args.frames or _length(source)
+                total = args.frames or frame_count(source)
                 print(f"recording {source.description} to {args.out} (Ctrl-C stops and saves)",
                       file=sys.stderr, flush=True)
                 with tqdm(total=total, unit="frame", file=sys.stderr, disable=None) as bar:
@@ -112,13 +112,6 @@ def run(args: argparse.Namespace) -> int:
             "skipped": [{"index": i, "reason": r} for i, r in skipped], "interrupted": interrupted,
         }))
     return 130 if interrupted else 0
-
-
-def _length(source: object) -> int | None:
-    try:
-        return len(source)  # type: ignore[arg-type]
-    except TypeError:
-        return None
 
 
 def _pose_estimator(model: str, source: object, settings):  # settings: inference.runtime.pipeline.PipelineSettings

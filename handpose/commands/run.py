@@ -105,13 +105,6 @@ def check_source_for(estimator: object, source: object) -> None:
         require_color(source, getattr(estimator, "name", "this model"))  # type: ignore[arg-type]
 
 
-def _length(source: object) -> int | None:
-    try:
-        return len(source)  # type: ignore[arg-type]
-    except TypeError:
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -119,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.formats.poses_jsonl import PosesJsonlWriter
     from inference.runtime.pipeline import FrameResult, Pipeline, PipelineSettings
     from inference.runtime.tracker import Tracker
-    from inference.sources import open_source
+    from inference.sources import frame_count, open_source
 
     setup_logging("run")
     if args.max_frames is not None and args.max_frames <= 0:
@@ -131,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         check_source_for(estimator, source)
         source.use_color(estimator.metadata.uses_rgb)  # unused colour is not decoded, so it cannot cost a frame
         pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine))
-        length = _length(source)
+        length = frame_count(source)
         total = min(length, args.max_frames) if length is not None and args.max_frames else length or args.max_frames
         bar = tqdm(total=total, unit="frame", desc="run", file=sys.stderr, disable=None)
         found = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.core.errors import HandposeError, check_seed
-from inference.sources.base import FrameSource
+from inference.sources.base import FrameSource, frame_count
 
 SOURCE_FORMS = ("replay:DIR", "bag:FILE", "realsense[:SERIAL]", "synthetic[:SEED]")
 
@@ -73,4 +73,4 @@ def _check_options(spec: str, options: dict[str, Any], allowed: tuple[str, ...])
         raise HandposeError(f"source {spec!r} has no option {', '.join(unknown)} (it takes {', '.join(allowed)})")
 
 
-__all__ = ["SOURCE_FORMS", "FrameSource", "open_source", "require_color"]
+__all__ = ["SOURCE_FORMS", "FrameSource", "frame_count", "open_source", "require_color"]

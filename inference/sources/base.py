@@ -65,3 +65,11 @@ class FrameSource(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def frame_count(source: object) -> int | None:
+    """Number of frames of a finite source, or None for an endless one (a camera, the synthetic hand)."""
+    try:
+        return len(source)  # type: ignore[arg-type]
+    except TypeError:
+        return None

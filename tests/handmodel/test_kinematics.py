@@ -73,12 +73,11 @@ def test_scaled_shape_scales_every_length() -> None:
 
 
 def test_compiled_and_plain_python_kinematics_agree() -> None:
-    """One kinematics, two ways to run it: compiled (the fitter) and plain Python (where numba is missing)."""
+    """One kinematics, two ways to run it: compiled (the fitter) and plain Python (the fallback without numba)."""
     from inference.handmodel import kinematics
 
     compiled = getattr(kinematics._forward, "py_func", None)
-    if compiled is None:
-        pytest.skip("numba is not installed: only the plain Python kinematics exists")
+    assert compiled is not None, "numba is a dependency (pyproject.toml): the kinematics must be compiled"
     rng = np.random.default_rng(7)
     shape = kinematics._shape_vector(sample_shape(3))
     for _ in range(20):
