@@ -2,12 +2,7 @@
 
     python scripts/bench_segmentation.py [--data DIR] [--repeats N] [--json] [--figure PNG]
 
-Times :func:`inference.preprocess.segmentation.segment_hand`, :func:`inference.preprocess.crop.make_crop` and both
-together on
-the real NYU test frame 1 and a RealSense SR305 frame (one thread, frames already in memory), prints the
-median and p95 in ms, and a per-frame table (found, centre, crop valid fraction) for every real frame.
-``--figure`` draws each frame's depth with the hand mask and centre beside its 128x128 crop.
-The data lives in ``../shared/data`` (or ``$HANDPOSE_SHARED_DATA``) and is never copied into the project.
+The command line of :mod:`inference.evaluation.bench_segmentation`; what it measures and prints is described there.
 """
 
 from __future__ import annotations

@@ -2,16 +2,7 @@
 
     python scripts/label_eval.py --truth T1 [T2 ...] --labelled L1 [L2 ...] [--plot PNG] [--json]
 
-Each ``L`` is a folder written by ``handpose label`` (best with ``--min-score 0``, so that every hand found is
-labelled and the whole curve can be drawn); ``T`` the NYU-format folder of the same frames with their true labels
-(e.g. the ``handpose synth`` output the labelled source was a label-free copy of). Frame ``i`` of ``L`` is matched
-to row ``source_index`` of ``T`` (``confidence.jsonl``); for a frame labelled as a mirrored left hand the true
-joints are mirrored the same way first. The error of a frame is its mean 3D joint error (mm, 14 NYU joints).
-
-For every threshold on the score it reports the fraction of ALL frames labelled (score >= threshold) and the
-mean error over them; the same for each evidence factor alone (which one predicts the error best). ``--plot``
-draws error vs fraction labelled (the rejection curve) and per-frame error vs score. ``--min-score`` (default:
-the rule in :data:`inference.teacher.confidence.REJECT_BELOW`) is the operating point reported in the summary.
+The command line of :mod:`inference.teacher.label_eval`; what it measures and prints is described there.
 """
 
 from __future__ import annotations
@@ -24,12 +15,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inference.core.errors import HandposeError
+from inference.teacher import label_eval
 from inference.teacher.confidence import REJECT_BELOW
 from inference.teacher.label_eval import best_fraction_within, frame_errors, operating_point, plot
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python scripts/label_eval.py", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python scripts/label_eval.py", description=label_eval.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--truth", nargs="+", type=Path, required=True, help="folders with the true labels")
     parser.add_argument("--labelled", nargs="+", type=Path, required=True, help="`handpose label` folders, same order")

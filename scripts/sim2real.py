@@ -2,15 +2,7 @@
 
     python scripts/sim2real.py --model models/depthnet.onnx [--out-figure docs/sim2real.png] [--json]
 
-Runs :class:`inference.runtime.pipeline.Pipeline` (real segmentation, no smoothing, gestures on) on
-1. the real NYU test frame 1 (depth + registered RGB, NYU intrinsics) and reports the 3D error (mm) of the 14
-   evaluation joints against its labels (``labels_frame1.json``: ``gt_xyz_mm_yup``);
-2. the 19 RealSense SR305 frames (depth only, no joint labels) and reports per frame whether a hand was found,
-   the recognised gesture against the sequence's annotation (``annotations.txt``: 0 non-gesture, 1 open palm,
-   2 "number two") and the predicted skeleton.
-``--out-figure`` draws a grid: per frame the 128x128 network input (upscaled) with the predicted skeleton
-(finger colours) and, for NYU, the ground truth (white). The data lives in ``../shared/data/real_frames``
-(or ``$HANDPOSE_SHARED_DATA/real_frames``) and is never copied into the project.
+The command line of :mod:`inference.evaluation.sim2real`; what it measures and prints is described there.
 """
 
 from __future__ import annotations

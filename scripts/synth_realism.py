@@ -1,19 +1,8 @@
 """Measure how real the synthetic depth looks: the same statistics on real and generated frames.
 
-``python scripts/synth_realism.py [--frames N] [--data DIR] [--sensor NAME ...]`` prints one row per source:
+    python scripts/synth_realism.py [--frames N] [--data DIR] [--sensor NAME ...]
 
-- ``invalid``: fraction of the whole frame without depth.
-- ``sil_holes``: fraction of missing pixels in the 3-px inner band of the hand's silhouette (the hand region
-  is the segmented hand mask, closed with a 9x9 kernel so notches count as holes).
-- ``in_holes``: fraction of missing pixels inside the hand, away from the silhouette.
-- ``noise``: std (mm) of depth minus its 5x5 median over hand pixels whose 5x5 window is all valid hand.
-- ``step``: the typical (median) step between distinct depth values on the hand (mm), i.e. the quantisation.
-- ``rough``: silhouette raggedness, the hand mask's perimeter over the perimeter of its 5x5-median-smoothed
-  mask (1 = smooth outline).
-- ``mixed``: flying pixels, the fraction of valid pixels in the 3-px ring around the hand's outline (either
-  side) whose depth is at least 20 mm from every valid 8-neighbour (isolated readings between surfaces).
-
-The hand is found by the runtime's :func:`inference.preprocess.segmentation.segment_hand` in every frame, real or not.
+The command line of :mod:`inference.synth.realism`; what it measures and prints is described there.
 """
 
 from __future__ import annotations
@@ -25,11 +14,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inference.core.paths import shared_data_dir
+from inference.synth import realism
 from inference.synth.realism import real_rows, synthetic_rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python scripts/synth_realism.py", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python scripts/synth_realism.py", description=realism.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60, help="synthetic frames to measure (default 60)")
     parser.add_argument("--seed", type=int, default=0)
