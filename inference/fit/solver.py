@@ -224,17 +224,18 @@ def retry_fingers(problem: Problem, result: FitResult, alternatives: list[np.nda
     ``steps`` Gauss-Newton steps polish the new combination. The lower energy of that and ``result`` wins. Costs one
     energy evaluation per finger and alternative, plus the steps when something changed.
     """
-    best_params, best = result.params, problem.evaluate(result.params)
+    # The fit's own energy is the bar (solve returns the energy of the parameters it returns: no re-evaluation).
+    best_params, best_energy, best = result.params, result.energy, None
     for dofs in FINGER_DOFS:
         for alternative in alternatives:
             candidate = best_params.copy()
             candidate.angles_deg[dofs] = alternative[dofs]
             evaluation = problem.evaluate(candidate)
-            if evaluation.energy >= best.energy and local_step:  # one step of that finger alone, then judge
+            if evaluation.energy >= best_energy and local_step:  # one step of that finger alone, then judge
                 candidate, evaluation = _finger_step(problem, candidate, evaluation, dofs)
-            if evaluation.energy < best.energy:
-                best_params, best = candidate, evaluation
-    if best_params is result.params:
+            if evaluation.energy < best_energy:
+                best_params, best_energy, best = candidate, evaluation.energy, evaluation
+    if best is None:
         return result
     again = solve(problem, best_params, 0, steps, start=best)
     again.iterations += result.iterations
