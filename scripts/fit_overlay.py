@@ -23,7 +23,7 @@ from inference.core.errors import HandposeError
 from inference.core.paths import shared_data_dir
 from inference.core.skeleton import BONES
 from inference.evaluation.sim2real import load_samples
-from inference.fit.model import PosedHand
+from inference.fit.refiner import fitted_surface
 from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.synth.render import DepthBuffer, Rays
 
@@ -45,7 +45,7 @@ def overlay_row(pipeline: Pipeline, sample) -> np.ndarray:
     fit = result.fit
     if result.crop is None or fit is None or fit.params is None:
         raise HandposeError(f"{sample.name}: no fit ({result.pose.fit_status or result.segmentation.reason})")
-    hand = PosedHand.of(pipeline._refiner.shape, fit.params)
+    hand = fitted_surface(fit)  # the template hand posed as fitted
     buffer = DepthBuffer(Rays.of(frame.intrinsics))
     for capsule in hand.capsules:
         buffer.capsule(capsule[:3], capsule[3:6], capsule[6], 1)
