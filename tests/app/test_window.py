@@ -289,7 +289,14 @@ def test_refinement_fits_draws_the_model_and_toggles_live(qtbot, demo_window) ->
     np.testing.assert_allclose(view.fit.pos, camera_to_gl(state.fit_points_xyz_mm, state.com_xyz_mm))
     assert _magenta_pixels(view) > 100
     w.controls.fit_check.setChecked(False)  # hidden at once, on the frame shown
-    assert not view.fit.visible() and _magenta_pixels(view) == 0
+    assert not view.fit.visible()
+    # Nothing of the model is drawn: the view looks exactly as without the item (some frames have a few pixels of
+    # blended finger colours near the model's magenta, so the reference is the same frame, not zero).
+    hidden = _magenta_pixels(view)
+    view.removeItem(view.fit)
+    without = _magenta_pixels(view)
+    view.addItem(view.fit)
+    assert hidden == without
     w.controls.fit_check.setChecked(True)
     assert view.fit.visible()
 
