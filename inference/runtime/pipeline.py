@@ -133,6 +133,7 @@ class Pipeline:
         self._filter36 = JointSmoother()  # the fitted model's 36 joints, smoothed alike
         self._refiner = HandRefiner()
         self._last_index: int | None = None
+        self._reset_pending = False
         self.update_settings(settings or PipelineSettings())
 
     @classmethod
@@ -170,14 +171,26 @@ class Pipeline:
 
     def reset(self) -> None:
         """Forget the smoothing history, the fit's track and a frame estimator's tracking (e.g. when the source is
-        switched or seeks)."""
+        switched or seeks), from the next frame on.
+
+        Safe from any thread: the reset is applied by the thread that processes frames, at the start of its next
+        frame, never in the middle of one (a fit or a filter that is half-way through a frame would otherwise see
+        its track vanish under it).
+        """
         with self._lock:
-            self._filter.reset("pipeline reset")
-            self._filter36.reset("pipeline reset")
-            self._refiner.reset("pipeline reset")
+            self._reset_pending = True
             self._last_index = None
-            if self._frame_level:
-                self.estimator.reset()
+
+    def _apply_pending_reset(self) -> None:
+        """Called with the lock held, by the processing thread, before a frame."""
+        if not self._reset_pending:
+            return
+        self._reset_pending = False
+        self._filter.reset("pipeline reset")
+        self._filter36.reset("pipeline reset")
+        self._refiner.reset("pipeline reset")
+        if self._frame_level:
+            self.estimator.reset()
 
     def process(self, frame: Frame, capture_ms: float = 0.0, com_uvd: np.ndarray | None = None) -> FrameResult:
         """Run all stages on ``frame``; ``capture_ms`` (time the source took to deliver it) is recorded as is.
@@ -188,6 +201,7 @@ class Pipeline:
         a frame-level estimator has no crop and refuses it.
         """
         with self._lock:
+            self._apply_pending_reset()
             # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
             if self._last_index is not None and frame.index <= self._last_index:
                 self._filter.reset("frame index went back")

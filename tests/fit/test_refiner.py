@@ -81,6 +81,31 @@ def test_tracking_recovers_after_the_hand_leaves_and_returns(sequence) -> None:
     assert np.mean([e for e in errors[12:]]) < 8.0
 
 
+def test_a_reset_from_another_thread_waits_for_the_frame_in_flight(sequence, monkeypatch) -> None:
+    """The app resets the pipeline from the UI thread (refinement toggled, a seek) while the tracker's thread is in
+    the middle of a fit: the fit of that frame must finish on the track it started with (it used to lose its hand
+    size half-way and stop the source with "float() argument must be ... not 'NoneType'")."""
+    import inference.fit.refiner as refiner_module
+
+    net = NoisyTruth(None, 5.0, np.random.default_rng(3))
+    pipeline = Pipeline(net, PipelineSettings(smoothing=False))
+    _run(pipeline, net, sequence[:12])  # long enough for the hand size to be estimated and held
+    assert pipeline._refiner.scale is not None
+    real_ik = refiner_module.solve_ik
+    resets = []
+
+    def ik_then_ui_resets(*args, **kwargs):
+        resets.append(pipeline.reset())  # as the UI thread would, between two lines of the fit
+        return real_ik(*args, **kwargs)
+
+    monkeypatch.setattr(refiner_module, "solve_ik", ik_then_ui_resets)
+    results, _ = _run(pipeline, net, sequence[12:14])
+    assert len(resets) == 2 and all(r.pose.found for r in results)
+    assert results[0].pose.fit_status == "ok"  # the frame in flight kept its track
+    # The reset took effect before the next frame: it started afresh (the hand size re-estimated from it).
+    assert pipeline._refiner.scale is None and len(pipeline._refiner.scale_samples) == 1
+
+
 @pytest.mark.parametrize("damage", ["nan", "one_pixel", "empty_cube"])
 def test_bad_depth_gives_the_networks_joints_and_says_why(sequence, damage: str) -> None:
     frame, truth = sequence[3]
