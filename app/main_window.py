@@ -1,4 +1,5 @@
-"""The main window: composes the views, the controls and the worker; owns source/model switching and errors.
+"""The main window: lays out the views, the controls and the toolbar, and wires them to the worker, the recording,
+the snapshots and the Open3D viewer; owns source/model switching and errors.
 
 Errors (a bad directory, a corrupt model, a camera that disappears) are shown in a banner at the top of
 the window and in the status bar; the app keeps running and another source or model can be chosen.
@@ -12,31 +13,33 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from app import runtime
+from app import runtime, snapshots
 from app.controls import ControlPanel
 from app.gesture_panel import GesturePanel
+from app.open3d_window import Open3DViewer, Open3DWindow
 from app.plots import LatencyPlots
+from app.recording import Recording
 from app.settings_store import SettingsStore
 from app.state import RateMeter, StageHistory, ViewState, fit_text
+from app.toolbar import ActionBar
 from app.view3d import HandView3D
 from app.views import CropInset, ImagePanel
 from app.worker import TrackerWorker
 from inference.core.errors import HandposeError
+from inference.formats.recording import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +72,6 @@ class MainWindow(QMainWindow):
         self.last_state: ViewState | None = None
         self.last_error = ""
         self.frames_shown = 0
-        self.recorder: Any = None
-        self.open3d: Any = None
         self.history = StageHistory()
         self.shown_rate = RateMeter()
         self.worker = TrackerWorker(runtime.make_tracker, self._view_options, self)
@@ -163,23 +164,20 @@ class MainWindow(QMainWindow):
         c.seek_requested.connect(self.seek)
 
     def _build_toolbar(self) -> None:
-        bar = QToolBar("Actions")
-        bar.setObjectName("actions")
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        self.open3d_action = QAction("Open3D window", self, checkable=True)
-        self.open3d_action.setToolTip("Show the live point cloud in a separate Open3D window")
-        self.open3d_action.toggled.connect(self.set_open3d_visible)
-        self.ply_action = QAction("Export PLY…", self)
-        self.ply_action.triggered.connect(self._export_ply_dialog)
-        self.screenshot_action = QAction("Screenshot…", self)
-        self.screenshot_action.setShortcut(QKeySequence("Ctrl+S"))
-        self.screenshot_action.triggered.connect(self._screenshot_dialog)
-        self.record_action = QAction("Record", self, checkable=True)
-        self.record_action.setToolTip("Record the source (and the poses) to an NYU-format directory")
-        self.record_action.toggled.connect(self._record_toggled)
-        for action in (self.open3d_action, self.ply_action, self.screenshot_action, self.record_action):
-            bar.addAction(action)
+        """The toolbar and what its actions drive: the Open3D viewer, the snapshots and the recording."""
+        self.toolbar = ActionBar(self)
+        self.addToolBar(self.toolbar)
+        self.open3d_action = self.toolbar.open3d_action
+        self.record_action = self.toolbar.record_action
+        self.open3d_viewer = Open3DViewer(self)
+        self.open3d_viewer.closed.connect(lambda: self.open3d_action.setChecked(False))
+        self.recording = Recording(self.worker, self.statusBar().showMessage, self.show_error,
+                                   self.toolbar.show_recording)
+        self.toolbar.open3d_toggled.connect(self.set_open3d_visible)
+        self.toolbar.ply_requested.connect(self.export_ply)
+        self.toolbar.screenshot_requested.connect(self._screenshot_requested)
+        self.toolbar.record_requested.connect(self.start_recording)
+        self.toolbar.record_stop_requested.connect(self.recording.stop)
 
     def _build_status_bar(self) -> None:
         self.status_labels = {key: QLabel() for key in ("source", "model", "provider", "fps", "latency", "fit")}
@@ -239,7 +237,7 @@ class MainWindow(QMainWindow):
     def _restart(self, paused: bool = False) -> None:
         """(Re)start the worker on the current source with a pipeline for the current model and settings."""
         self.worker.stop()
-        self._stop_recording()
+        self.recording.stop()
         if self.estimator is None or self.source is None:
             self._update_status()
             return
@@ -303,8 +301,7 @@ class MainWindow(QMainWindow):
         self.gestures.show_state(state)
         if self.view3d.isVisible():
             self.view3d.show_state(state)
-        if self.open3d is not None and self.open3d.is_open:
-            self.open3d.show_state(state, self.settings.cloud_colour)
+        self.open3d_viewer.show_state(state, self.settings.cloud_colour)
         done = time.perf_counter()
         state.timings_ms["render"] = (done - t0) * 1000.0
         self.shown_rate.tick()
@@ -312,8 +309,7 @@ class MainWindow(QMainWindow):
         self.last_state = state
         self.frames_shown += 1
         self.controls.show_position(runtime.position_of(self.source, state.index), self.source_length)
-        if self.recorder is not None:
-            self._check_recorder()
+        self.recording.check()
         self._update_status()
         self.frame_shown.emit(state)
 
@@ -353,7 +349,7 @@ class MainWindow(QMainWindow):
             return
         self.show_error(f"Source stopped: {message}. Pick another source (or reconnect and Refresh cameras).")
         self.worker.stop()
-        self._stop_recording()
+        self.recording.stop()
 
     # --- views / settings -------------------------------------------------------------------------------
 
@@ -373,121 +369,56 @@ class MainWindow(QMainWindow):
             self.images.show_state(self.last_state)
             self.view3d.show_state(self.last_state)
 
-    # --- Open3D, PLY, screenshot, recording ----------------------------------------------------------------
+    # --- Open3D, PLY, screenshot, recording: thin doors to app.open3d_window, app.snapshots, app.recording -------
+
+    @property
+    def open3d(self) -> Open3DWindow | None:
+        """The Open3D window while one was opened (and not yet closed from the toolbar)."""
+        return self.open3d_viewer.window
 
     def set_open3d_visible(self, visible: bool) -> None:
-        from app.open3d_window import Open3DWindow
-
-        if visible and (self.open3d is None or not self.open3d.is_open):
-            try:
-                self.open3d = Open3DWindow(self)
-            except HandposeError as exc:
-                self.show_error(str(exc))
-                self.open3d_action.setChecked(False)
-                return
-            self.open3d.closed.connect(lambda: self.open3d_action.setChecked(False))
-            if self.last_state is not None:
-                self.open3d.show_state(self.last_state, self.settings.cloud_colour)
-        elif not visible and self.open3d is not None:
-            self.open3d.close()
-            self.open3d = None
+        try:
+            self.open3d_viewer.set_visible(visible, self.last_state, self.settings.cloud_colour)
+        except HandposeError as exc:
+            self.show_error(str(exc))
+            self.open3d_action.setChecked(False)
 
     def export_ply(self, path: str | Path) -> Path | None:
         """Write the current hand point cloud (mm, camera space) to ``path``."""
-        from app.open3d_window import write_ply
-
-        state = self.last_state
         try:
-            if state is None:
-                raise HandposeError(f"{path}: no frame processed yet")
-            colours = state.points_color_rgb if self.settings.cloud_colour == "rgb" else state.points_depth_rgb
-            out = write_ply(path, state.points_xyz_mm, colours)
+            out = snapshots.export_cloud(self.last_state, path, self.settings.cloud_colour)
         except HandposeError as exc:
             self.show_error(str(exc))
             return None
         self.statusBar().showMessage(f"wrote {out}", 5000)
         return out
 
-    def _export_ply_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export point cloud", "hand.ply", "PLY (*.ply)")
-        if path:
-            self.export_ply(path)
-
     def save_screenshot(self, path: str | Path) -> Path:
         """Grab the whole window (including the GL view) to a PNG."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.grab().save(str(path)):
-            raise HandposeError(f"{path}: could not write the screenshot (unwritable folder or bad extension)")
-        return path
+        return snapshots.save_screenshot(self, path)
 
-    def _screenshot_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "handpose.png", "PNG (*.png)")
-        if path:
-            try:
-                self.statusBar().showMessage(f"wrote {self.save_screenshot(path)}", 5000)
-            except HandposeError as exc:
-                self.show_error(str(exc))
+    def _screenshot_requested(self, path: str) -> None:
+        try:
+            self.statusBar().showMessage(f"wrote {self.save_screenshot(path)}", 5000)
+        except HandposeError as exc:
+            self.show_error(str(exc))
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The running :class:`inference.formats.recording.Recorder`, or None."""
+        return self.recording.recorder
 
     def start_recording(self, directory: str | Path) -> bool:
         """Record every processed frame with its pose to ``directory`` (NYU format + poses.jsonl)."""
-        try:
-            self.recorder = runtime.make_recorder(directory, live=bool(getattr(self.source, "live", False)))
-        except HandposeError as exc:
-            self.show_error(f"Cannot record: {exc}")
-            self.record_action.setChecked(False)
-            return False
-        self.worker.recorder_error = ""
-        self.worker.recorder = self.recorder
-        blocked = self.record_action.blockSignals(True)
-        self.record_action.setChecked(True)
-        self.record_action.blockSignals(blocked)
-        self.statusBar().showMessage(f"recording to {directory}", 5000)
-        return True
-
-    def _stop_recording(self) -> None:
-        recorder, self.recorder = self.recorder, None
-        self.worker.recorder = None
-        if recorder is None:
-            return
-        try:
-            stats = recorder.close()
-            self.statusBar().showMessage(
-                f"recorded {stats.written} frames to {recorder.out_dir} ({stats.dropped} dropped)", 10000
-            )
-        except HandposeError as exc:
-            self.show_error(str(exc))
-        if self.record_action.isChecked():
-            self.record_action.blockSignals(True)
-            self.record_action.setChecked(False)
-            self.record_action.blockSignals(False)
-
-    def _check_recorder(self) -> None:
-        error = self.worker.recorder_error
-        if error:
-            self.worker.recorder_error = ""
-            self._stop_recording()
-            self.show_error(error)
-
-    def _record_toggled(self, on: bool) -> None:
-        if not on:
-            self._stop_recording()
-            return
-        directory = QFileDialog.getExistingDirectory(self, "Record into an empty directory")
-        if not directory:
-            self.record_action.setChecked(False)
-            return
-        self.start_recording(directory)
+        return self.recording.start(directory, live=bool(getattr(self.source, "live", False)))
 
     # --- shutdown -------------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop everything and persist the settings (idempotent)."""
         self.worker.stop()
-        self._stop_recording()
-        if self.open3d is not None:
-            self.open3d.close()
-            self.open3d = None
+        self.recording.stop()
+        self.open3d_viewer.set_visible(False)
         self.store.save(self.controls.read_settings(self.settings))
         self.store.save_geometry(bytes(self.saveGeometry()))
 

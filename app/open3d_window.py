@@ -1,4 +1,4 @@
-"""A separate Open3D point-cloud window (legacy Visualizer) kept live by a QTimer, and PLY export.
+"""A separate Open3D point-cloud window (legacy Visualizer) kept live by a QTimer, opened from the toolbar.
 
 Open3D cannot be embedded in a Qt widget on Linux, so it gets its own GLFW window; the Qt event loop
 pumps it (``poll_events`` / ``update_renderer``) every timer tick. Geometry is in metres, camera space
@@ -6,8 +6,6 @@ with z negated so the default Open3D camera (looking down -z) sees the hand from
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,21 +21,6 @@ def _to_open3d_m(points_mm: np.ndarray) -> np.ndarray:
     out = np.asarray(points_mm, np.float64) / 1000.0
     out[:, 2] *= -1.0
     return out
-
-
-def write_ply(path: str | Path, points_mm: np.ndarray, colours_rgb: np.ndarray | None = None) -> Path:
-    """Write a point cloud ``(N, 3)`` mm (camera space, y up) with optional ``(N, 3)`` uint8 colours as PLY (mm)."""
-    import open3d as o3d
-
-    path = Path(path)
-    if len(points_mm) == 0:
-        raise HandposeError(f"{path}: no point cloud to export yet (no hand found in the current frame)")
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points_mm, np.float64)))
-    if colours_rgb is not None:
-        cloud.colors = o3d.utility.Vector3dVector(np.asarray(colours_rgb, np.float64) / 255.0)
-    if not o3d.io.write_point_cloud(str(path), cloud, write_ascii=False):
-        raise HandposeError(f"{path}: Open3D could not write the PLY file (is the folder writable?)")
-    return path
 
 
 class Open3DWindow(QObject):
@@ -116,3 +99,35 @@ class Open3DWindow(QObject):
         self._timer.stop()
         self.vis.destroy_window()
         self.closed.emit()
+
+
+class Open3DViewer(QObject):
+    """The app's one Open3D window: opened and closed on request, fed every shown frame while open.
+
+    Emits :attr:`closed` when the window goes away (the user closed it, or :meth:`set_visible` did).
+    """
+
+    closed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.window: Open3DWindow | None = None
+
+    def set_visible(self, visible: bool, state=None, colour_mode: str = "depth") -> None:
+        """Open the window (drawing ``state`` at once when given) or close it.
+
+        Raises :class:`HandposeError` when Open3D cannot open a window (no OpenGL display).
+        """
+        if visible and (self.window is None or not self.window.is_open):
+            self.window = Open3DWindow(self)
+            self.window.closed.connect(self.closed)
+            if state is not None:
+                self.window.show_state(state, colour_mode)
+        elif not visible and self.window is not None:
+            self.window.close()
+            self.window = None
+
+    def show_state(self, state, colour_mode: str) -> None:
+        """Draw an :class:`app.state.ViewState` while the window is open (nothing otherwise)."""
+        if self.window is not None and self.window.is_open:
+            self.window.show_state(state, colour_mode)

@@ -361,6 +361,29 @@ def test_record_writes_a_replayable_sequence(qtbot, window, tmp_path) -> None:
     assert (out / "poses.jsonl").read_text().count("\n") == stats.written
 
 
+def test_the_toolbar_records_and_saves_a_screenshot_through_its_dialogs(qtbot, window, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from inference.sources.replay import ReplaySource
+
+    out = tmp_path / "rec"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "shot.png"), "PNG (*.png)"))
+    wait_frames(qtbot, window, 1)
+    window.record_action.setChecked(True)
+    assert window.recorder is not None and window.worker.recorder is window.recorder
+    qtbot.waitUntil(lambda: window.recorder.stats.captured >= 3, timeout=TIMEOUT_MS)
+    window.toolbar.screenshot_action.trigger()
+    assert QImage(str(tmp_path / "shot.png")).width() >= 1280
+    window.record_action.setChecked(False)
+    assert window.recorder is None and window.worker.recorder is None
+    assert window.statusBar().currentMessage().startswith("recorded ") and len(ReplaySource(out)) >= 3
+    # A directory that already holds a recording: the banner says so and the button springs back.
+    window.record_action.setChecked(True)
+    assert window.recorder is None and not window.record_action.isChecked()
+    assert window.banner.isVisible() and "already holds NYU frames" in window.banner.text()
+
+
 def test_a_frame_level_model_runs_and_refuses_a_depth_only_source(qtbot, window, monkeypatch, tmp_path) -> None:
     from app import runtime
     from inference.formats.nyu_io import NyuWriter
