@@ -45,8 +45,10 @@ class Recording:
     def start(self, directory: str | Path, live: bool) -> bool:
         """Record into ``directory`` (new or empty); ``live`` sources never wait for the disk (a full queue drops).
 
-        Returns False, after reporting why, when the directory cannot take a recording.
+        Returns False, after reporting why, when the directory cannot take a recording. A recording already
+        running is finished first (its frames written, its writer thread ended), never dropped.
         """
+        self.stop()
         try:
             self.recorder = runtime.make_recorder(directory, live=live)
         except HandposeError as exc:

@@ -100,3 +100,17 @@ def test_a_failed_write_stops_the_recording_and_is_reported(tmp_path, results) -
     # Closing re-raises the writer's failure, then the put's message: both reach the banner.
     assert len(calls.errors) == 2 and all("has intrinsics" in e for e in calls.errors)
     assert len(ReplaySource(tmp_path / "rec")) == 1  # the frame written before the failure is kept
+
+
+def test_a_second_start_finishes_the_first_recording(tmp_path, results) -> None:
+    calls, sink = Calls(), _sink()
+    recording = calls.recording(sink)
+    assert recording.start(tmp_path / "a", live=False)
+    first = recording.recorder
+    for result in results[:2]:
+        sink.recorder.put(result.frame, result.pose)
+    assert recording.start(tmp_path / "b", live=False)  # without a stop in between
+    assert sink.recorder is recording.recorder is not first
+    assert len(ReplaySource(tmp_path / "a")) == 2  # the first one's frames written and its writer finished
+    assert calls.active == [True, False, True]
+    recording.stop()
