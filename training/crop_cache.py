@@ -39,6 +39,8 @@ from inference.core.errors import DataFormatError, HandposeError
 from inference.core.outputs import output_error
 from inference.core.progress import progress_bar
 from inference.formats.nyu_io import INTRINSICS_JSON, JOINT_DATA, NyuSequence
+from inference.handmodel.palm_convention import GENERATOR_V1 as PALM_GENERATOR_V1
+from inference.handmodel.palm_convention import NYU as PALM_NYU
 from inference.preprocess.crop import labels_centre_uvd, make_crop
 from inference.preprocess.segmentation import SegmentationParams, segment_hand
 from training.defaults import RECIPE
@@ -136,6 +138,30 @@ def _read_subjects(root: Path) -> dict[int, str]:
 
 
 _SEQUENCES: dict[tuple[str, int], NyuSequence] = {}  # per worker process
+
+
+def palm_convention(roots: list[str] | list[Path]) -> str:
+    """The palm-label convention (:mod:`inference.handmodel.palm_convention`) the folders share: ``subjects.json``'s
+    ``palm_convention``; a ``handpose synth`` folder without it predates NYU's convention in the generator
+    (``generator-v1``); any other folder (NYU, ``handpose label``, a recording) follows NYU.
+    Raises HandposeError naming the folders when they disagree: a net would learn two places for three joints."""
+    found: dict[str, list[str]] = {}
+    for root in roots:
+        path = Path(root) / SUBJECTS_JSON
+        convention = PALM_NYU
+        if path.exists():
+            try:
+                info = json.loads(path.read_text())
+                if info.get("generator") == "handpose synth":
+                    convention = str(info.get("palm_convention", PALM_GENERATOR_V1))
+            except (ValueError, AttributeError) as exc:
+                raise DataFormatError(f"{path}: not a subjects file ({exc})") from None
+        found.setdefault(convention, []).append(str(root))
+    if len(found) > 1:
+        listed = "; ".join(f"{c}: {', '.join(dirs)}" for c, dirs in sorted(found.items()))
+        raise HandposeError(f"the data folders put the palm labels W1, W2, C in different places ({listed}); "
+                            f"re-make the {PALM_GENERATOR_V1} ones with today's handpose synth")
+    return next(iter(found), PALM_NYU)
 
 
 def _sequence(root: str, view: int) -> NyuSequence:

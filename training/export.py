@@ -27,6 +27,7 @@ from torch import nn
 
 from inference.core.errors import ModelError
 from inference.core.outputs import atomic_write, check_output_file, output_error, write_bytes_atomic, write_text_atomic
+from inference.handmodel.palm_convention import GENERATOR_V1
 from inference.preprocess.crop_defaults import DEFAULT_CUBE_MM
 from inference.runtime.model_meta import INPUT_LAYOUTS, OUTPUT_NAME, ModelMetadata
 from training.nets import ModelConfig, count_params
@@ -50,6 +51,8 @@ def metadata_from_checkpoint(ckpt: dict[str, Any], precision: str = "fp32") -> M
         training={"model_args": cfg.to_dict(), "precision": precision, "epoch": ckpt.get("epoch"),
                   "data": ckpt.get("data", {}), "recipe": recipe},
         metrics=dict(ckpt.get("metrics") or {}),
+        # Runs from before the data's palm convention was recorded were all trained on the generator's first one.
+        palm_convention=str((ckpt.get("data") or {}).get("palm_convention", GENERATOR_V1)),
     )
 
 

@@ -129,4 +129,4 @@ class TorchEstimator:
         else:
             out = self._forward()
         assert out is not None
-        return out.float().cpu().numpy().reshape(-1, 3)
+        return self.metadata.palm_to_nyu(out.float().cpu().numpy().reshape(-1, 3))

@@ -41,7 +41,7 @@ from inference.core.outputs import atomic_write, check_output_dir
 from inference.core.progress import progress_bar
 from inference.runtime.model_meta import pack_inputs
 from training.augment import Augment
-from training.crop_cache import CacheParams, build_cache, rgb_stats, split_indices
+from training.crop_cache import CacheParams, build_cache, palm_convention, rgb_stats, split_indices
 from training.dataset import HandPoseDataset
 from training.defaults import RECIPE
 from training.nets import (
@@ -414,6 +414,7 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     cache_params = CacheParams(cube_mm=cfg.cube_mm, size=cfg.input_size, centre=cfg.centre, with_rgb=uses_rgb)
     # The refresh frames share the training cache (rows after the base directories' rows).
     roots = list(cfg.data) + list(cfg.refresh_data or [])
+    convention = palm_convention(roots + list(cfg.val_data or []))  # before any work: mixed folders are refused
     caches = {}
     for name, dirs in (("train", roots), ("val", cfg.val_data)):
         if not dirs:
@@ -497,7 +498,8 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
         if SummaryWriter is not None:
             writer = SummaryWriter(str(out / "tb"), purge_step=state["epoch"] or None)
     data_info = {"roots": cache.manifest["roots"][: len(cfg.data)], "cache": str(cache.path), "frames": n_base,
-                 "skipped": cache.skipped, "splits": {k: len(v) for k, v in splits.items()}}
+                 "skipped": cache.skipped, "splits": {k: len(v) for k, v in splits.items()},
+                 "palm_convention": convention}
     if cfg.val_data:
         data_info["val"] = {"roots": caches["val"].manifest["roots"], "frames": len(caches["val"]),
                             "skipped": caches["val"].skipped}

@@ -34,9 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (new or empty)")
     parser.add_argument("--model", choices=("mediapipe", "mediapipe-full"), default="mediapipe-full",
                         help="teacher landmark model: lite or full (default: %(default)s)")
-    parser.add_argument("--convention", choices=("nyu", "synth"), default="nyu",
-                        help="where W1, W2, C and T3 go: nyu = as the real NYU labels (default), synth = as "
-                             "`handpose synth`'s hand model (to compare or mix with synthetic labels)")
+    parser.add_argument("--convention", choices=("nyu", "generator-v1"), default="nyu",
+                        help="where W1, W2, C and T3 go: nyu = as the real NYU labels and today's `handpose synth` "
+                             "(default); generator-v1 = as `handpose synth` put them before it followed NYU (to "
+                             "compare or mix with synthetic data made then)")
     parser.add_argument("--min-score", type=float, default=None, metavar="S",
                         help="reject frames whose confidence score is below S, 0-1 (default: the rule chosen in "
                              "docs/teacher.md, inference.teacher.confidence.REJECT_BELOW); 0 labels every hand")

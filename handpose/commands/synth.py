@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         raise HandposeError(f"--workers must be at least 1, got {workers}")
 
     from inference.core.geometry import NYU_INTRINSICS, Intrinsics
+    from inference.handmodel.palm_convention import NYU as PALM_CONVENTION
     from inference.synth.generate import generate, make_specs, subject_ids
 
     intr = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         "generator": "handpose synth", "seed": args.seed, "mode": args.mode, "frames": args.frames,
         "subject_ids": subjects, "fps": args.fps if args.mode in ("sequence", "still") else None,
         "hard_fraction": args.hard_fraction, "invalid_value": args.invalid_value,
+        "palm_convention": PALM_CONVENTION,  # where W1, W2, C lie: NYU's (inference.handmodel.palm_convention)
     }
     if args.hands > 1:  # only then: one-hand folders keep their subjects.json as it was
         metadata["hands"] = args.hands

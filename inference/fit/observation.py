@@ -66,7 +66,7 @@ def observe(depth_mm: np.ndarray, crop: HandCrop, intr: Intrinsics, palm_mm: np.
 
     The points are the image's own pixels (every :data:`GRID_STEP`-th) inside the crop's window and cube, not the
     crop's resampled ones (their depth and position come from the same pixel); only those within :data:`REACH_MM`
-    of ``palm_mm`` (where the network put the palm centre; the crop's centre without it), so that the fit spends
+    of ``palm_mm`` (the middle of the palm the network found; the crop's centre without it), so that the fit spends
     its points on the hand, not on the arm or the body behind.
     """
     height, width = depth_mm.shape

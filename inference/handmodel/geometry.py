@@ -32,6 +32,9 @@ class HandGeometry:
         ellipsoids: ``(E, 12)`` rows ``(centre xyz, 3x3 matrix A row-major)``; a point p is inside when
             ``|A (p - centre)| <= 1``.
         ellipsoid_parts: ``(E,)`` part ids.
+        anchor: ``(3,)`` the middle of the palm body, where the generator places a hand in a scene. Not a label:
+            the palm-centre label ``PALM_3`` follows NYU's convention (a third of the palm thickness toward the
+            back, 70% of the way to the knuckles) and may change with it without moving any rendered scene.
     """
 
     joints: np.ndarray
@@ -39,6 +42,7 @@ class HandGeometry:
     capsule_parts: np.ndarray
     ellipsoids: np.ndarray
     ellipsoid_parts: np.ndarray
+    anchor: np.ndarray
 
     def transformed(self, rotation: np.ndarray, translation_mm: np.ndarray) -> HandGeometry:
         """Apply ``p -> R p + t`` (``R (3, 3)``, ``t (3,)``) to every point and primitive."""
@@ -50,7 +54,8 @@ class HandGeometry:
         ell[:, 0:3] = ell[:, 0:3] @ r.T + t
         # inside test |A (p - c)|: with p = R q + t, A' = A R^T.
         ell[:, 3:12] = (ell[:, 3:12].reshape(-1, 3, 3) @ r.T).reshape(-1, 9)
-        return HandGeometry(self.joints @ r.T + t, caps, self.capsule_parts, ell, self.ellipsoid_parts)
+        return HandGeometry(self.joints @ r.T + t, caps, self.capsule_parts, ell, self.ellipsoid_parts,
+                            self.anchor @ r.T + t)
 
     def mirrored(self) -> HandGeometry:
         """The mirror image about this frame's ``x = 0`` plane: the left hand of a right hand (and back).

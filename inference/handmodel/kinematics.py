@@ -165,7 +165,7 @@ def pose_hand_articulated(
     weights = _BASE_WEIGHTS.copy()
     weights[3:16:4] *= dip_free[:, None]  # a DIP at its limit no longer follows the PIP (nor its own offset)
     if not surface:
-        geometry = HandGeometry(geometry.joints, _NO_CAPSULES, _NO_PARTS, _NO_ELLIPSOIDS, _NO_PARTS)
+        geometry = HandGeometry(geometry.joints, _NO_CAPSULES, _NO_PARTS, _NO_ELLIPSOIDS, _NO_PARTS, geometry.anchor)
     return geometry, Articulation(axes, origins, weights)
 
 
@@ -187,7 +187,8 @@ def _pose(shape: HandShape, angles_deg: np.ndarray) -> tuple[HandGeometry, np.nd
     origins = np.empty((NUM_GENERATORS, 3))
     dip_free = np.empty(4)
     _forward(np.asarray(angles_deg, np.float64), _shape_vector(shape), joints, caps, ells, axes, origins, dip_free)
-    return HandGeometry(joints, caps, _CAPSULE_PARTS, ells, _ELLIPSOID_PARTS), axes, origins, dip_free
+    anchor = PALM_MIDDLE * (shape.palm_width_mm, shape.palm_length_mm, shape.palm_thickness_mm)
+    return HandGeometry(joints, caps, _CAPSULE_PARTS, ells, _ELLIPSOID_PARTS, anchor), axes, origins, dip_free
 
 
 _CAPSULE_PARTS = np.array([PART_HAND] * 20 + [PART_FOREARM], np.uint8)
@@ -202,9 +203,16 @@ _SPLAY_RAD = np.radians(_SPLAY_DEG)
 _DIP_LIMITS_RAD = np.radians([DIP_MIN_DEG, DIP_MAX_DEG])
 _THUMB_TAPER = np.array([1.25, 1.0, 0.9, 0.82])
 _JOINT_POINT = (3, 2, 2, 1, 1, 0)  # NYU rows of a finger, tip first: which of its 4 chain points each one is
-# PALM_1..6 as fractions of (palm width, palm length, palm thickness).
-_PALM_POINTS = np.array([[-0.3, 0.02, 0.0], [0.3, 0.02, 0.0], [0.02, 0.5, 0.0], [-0.34, 0.72, 0.0], [0.32, 0.72, 0.0],
-                         [0.22, 0.28, -0.15]])
+# PALM_1..6 as fractions of (palm width, palm length, palm thickness). PALM_1..3 (the evaluation's W1, W2, C) lie
+# where the real NYU labels put them: on the back of the wrist (PALM_1 at its little-finger edge, PALM_2 near its
+# middle) and a palm centre 74% of the way to the knuckles, toward the back. Measured by fitting the model to the
+# finger joints of NYU test labels (scripts/palm_convention.py, three rounds of re-centring: the labels then lie
+# 1-2 mm from these points in the median, inter-quartile spread 3-7 mm per axis). The generator's first
+# convention, :data:`inference.handmodel.palm_convention.GENERATOR_V1_PALM`, put them 20-35 mm from NYU's.
+PALM_POINTS = np.array([[-0.301, 0.023, 0.585], [0.063, -0.029, 0.507], [0.023, 0.706, 0.300], [-0.34, 0.72, 0.0],
+                         [0.32, 0.72, 0.0], [0.22, 0.28, -0.15]])
+# The middle of the palm body (HandGeometry.anchor): where a scene places a hand, where the runtime centres a crop.
+PALM_MIDDLE = np.array([0.02, 0.5, 0.0])
 
 
 _shape_vectors: dict[int, tuple[HandShape, np.ndarray]] = {}
@@ -337,9 +345,9 @@ def _forward(ang_deg, shape, joints, caps, ells, axes, origins, dip_free):  # pr
     caps[19, 0], caps[19, 1], caps[19, 2], caps[19, 3], caps[19, 4], caps[19, 5], caps[19, 6] = (
         0.0, 0.22 * length, 0.0, 0.0, -2.0, 0.0, wrist_r * 0.95)
     for i in range(6):
-        joints[30 + i, 0] = _PALM_POINTS[i, 0] * width
-        joints[30 + i, 1] = _PALM_POINTS[i, 1] * length
-        joints[30 + i, 2] = _PALM_POINTS[i, 2] * thick
+        joints[30 + i, 0] = PALM_POINTS[i, 0] * width
+        joints[30 + i, 1] = PALM_POINTS[i, 1] * length
+        joints[30 + i, 2] = PALM_POINTS[i, 2] * thick
     # Forearm, bent by the wrist angles: the hand turns relative to it, so the forearm turns by the inverse,
     # (rz(dev) @ rx(flex))^T; its rows are the forearm's side, down (negated) and back directions.
     cf, sf, cd, sd = math.cos(ang[20]), math.sin(ang[20]), math.cos(ang[21]), math.sin(ang[21])

@@ -274,7 +274,7 @@ class OnnxEstimator:
     def predict(self, crop: HandCrop) -> np.ndarray:
         """``crop`` -> ``(J, 3)`` float32 joints in cube units."""
         self._fill(crop)
-        return self.run_raw().reshape(self.joints, 3).astype(np.float32, copy=False)
+        return self.metadata.palm_to_nyu(self.run_raw().reshape(self.joints, 3).astype(np.float32, copy=False))
 
 
 def load_estimator(

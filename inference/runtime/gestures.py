@@ -55,8 +55,8 @@ class GestureRules:
     # Thumb thresholds: the geometric midpoints between folded and extended thumbs in the labels of unseen
     # synthetic gesture frames (400 frames, subjects 640-645): tip <= 1.66 (p95 folded) vs >= 2.05 (p5 extended),
     # T3 <= 0.87 vs >= 1.17. They read the less spread thumbs of real open hands as out (docs/fitting.md).
-    thumb_tip_palms: float = 1.84  # |thumb tip - C| in palm lengths above this: thumb out ...
-    thumb_base_palms: float = 1.01  # ... and its middle joint |T3 - C| too (folded thumbs stay near the palm)
+    thumb_tip_palms: float = 1.30  # |thumb tip - C| in palm lengths above this: thumb out ...
+    thumb_base_palms: float = 0.83  # ... and its middle joint |T3 - C| too (folded thumbs stay near the palm)
     touch_palms: float = 0.4  # |thumb tip - index tip| in palm lengths below this: touching
     softness: float = 0.05
 

@@ -24,6 +24,7 @@ import numpy as np
 from inference.core.errors import ModelError
 from inference.core.frame import HandCrop
 from inference.core.skeleton import EVAL_JOINT_IDS, EVAL_JOINT_NAMES
+from inference.handmodel.palm_convention import CONVENTIONS, GENERATOR_V1, NYU, to_nyu_palm
 from inference.preprocess.crop_defaults import CROP_SIZE, DEFAULT_CUBE_MM
 
 PREFIX = "handpose."
@@ -78,6 +79,7 @@ class ModelMetadata:
     rgb_std: list[float] | None = None
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    palm_convention: str = NYU
 
     @property
     def uses_rgb(self) -> bool:
@@ -87,6 +89,11 @@ class ModelMetadata:
     def inputs(self) -> tuple[tuple[str, int], ...]:
         """``((name, channels), ...)`` of the model's inputs."""
         return INPUT_LAYOUTS[self.input_layout]
+
+    def palm_to_nyu(self, joints: np.ndarray) -> np.ndarray:
+        """The model's ``(J, 3)`` output with its palm points in NYU's convention (unchanged when they are already:
+        see :mod:`inference.handmodel.palm_convention`)."""
+        return joints if self.palm_convention == NYU else to_nyu_palm(joints, self.joint_ids)
 
     def to_props(self) -> dict[str, str]:
         """String key/values for ONNX ``metadata_props``."""
@@ -102,6 +109,7 @@ class ModelMetadata:
             "rgb_std": self.rgb_std,
             "training": self.training,
             "metrics": self.metrics,
+            "palm_convention": self.palm_convention,
         }
         return {PREFIX + k: json.dumps(v) for k, v in values.items()}
 
@@ -140,7 +148,11 @@ class ModelMetadata:
             rgb_std=values.get("rgb_std"),
             training=dict(values.get("training") or {}),
             metrics=dict(values.get("metrics") or {}),
+            # A model exported before the key existed was trained on the generator's first palm convention.
+            palm_convention=str(values.get("palm_convention", GENERATOR_V1)),
         )
+        if meta.palm_convention not in CONVENTIONS:
+            raise ValueError(f"unknown palm_convention {meta.palm_convention!r}; expected one of {list(CONVENTIONS)}")
         if meta.uses_rgb and (meta.rgb_mean is None or meta.rgb_std is None):
             raise ValueError(f"input_layout {layout!r} uses RGB but rgb_mean/rgb_std are missing")
         return meta

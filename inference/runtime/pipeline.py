@@ -22,9 +22,10 @@ import numpy as np
 
 from inference.core.frame import Frame, HandCrop, HandPose
 from inference.core.geometry import xyz_to_uvd
-from inference.core.skeleton import EVAL_JOINT_IDS, PALM_CENTRE
+from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSettings
+from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import decode_prediction, make_crop
 from inference.preprocess.segmentation import Segmentation, SegmentationParams, segment_hand
 from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator
@@ -284,7 +285,7 @@ class Pipeline:
             xyz_mm, uvd = decode_prediction(joints_norm, crop, frame.intrinsics)
             if k == passes or not self._gestures_possible or not np.isfinite(xyz_mm).all():
                 break
-            palm = xyz_mm[PALM_CENTRE]
+            palm = palm_middle(xyz_mm)  # the palm body's middle: where training crops were centred, near enough
             palm_uvd = xyz_to_uvd(palm, frame.intrinsics)
             if np.linalg.norm(palm - crop.com_xyz_mm) <= settings.recentre_mm or not _surface_near(depth, palm_uvd):
                 break  # close enough, or the network points where the camera sees no hand: keep this crop
@@ -293,7 +294,7 @@ class Pipeline:
         found = bool(np.isfinite(xyz_mm).all())
         joints36 = fit_residual = fit_status = fit = None
         if found and settings.refine and self._refinable:
-            fit = refiner.refine(observe(depth, crop, frame.intrinsics, xyz_mm[PALM_CENTRE]), xyz_mm, frame.index)
+            fit = refiner.refine(observe(depth, crop, frame.intrinsics, palm_middle(xyz_mm)), xyz_mm, frame.index)
             fit_residual, fit_status = fit.residual_mm, fit.status
             if fit.status == STATUS_OK:
                 joints36 = fit.joints_xyz_mm

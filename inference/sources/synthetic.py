@@ -91,7 +91,7 @@ class SyntheticSource(FrameSource):
             t_s = self._index / self.fps
         angles, placement, gesture = self._timeline.at(t_s)
         if self._anchor is None:  # one room for the whole session, built around the first pose
-            self._anchor = placement.rotation @ pose_hand(shape_of(self.seed), angles).joints[32] + placement.wrist_mm
+            self._anchor = placement.rotation @ pose_hand(shape_of(self.seed), angles).anchor + placement.wrist_mm
         spec = FrameSpec(self._index, self.seed, angles, placement, gesture, False, (self.seed, 0x11FE, self._index),
                          (self.seed, 0x5CE7), self._anchor)
         rendered = render_frame(spec, self._intr, self.sensor)

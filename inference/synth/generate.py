@@ -225,7 +225,7 @@ def _right_hand_specs(mode: str, frames: int, seed: int, subjects: list[int], ha
                 i = run * per_run + j
                 angles, placement, gesture = timeline.at(j / fps)
                 if anchor is None:  # the room is built around the first pose of the run and stays put
-                    anchor = placement.rotation @ pose_hand(shape_of(sid), angles).joints[32] + placement.wrist_mm
+                    anchor = placement.rotation @ pose_hand(shape_of(sid), angles).anchor + placement.wrist_mm
                 hard = bool(np.random.default_rng([seed, 0x4A2D, i]).random() < hard_fraction)
                 specs.append(FrameSpec(i, sid, angles, placement, gesture, hard, (seed, i), (seed, 0x5CE7, run),
                                        anchor, i / fps))
@@ -238,7 +238,7 @@ def _right_hand_specs(mode: str, frames: int, seed: int, subjects: list[int], ha
             gesture = GESTURES[int(rng.integers(len(GESTURES)))]
             angles = gesture_angles(gesture, rng, 6.0, shape)
             placement = random_placement(rng, shape, angles, intr_size=intr_tuple)
-            anchor = placement.rotation @ pose_hand(shape, angles).joints[32] + placement.wrist_mm
+            anchor = placement.rotation @ pose_hand(shape, angles).anchor + placement.wrist_mm
             for j in range(min(per_run, frames - run * per_run)):
                 i = run * per_run + j
                 specs.append(FrameSpec(i, sid, angles, placement, gesture, False, (seed, i), (seed, 0x5CE7, run),

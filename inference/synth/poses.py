@@ -156,15 +156,15 @@ def random_placement(rng: np.random.Generator, shape: HandShape, angles: np.ndar
             break
         rotation = random_rotation(rng)
     # Palm centre at a random depth and image position, re-drawn until every joint is in the image.
-    local = pose_hand(shape, angles).joints
-    palm_local = local[32]
+    local = pose_hand(shape, angles)
+    palm_local = local.anchor
     for _ in range(40):
         z = rng.uniform(*depth_range_mm)
         u = rng.uniform(image_margin, 1 - image_margin) * width
         v = rng.uniform(image_margin, 1 - image_margin) * height
         palm_cam = np.array([(u - cx) * z / fx, (cy - v) * z / fy, z])
         wrist = palm_cam - rotation @ palm_local
-        cam = local @ rotation.T + wrist
+        cam = local.joints @ rotation.T + wrist
         ju = cx + fx * cam[:, 0] / cam[:, 2]
         jv = cy - fy * cam[:, 1] / cam[:, 2]
         if ju.min() >= 8 and ju.max() <= width - 8 and jv.min() >= 8 and jv.max() <= height - 8:
@@ -304,12 +304,12 @@ def random_left_placement(rng: np.random.Generator, right: HandGeometry, shape: 
     does not touch is kept (else the last one moved back in depth until it does not).
     """
     crossed = rng.random() < LEFT_CROSSED_PROB
-    right_palm = right.joints[32]
+    right_palm = right.anchor
     placement, apart = None, None
     for _ in range(tries):
         placement = mirror_placement(random_placement(rng, shape, angles, intr_size=intr_size))
         left = left_hand_geometry(shape, angles, placement)
-        palm = left.joints[32]
+        palm = left.anchor
         if not hands_apart(right, left):
             continue
         apart = placement

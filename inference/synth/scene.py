@@ -80,7 +80,7 @@ def build_scene(hand: HandGeometry, skin_rgb: np.ndarray, rng: np.random.Generat
     behind both hands, the body between their palms; the random draws are those of one hand, in the same order.
     """
     joints = hand.joints if left_hand is None else np.concatenate([hand.joints, left_hand.joints])
-    palm = joints[32] if left_hand is None else 0.5 * (hand.joints[32] + left_hand.joints[32])
+    palm = hand.anchor if left_hand is None else 0.5 * (hand.anchor + left_hand.anchor)
     palm = palm if anchor_mm is None else np.asarray(anchor_mm, float)
     z_near, z_far = float(joints[:, 2].min()), float(joints[:, 2].max())
     behind = max(z_far + 90.0, z_near + 200.0)

@@ -109,7 +109,7 @@ class TeacherEstimator:
         static: palm detection on every frame (independent images) instead of tracking.
         lift: how landmarks are lifted.
         convention: where the joints that are no landmark lie (:data:`inference.teacher.nyu_mapping.NYU`, the
-            real labels' convention, or ``SYNTH``, the synthetic generator's).
+            real labels' and today's generator's, or ``GENERATOR_V1``, the generator's first).
         min_confidence: MediaPipe's palm-detection and hand-presence thresholds. ``handpose label`` lowers them
             to 0.3 (on a synthetic sequence 93% of frames got a hand instead of 84%) and leaves the doubtful ones
             to its own rejection rule.

@@ -31,20 +31,19 @@ The palm frame is built from the lifted wrist (0) and knuckles: ``l`` = wrist ->
 and direction, distal), ``w`` = index MCP (5) - pinky MCP (17) made orthogonal to it (length and direction,
 radial: toward the thumb), and the dorsal normal, ``w x l`` for a right hand and ``l x w`` for a left one.
 
-(**) :data:`NYU` convention (the default). The coefficients follow the real NYU labels, not the synthetic
-generator's hand model: on the real NYU test
+(**) :data:`NYU` convention (the default). The coefficients follow the real NYU labels: on the real NYU test
 frame 1 MediaPipe's wrist landmark sits on the thumb side of NYU's two wrist points, which are 35 mm apart,
 and NYU's palm centre lies two thirds of the way to the knuckles; over all 8252 NYU test labels the two wrist
 points are 29 mm apart (median; 0.22 of the wrist-to-middle-PIP distance) and the palm centre half-way from
-their midpoint to the middle PIP, as on frame 1. The generator's ``PALM_1``/``PALM_2`` are 55 mm apart and
-its ``PALM_3`` a third of the way to the middle PIP (``inference/synth/hand_model.py``), so on synthetic data
-W1, W2 and C differ by convention (see docs/teacher.md). NYU's T3 lies 0.29 of the way from
-MediaPipe's thumb MCP to its CMC there, 0.25 is used. The coefficients were read off frame 1 (rounded, lite
-and full models averaged), so that frame is no independent test of W1, W2, C and T3; the other ten are.
+their midpoint to the middle PIP, as on frame 1. NYU's T3 lies 0.29 of the way from MediaPipe's thumb MCP to its
+CMC there, 0.25 is used. The coefficients were read off frame 1 (rounded, lite and full models averaged), so that
+frame is no independent test of W1, W2, C and T3; the other ten are. ``handpose synth``'s hand model follows the
+same convention (:mod:`inference.handmodel.palm_convention`).
 
-:data:`SYNTH` convention: the same four joints where ``handpose synth``'s hand model puts them (medians over
+:data:`GENERATOR_V1` convention: the four joints where ``handpose synth``'s first hand model put them (medians over
 synthetic sequences of seeds 101-103, subjects 600-603: W1 (-0.32, -0.13, 0.10), W2 (0.48, -0.06, 0.10),
-C (0.0, 0.45, 0.05), T3 at the thumb MCP), for labels that are compared with, or mixed with, synthetic labels.
+C (0.0, 0.45, 0.05), T3 at the thumb MCP), for labels compared with, or mixed with, synthetic data made before
+the generator moved its palm points to NYU's convention.
 """
 
 from __future__ import annotations
@@ -78,8 +77,9 @@ class Convention:
 
 
 NYU = Convention("nyu", w1=(-0.43, -0.02, 0.17), w2=(0.08, -0.06, 0.13), c=(-0.02, 0.69, 0.15), t3=0.25)
-SYNTH = Convention("synth", w1=(-0.32, -0.13, 0.10), w2=(0.48, -0.06, 0.10), c=(0.0, 0.45, 0.05), t3=0.0)
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (NYU, SYNTH)}
+GENERATOR_V1 = Convention("generator-v1", w1=(-0.32, -0.13, 0.10), w2=(0.48, -0.06, 0.10), c=(0.0, 0.45, 0.05),
+                          t3=0.0)
+CONVENTIONS: dict[str, Convention] = {c.name: c for c in (NYU, GENERATOR_V1)}
 
 
 def palm_frame(points_mm: np.ndarray, right: bool) -> tuple[np.ndarray, np.ndarray]:

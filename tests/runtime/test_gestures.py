@@ -19,11 +19,12 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
 
 def _hand(extended: dict[str, bool], thumb_out: bool, touch: bool = False) -> np.ndarray:
     """Hand-built ``(14, 3)`` joints (mm) in a hand frame: palm centre at the origin, fingers along +y, palm
-    facing -z; wrist 50 mm below. A straight finger puts PIP 45 mm and the tip 90 mm past its knuckle; a curled
-    one bends the PIP toward the palm and the tip back down."""
+    facing -z; the wrist points 68 mm below, 30 mm apart, toward the back (NYU's convention). A straight finger
+    puts PIP 45 mm and the tip 90 mm past its knuckle; a curled one bends the PIP toward the palm and the tip
+    back down."""
     j = np.zeros((14, 3))
     j[PALM_CENTRE] = (0, 0, 0)
-    j[WRIST[0]], j[WRIST[1]] = (-25, -50, 0), (25, -50, 0)
+    j[WRIST[0]], j[WRIST[1]] = (-25, -68, 10), (5, -68, 10)
     for name, x in (("index", 28), ("middle", 8), ("ring", -12), ("pinky", -30)):
         knuckle = np.array([x, 45.0, 0.0])
         tip = FINGERTIPS[name]
@@ -35,7 +36,7 @@ def _hand(extended: dict[str, bool], thumb_out: bool, touch: bool = False) -> np
     if touch:
         j[t + 2], j[t + 1], j[t] = (40, 5, -15), (45, 50, -35), j[FINGERTIPS["index"]] + (0, -5, -8)
     elif thumb_out:
-        j[t + 2], j[t + 1], j[t] = (55, 15, -10), (80, 35, -15), (100, 55, -20)
+        j[t + 2], j[t + 1], j[t] = (60, 15, -10), (80, 35, -15), (100, 55, -20)
     else:  # folded across the palm
         j[t + 2], j[t + 1], j[t] = (35, 0, -20), (20, 20, -40), (0, 30, -50)
     return j

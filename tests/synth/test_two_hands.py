@@ -60,12 +60,12 @@ def test_two_hand_specs_keep_the_right_hands_and_add_another_subjects_left_hand(
 
 
 def _palm(spec) -> np.ndarray:
-    return spec.placement.rotation @ pose_hand(shape_of(spec.subject_id), spec.angles_deg).joints[32] + \
+    return spec.placement.rotation @ pose_hand(shape_of(spec.subject_id), spec.angles_deg).anchor + \
         spec.placement.wrist_mm
 
 
 def _palm_left(spec) -> np.ndarray:
-    return left_hand_geometry(shape_of(spec.left.subject_id), spec.left.angles_deg, spec.left.placement).joints[32]
+    return left_hand_geometry(shape_of(spec.left.subject_id), spec.left.angles_deg, spec.left.placement).anchor
 
 
 def test_left_labels_lie_on_the_left_hand_and_are_nan_out_of_view() -> None:

@@ -122,15 +122,15 @@ def test_label_a_real_frame_and_its_mirror_image(nyu_frame_dir: Path, tmp_path: 
 
 def test_labels_a_synthetic_sequence_without_real_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """The whole teacher path (MediaPipe on the colour image, lift by depth, mapping, rejection) where no real data
-    is at hand, as in CI: a 6-frame synthetic sequence of an unseen hand, labelled in the generator's convention
-    (measured: 4 of 6 frames labelled, 13-24 mm off the true joints)."""
+    is at hand, as in CI: a 6-frame synthetic sequence of an unseen hand, labelled in the default (NYU) convention,
+    which the generator follows (measured: 4 of 6 frames labelled, 13-24 mm off the true joints)."""
     from inference.core.geometry import uvd_to_xyz
     from inference.formats.nyu_io import NyuSequence
 
     seq, out = tmp_path / "seq", tmp_path / "labels"
     assert main(["synth", str(seq), "--frames", "6", "--mode", "sequence", "--subjects", "1", "--subject-offset",
                  "600", "--seed", "5"]) == 0
-    assert main(["label", "--source", f"replay:{seq}", "--out", str(out), "--convention", "synth"]) == 0
+    assert main(["label", "--source", f"replay:{seq}", "--out", str(out)]) == 0
     truth, labelled = NyuSequence(seq), NyuSequence(out)
     errors = []
     for n in range(1, 7):
