@@ -110,3 +110,25 @@ def test_the_pipeline_refines_the_teachers_hand_unless_refine_is_off(scenes) -> 
     assert errors(on.pose.joints_xyz_mm, scene)[UNSURE_JOINTS].max() < 8.0
     assert errors(off.pose.joints_xyz_mm, scene)[UNSURE_JOINTS].min() > 20.0
     assert on.pose.hands[0].joints_xyz_mm is not None
+
+
+@pytest.mark.parametrize("refine", [True, False])
+def test_label_writes_the_refined_joints_and_the_fits_status(scenes, tmp_path, refine: bool) -> None:
+    import json
+
+    from inference.formats.nyu_io import read_joint_data
+    from inference.teacher.labelling import CONFIDENCE_JSONL, Labeller
+
+    scene = scenes[2]
+    teacher = FittingTeacher(plan=lambda frame: [teacher_hand(scene, frame)])
+    with Labeller(teacher, tmp_path / "lab", min_score=0.0, refine=refine) as labeller:
+        for index in range(2):
+            labeller.add(frame_of(scene, index))
+    rows = [json.loads(line) for line in (tmp_path / "lab" / CONFIDENCE_JSONL).read_text().splitlines()]
+    xyz = read_joint_data(tmp_path / "lab" / "joint_data.mat")["joint_xyz"][0][:, [21, 18]]  # I2, I1 of 36
+    gap = np.linalg.norm(xyz - scene.joints14_mm[[7, 6]], axis=2)
+    if refine:
+        assert [r["fit_status"] for r in rows] == ["ok", "ok"] and all(r["fit_residual_mm"] > 0 for r in rows)
+        assert gap.max() < 8.0
+    else:
+        assert all("fit_status" not in r for r in rows) and gap.min() > 20.0
