@@ -49,7 +49,9 @@ def model_card_text(model_path: str | Path) -> str:
 TEACHER_CARD = (
     "RGB teacher: MediaPipe Hands 0.10.14 landmarks on the colour image, lifted to 3D with the aligned depth and "
     "mapped to the 14 NYU joints (inference/teacher). mediapipe = lite landmark model (live use), "
-    "mediapipe-full = full model. Needs a source with colour. Accuracy and speed: docs/teacher.md."
+    "mediapipe-full = full model. Needs a source with colour. With Refine on, the hand model is fitted after it "
+    "(its 2D landmarks a term of the fit) and places the joints the teacher is unsure of. Accuracy and speed: "
+    "docs/teacher.md."
 )
 
 

@@ -42,9 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reject frames whose confidence score is below S, 0-1 (default: the rule chosen in "
                              "docs/teacher.md, inference.teacher.confidence.REJECT_BELOW); 0 labels every hand")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                        help="refine each labelled hand by the articulated-hand fit to the depth, the teacher's 2-D "
+                             "landmarks a term of it (docs/teacher.md; default on); --no-refine writes the teacher's "
+                             "lifted landmarks as they are")
     parser.add_argument("--json", action="store_true",
-                        help='print {"out", "model", "convention", "min_score", "frames", "labelled", "labelled_pct", '
-                             '"mirrored", "no_hand", "rejected", "interrupted"}')
+                        help='print {"out", "model", "convention", "min_score", "refine", "frames", "labelled", '
+                             '"labelled_pct", "mirrored", "no_hand", "rejected", "interrupted"}')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with source:
             require_color(source, args.model)
-            labeller = Labeller(estimator, args.out, min_score)
+            labeller = Labeller(estimator, args.out, min_score, refine=args.refine)
             try:
                 length = frame_count(source)
                 total = min(length, args.max_frames) if length and args.max_frames else length or args.max_frames
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         estimator.close()
     interrupted = stop.is_set()
     summary = {"out": str(args.out), "model": args.model, "convention": args.convention, "min_score": min_score,
+               "refine": args.refine,
                **stats.to_json(),
                "interrupted": interrupted}
     print(f"{'interrupted: ' if interrupted else ''}{stats.frames} frames -> {args.out}: {stats.labelled} labelled "

@@ -43,9 +43,9 @@ def palm_aligned(joints_mm: np.ndarray, angles_deg: np.ndarray, scale: float, sh
 
 
 def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: HandShape | None = None,
-             fit_scale: bool = True) -> FitResult:
-    """The pose whose 14 joints best match ``joints_mm (14, 3)`` (mm): from ``start`` (e.g. the previous frame's
-    fit, re-anchored on the palm) or from a relaxed hand."""
+             fit_scale: bool = True, prior_weights: np.ndarray | None = None) -> FitResult:
+    """The pose whose 14 joints best match ``joints_mm (14, 3)`` (mm; each weighted by ``prior_weights (14,)`` when
+    given): from ``start`` (e.g. the previous frame's fit, re-anchored on the palm) or from a relaxed hand."""
     shape = template() if shape is None else shape
     joints = np.asarray(joints_mm, np.float64)
     steps: tuple[int | None, int | None] = (None, None)
@@ -54,7 +54,8 @@ def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: Hand
     else:
         start = palm_aligned(joints, start.angles_deg, start.scale, shape)
         steps = IK_TRACKING_STEPS
-    return solve(Problem(shape, None, joints, start, IK_WEIGHTS, fit_scale=fit_scale), start, *steps)
+    return solve(Problem(shape, None, joints, start, IK_WEIGHTS, fit_scale=fit_scale, prior_weights=prior_weights),
+                 start, *steps)
 
 
 def _palm_scale(joints_mm: np.ndarray, shape: HandShape) -> float:

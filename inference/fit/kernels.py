@@ -215,13 +215,18 @@ def _row(out, k, px, py, pz, vx, vy, vz, chain, gen_axes, gen_moments, dof_weigh
 
 @njit(cache=True)
 def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axis_chains, fractions,
-             joints14, joint_chains14, targets14, dist_map, grad_u, grad_v, map_u0, map_v0, map_step,
-             fx, fy, cx, cy, depth, gen_axes, gen_moments, dof_weights, translation, with_scale,
-             w_data, c2, w_silhouette, w_free, w_prior, occluder_mm, margin_mm, terms):  # pragma: no cover
+             joints14, joint_chains14, targets14, prior_weights14, dist_map, grad_u, grad_v, map_u0, map_v0,
+             map_step, fx, fy, cx, cy, depth, gen_axes, gen_moments, dof_weights, translation, with_scale,
+             w_data, c2, w_silhouette, w_free, w_prior, occluder_mm, margin_mm,
+             lm_points, lm_chains, lm_uv, lm_weights, lm_mm_per_px, w_landmarks, lm_c2, terms):  # pragma: no cover
     """Every residual of the fit's energy and its Jacobian row, in one pass (see fit.solver for the terms).
 
-    ``terms``: bit 1 data, 2 silhouette, 4 free space, 8 prior (a term whose bit is clear, or whose weight is 0,
-    is left out). Returns ``J (K, U)``, residuals ``(K,)``, weights ``(K,)``, the energy of these terms, the mean
+    ``terms``: bit 1 data, 2 silhouette, 4 free space, 8 prior (per joint weighted by ``prior_weights14``), 16
+    landmarks (a term whose bit is clear, or whose weight is 0, is left out). The landmark term: model points
+    ``lm_points (L, 3)`` (moved by ``lm_chains (L, G)``) projected into the image against targets ``lm_uv (L, 2)``
+    (px), each residual in mm as ``lm_mm_per_px (L,)`` (a constant per point: the Jacobian is exact) times the
+    pixel offset, robust (Cauchy at ``sqrt(lm_c2)`` mm on the 2-D offset) and weighted by ``lm_weights (L,)``.
+    Returns ``J (K, U)``, residuals ``(K,)``, weights ``(K,)``, the energy of these terms, the mean
     |point-to-surface distance| and the RMS distance of the points on camera-facing surface.
     """
     n_obs = obs_points.shape[0]
@@ -229,7 +234,7 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
     n_frac = fractions.shape[0]
     n_axis = n_caps * n_frac + n_ells
     n_unknowns = 7 + dof_weights.shape[1]
-    cap_rows = n_obs + 2 * n_axis + 3 * joints14.shape[0]
+    cap_rows = n_obs + 2 * n_axis + 3 * joints14.shape[0] + 2 * lm_points.shape[0]
     jac = np.empty((cap_rows, n_unknowns))
     res = np.empty(cap_rows)
     wts = np.empty(cap_rows)
@@ -305,8 +310,8 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
                     energy += scale * c2 * np.log1p(r[a] * r[a] / c2)
                     k += 1
     if (terms & 8) and w_prior > 0.0:
-        scale = w_prior / joints14.shape[0]
         for i in range(joints14.shape[0]):
+            scale = w_prior / joints14.shape[0] * prior_weights14[i]
             for j in range(3):
                 d = joints14[i, j] - targets14[i, j]
                 _row(jac, k, joints14[i, 0], joints14[i, 1], joints14[i, 2], 1.0 if j == 0 else 0.0,
@@ -315,6 +320,30 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
                 res[k], wts[k] = d, scale
                 energy += scale * d * d
                 k += 1
+    n_lm = lm_points.shape[0]
+    if (terms & 16) and w_landmarks > 0.0 and n_lm > 0:
+        for i in range(n_lm):
+            if lm_weights[i] <= 0.0:
+                continue
+            x, y, z = lm_points[i, 0], lm_points[i, 1], max(lm_points[i, 2], 1.0)
+            s = lm_mm_per_px[i]
+            ru = s * (cx + fx * x / z - lm_uv[i, 0])
+            rv = s * (cy - fy * y / z - lm_uv[i, 1])
+            d2 = ru * ru + rv * rv
+            scale = w_landmarks / n_lm * lm_weights[i]
+            # Cauchy on the 2-D offset: rho = c^2 log(1 + d^2 / c^2), IRLS weight 1 / (1 + d^2 / c^2) on both rows
+            irls = scale / (1.0 + d2 / lm_c2)
+            # d(u)/dp = (fx / z, 0, -fx x / z^2), d(v)/dp = (0, -fy / z, fy y / z^2), times mm per pixel
+            px, py, pz = lm_points[i, 0], lm_points[i, 1], lm_points[i, 2]
+            _row(jac, k, px, py, pz, s * fx / z, 0.0, -s * fx * x / (z * z), lm_chains[i], gen_axes, gen_moments,
+                 dof_weights, tx, ty, tz, with_scale)
+            res[k], wts[k] = ru, irls
+            k += 1
+            _row(jac, k, px, py, pz, 0.0, -s * fy / z, s * fy * y / (z * z), lm_chains[i], gen_axes, gen_moments,
+                 dof_weights, tx, ty, tz, with_scale)
+            res[k], wts[k] = rv, irls
+            k += 1
+            energy += scale * lm_c2 * np.log1p(d2 / lm_c2)
     rms = np.sqrt(sq / n_vis) if n_vis else 0.0
     return jac[:k], res[:k], wts[:k], energy, mean_abs, rms
 

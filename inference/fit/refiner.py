@@ -24,6 +24,7 @@ import numpy as np
 
 from inference.core.skeleton import PALM_CENTRE
 from inference.fit.ik import solve_ik
+from inference.fit.landmarks import LandmarkTargets
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.observation import Observation
 from inference.fit.solver import FitWeights, Problem, fit, retry_fingers
@@ -105,15 +106,24 @@ class HandRefiner:
         self.scale: float | None = None  # held once estimated
         self.scale_samples: list[float] = []
         self.last_reset = reason
+        self.mirrored = False  # the track's frames are mirrored (a left hand fitted as a right one)
 
     @property
     def tracking(self) -> bool:
         return self.previous is not None
 
-    def refine(self, obs: Observation | str, network_joints_mm: np.ndarray, index: int) -> Refinement:
-        """Fit frame ``index`` given its observation (or why there is none) and the network's ``(14, 3)`` joints."""
+    def refine(self, obs: Observation | str, network_joints_mm: np.ndarray, index: int,
+               landmarks: LandmarkTargets | None = None, prior_weights: np.ndarray | None = None,
+               mirrored: bool = False) -> Refinement:
+        """Fit frame ``index`` given its observation (or why there is none) and the network's ``(14, 3)`` joints
+        (the start and the prior; ``prior_weights (14,)`` weighs the prior per joint); ``landmarks``: 2-D targets
+        of model joints (the RGB teacher's landmarks), a term of the fit's energy; ``mirrored``: the frame is a
+        left hand mirrored into a right one (a track does not carry over between the two)."""
         s = self.settings
         net = np.asarray(network_joints_mm, np.float64)
+        if mirrored != self.mirrored:
+            self.reset("the hand's side changed")
+            self.mirrored = mirrored
         if self.last_index is not None and index <= self.last_index:
             self.reset("frame index went back")
         if self.last_palm is not None and np.linalg.norm(net[PALM_CENTRE] - self.last_palm) > s.max_palm_jump_mm:
@@ -124,7 +134,7 @@ class HandRefiner:
             return Refinement(f"not fitted: {obs}", scale=self._scale())
         estimating = self.scale is None
         weights = s.weights if self.tracking else s.start_weights
-        ik = solve_ik(net, self.previous, self.shape, fit_scale=estimating)
+        ik = solve_ik(net, self.previous, self.shape, fit_scale=estimating, prior_weights=prior_weights)
         candidates = [ik.params]
         if self.previous is not None:
             candidates.append(self.previous)
@@ -134,7 +144,8 @@ class HandRefiner:
         best = None
         network_residual = np.nan
         for params in candidates:
-            problem = Problem(self.shape, obs, net, params, weights, previous=self.previous, fit_scale=estimating)
+            problem = Problem(self.shape, obs, net, params, weights, previous=self.previous, fit_scale=estimating,
+                              prior_weights=prior_weights, landmarks=landmarks)
             evaluation = problem.evaluate(params)
             if params is candidates[0]:
                 network_residual = evaluation.data_mean_abs_mm

@@ -12,7 +12,10 @@ Energy (each term a sum of squared residuals in mm, divided by its count, times 
   observed surface lies well behind them, or there is none: the model is where the camera sees empty space) are
   pulled to the nearest observed point (robust, as the data term);
 - **prior**: the model's 14 NYU joints to the network's estimate (weak: the network is the starting point, not
-  the answer);
+  the answer), optionally weighted per joint (the teacher's per-joint confidence);
+- **landmarks** (when given, :class:`inference.fit.landmarks.LandmarkTargets`): model joints' image projections to
+  where an RGB landmarker saw them (the teacher's 2-D landmarks), in mm at the joint's depth, robust (Cauchy at
+  ``landmark_scale_mm``), weighted per joint by the landmarker's confidence;
 - **regularisers**: joint angles toward the starting pose, ``log(scale)`` toward the current one, and, while
   tracking, the pose toward the previous frame's fit (temporal);
 - joint limits are hard: every step is clipped to them.
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference.fit import kernels
+from inference.fit.landmarks import LandmarkTargets
 from inference.fit.model import (
     ANGLES,
     AXIS_CHAINS,
@@ -59,6 +63,9 @@ class FitWeights:
         free_space: weight of the mean squared distance (mm^2) of model surface points in observed free space to
             the nearest observed point.
         prior: weight of the mean squared distance (mm^2) of the model's 14 joints to the network's.
+        landmarks: weight of the mean robust squared image offset (mm at the joint's depth) of the model joints that
+            have 2-D targets (used only when a problem has them).
+        landmark_scale_mm: Cauchy scale of the landmark term (a landmark far off counts little).
         angles: weight of the squared change of each joint angle from the start (mm^2 per rad^2).
         scale: weight of the squared change of log(scale) (mm^2 per unit).
         temporal_mm: weight of the squared change (mm^2) of the wrist position from the previous frame's fit.
@@ -76,6 +83,8 @@ class FitWeights:
     silhouette: float = 0.3
     free_space: float = 0.3
     prior: float = 0.02
+    landmarks: float = 0.3
+    landmark_scale_mm: float = 10.0
     angles: float = 2.0
     scale: float = 50.0
     temporal_mm: float = 0.0
@@ -118,12 +127,23 @@ class Problem:
         start: the pose the angle and scale regularisers pull toward.
         previous: the previous frame's fit (temporal term), or None.
         fit_scale: let the scale change.
+        prior_weights: ``(14,)`` per-joint factors of the prior (None: all 1).
+        landmarks: 2-D targets of model joints (the landmark term; needs ``obs`` for the camera), or None.
     """
 
     def __init__(self, shape: HandShape, obs: Observation | None, joints_mm: np.ndarray | None, start: HandParams,
-                 weights: FitWeights, previous: HandParams | None = None, fit_scale: bool = False) -> None:
+                 weights: FitWeights, previous: HandParams | None = None, fit_scale: bool = False,
+                 prior_weights: np.ndarray | None = None, landmarks: LandmarkTargets | None = None) -> None:
         self.shape, self.obs, self.joints_mm, self.start = shape, obs, joints_mm, start
         self.weights, self.previous, self.fit_scale = weights, previous, fit_scale
+        self.prior_weights = _ONES14 if prior_weights is None else np.ascontiguousarray(prior_weights, np.float64)
+        self.landmarks = landmarks if obs is not None else None
+        if self.landmarks is not None:
+            lm = self.landmarks
+            self._lm_ids = np.asarray(lm.joint_ids, np.intp)
+            self._lm_args = (lm.chains, np.ascontiguousarray(lm.uv_px, np.float64),
+                             np.ascontiguousarray(lm.weights, np.float64),
+                             np.ascontiguousarray(lm.mm_per_px, np.float64))
 
     def evaluate(self, params: HandParams) -> Evaluation:
         """The energy at ``params`` and its Gauss-Newton normal equations.
@@ -149,12 +169,18 @@ class Problem:
             terms |= 8
         else:
             targets = _NO_TARGETS
+        if self.landmarks is not None:
+            terms |= 16
+            lm_points, (lm_chains, lm_uv, lm_weights, lm_scale) = hand.joints[self._lm_ids], self._lm_args
+        else:
+            lm_points, lm_chains, lm_uv, lm_weights, lm_scale = _NO_LANDMARKS
         jac, res, wts, energy, mean_abs, rms = kernels.assemble(
             points, hand.capsules, hand.ellipsoid_centres, hand.ellipsoid_axes, hand.ellipsoid_semi, PRIMITIVE_CHAINS,
-            AXIS_CHAINS, AXIS_FRACTIONS, hand.eval_joints, EVAL_JOINT_CHAINS, targets, dist_map, grad_u, grad_v,
-            grid[0], grid[1], grid[2], fx, fy, cx, cy, depth, hand.axes, hand.moments, hand.dof_weights,
-            params.translation_mm, self.fit_scale, w.data, w.data_scale_mm**2, w.silhouette, w.free_space, w.prior,
-            _OCCLUDER_MM, _FREE_MARGIN_MM, terms,
+            AXIS_CHAINS, AXIS_FRACTIONS, hand.eval_joints, EVAL_JOINT_CHAINS, targets, self.prior_weights, dist_map,
+            grad_u, grad_v, grid[0], grid[1], grid[2], fx, fy, cx, cy, depth, hand.axes, hand.moments,
+            hand.dof_weights, params.translation_mm, self.fit_scale, w.data, w.data_scale_mm**2, w.silhouette,
+            w.free_space, w.prior, _OCCLUDER_MM, _FREE_MARGIN_MM, lm_points, lm_chains, lm_uv, lm_weights, lm_scale,
+            w.landmarks, w.landmark_scale_mm**2, terms,
         )
         wrows = jac * wts[:, None]
         jtj = wrows.T @ jac
@@ -185,6 +211,9 @@ _NO_POINTS = np.zeros((0, 3))
 _NO_DEPTH = np.zeros((1, 1), np.uint16)
 _NO_MAP = np.zeros((1, 1), np.float32)
 _NO_TARGETS = np.zeros((14, 3))
+_ONES14 = np.ones(14)
+_NO_LANDMARKS = (np.zeros((0, 3)), np.zeros((0, EVAL_JOINT_CHAINS.shape[1]), bool), np.zeros((0, 2)), np.zeros(0),
+                 np.zeros(0))
 _OCCLUDER_MM = 40.0  # observed depth this much in front of a model point: something hides it
 _FREE_MARGIN_MM = 15.0  # observed surface this much behind a model point: the model is in empty space
 

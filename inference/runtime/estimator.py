@@ -64,6 +64,10 @@ class FrameEstimator(Protocol):
         metadata: self-description (architecture, joints; ``input_layout`` "frame").
         provider: where it runs, for display.
         needs_color: True when it reads ``Frame.color`` (a depth-only source cannot feed it).
+
+    It may also offer ``refine_hand(frame, hand, refiner) -> (hand, Refinement)``: the hand refined by the
+    articulated-hand fit (:class:`inference.fit.refiner.HandRefiner`); the pipeline then refines the nearest hand
+    unless ``refine`` is off.
     """
 
     metadata: ModelMetadata

@@ -127,8 +127,9 @@ class Pipeline:
         self._rgb_mean = np.asarray(meta.rgb_mean, np.float32) if meta.rgb_mean is not None else None
         self._rgb_std = np.asarray(meta.rgb_std, np.float32) if meta.rgb_std is not None else None
         self._gestures_possible = list(meta.joint_ids) == list(EVAL_JOINT_IDS)
-        # The fit needs the 14 NYU joints to start from and the network's crop to look in.
-        self._refinable = self._gestures_possible and not self._frame_level
+        # The fit needs the 14 NYU joints to start from and a crop to look in: the network's, or one a frame
+        # estimator derives from its own hand (the teacher's refine_hand).
+        self._refinable = self._gestures_possible and (not self._frame_level or hasattr(estimator, "refine_hand"))
         self._lock = threading.Lock()
         self._filter = JointSmoother()
         self._filter36 = JointSmoother()  # the fitted model's 36 joints, smoothed alike
@@ -323,16 +324,22 @@ class Pipeline:
         if com_uvd is not None:
             raise ValueError(f"{self.estimator.metadata.architecture} reads whole frames: it takes no crop centre")
         with self._lock:
-            settings = self._settings
-        timings = {"capture": capture_ms, "segment": 0.0, "crop": 0.0, "fit": 0.0}
+            settings, refiner = self._settings, self._refiner
+        timings = {"capture": capture_ms, "segment": 0.0, "crop": 0.0}
         t0 = time.perf_counter()
         estimate = self.estimator.estimate_frame(frame)
         t1 = time.perf_counter()
         timings["infer"] = (t1 - t0) * 1e3
+        found = list(estimate.hands)
+        fit = None
+        if found and settings.refine and self._refinable:
+            found[0], fit = self.estimator.refine_hand(frame, found[0], refiner)
+        t_fit = time.perf_counter()
+        timings["fit"] = (t_fit - t1) * 1e3
         hands = [
             HandPose(found=True, joints_xyz_mm=h.joints_xyz_mm, joints_uvd=h.joints_uvd, com_xyz_mm=h.com_xyz_mm,
                      handedness=h.handedness, score=h.score, joint_confidence=h.joint_confidence)
-            for h in estimate.hands
+            for h in found
         ]
         if hands:
             first = hands[0]  # the nearest: smoothed like any single-hand estimate
@@ -346,12 +353,14 @@ class Pipeline:
             pose = HandPose(found=True, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=first.com_xyz_mm,
                             timings_ms=timings, gesture=gesture, gesture_confidence=confidence,
                             handedness=first.handedness, score=first.score,
-                            joint_confidence=first.joint_confidence, hands=hands)
+                            joint_confidence=first.joint_confidence, hands=hands,
+                            fit_residual_mm=None if fit is None else fit.residual_mm,
+                            fit_status=None if fit is None else fit.status)
             seg = Segmentation(True, com_uvd=xyz_to_uvd(first.com_xyz_mm, frame.intrinsics))
         else:
             self._lost("hand lost")
             pose = HandPose(found=False, timings_ms=timings, hands=[])
             seg = Segmentation(False, reason=estimate.reason or "no hand")
-        timings["post"] = (time.perf_counter() - t1) * 1e3
-        timings["total"] = timings["infer"] + timings["post"]
-        return FrameResult(frame, pose, None, seg)
+        timings["post"] = (time.perf_counter() - t_fit) * 1e3
+        timings["total"] = timings["infer"] + timings["fit"] + timings["post"]
+        return FrameResult(frame, pose, None, seg, fit)

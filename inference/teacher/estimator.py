@@ -19,6 +19,7 @@ from inference.core.errors import ModelError
 from inference.core.frame import Frame
 from inference.core.geometry import uvd_to_xyz, xyz_to_uvd
 from inference.core.skeleton import PALM_CENTRE
+from inference.fit.refiner import HandRefiner, Refinement
 from inference.runtime.model_meta import ModelMetadata
 from inference.teacher.confidence import Evidence, agreement_factors, bone_factors
 from inference.teacher.lift import Lifted, LiftParams, lift_landmarks
@@ -149,6 +150,13 @@ class TeacherEstimator:
         self._landmarker.close()
         if self._mirrored is not None:
             self._mirrored.close()
+
+    def refine_hand(self, frame: Frame, hand: TeacherHand, refiner: HandRefiner) -> tuple[TeacherHand, Refinement]:
+        """``hand`` refined by the articulated-hand fit, its 2-D landmarks a term of it
+        (:func:`inference.teacher.teacher_fit.refine_hand`; ``refiner`` carries the track between frames)."""
+        from inference.teacher.teacher_fit import refine_hand  # it builds on TeacherHand: imported when used
+
+        return refine_hand(refiner, frame, hand, self.convention)
 
     def estimate_frame(self, frame: Frame) -> TeacherFrame:
         """All hands of ``frame`` (nearest first); none, with a reason, when the frame has no colour image."""

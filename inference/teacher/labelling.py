@@ -21,7 +21,9 @@ The folder (written by :class:`inference.formats.recording.Recorder`, i.e. :clas
        "mirrored": false,           # true: a labelled left hand, frame and labels mirrored into a right hand
        "hands": 1,                  # hands the teacher found
        "joint_confidence": [14 x 0-1] (NYU joint order), "evidence": {"depth", "bones", "agreement",
-       "handedness", "temporal"}}   # the factors of the score (inference/teacher/confidence.py)
+       "handedness", "temporal"},   # the factors of the score (inference/teacher/confidence.py)
+       "fit_status": "ok",          # with the fit: "ok" (the fitted joints are the label) or why the teacher's
+       "fit_residual_mm": 1.8}      # joints were kept; the fit's mean point-to-surface distance (null: no fit)
 
 One hand per frame: the nearest right hand; when the frame holds only left hands, the nearest left hand, mirrored
 into a right hand (NYU's networks learn right hands): the depth and colour images are flipped left-right about
@@ -42,17 +44,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from inference.core.errors import HandposeError
 from inference.core.frame import Frame
-from inference.core.geometry import Intrinsics
 from inference.core.skeleton import NUM_JOINTS
+from inference.fit.refiner import HandRefiner, Refinement
 from inference.formats.recording import Recorder
 from inference.sources.base import FrameSource
 from inference.teacher.confidence import REJECT_BELOW, motion_factor
 from inference.teacher.estimator import TeacherEstimator, TeacherHand
+from inference.teacher.mirroring import mirror_image, mirror_uvd
 
 CONFIDENCE_JSONL = "confidence.jsonl"
 DEFAULT_LABEL_MODEL = "mediapipe-full"
@@ -85,23 +87,6 @@ def choose_hand(hands: list[TeacherHand]) -> TeacherHand | None:
     return hands[0] if hands else None
 
 
-def mirror_image(image: np.ndarray, intrinsics: Intrinsics, nearest: bool) -> np.ndarray:
-    """``image`` reflected about the principal point's column (``u' = 2 cx - u``); uncovered pixels 0."""
-    h, w = image.shape[:2]
-    map_x = np.broadcast_to((2.0 * intrinsics.cx - np.arange(w, dtype=np.float32))[None, :], (h, w))
-    map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
-    return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                     cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                     borderValue=0)
-
-
-def mirror_uvd(uvd: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
-    """Joints ``(..., 3)`` (u px, v px, d mm) reflected like :func:`mirror_image`."""
-    out = np.array(uvd, np.float64, copy=True)
-    out[..., 0] = 2.0 * intrinsics.cx - out[..., 0]
-    return out
-
-
 @dataclass
 class _Pending:
     """A frame estimated but not yet written (it waits for its successor, for the temporal evidence)."""
@@ -110,6 +95,7 @@ class _Pending:
     hand: TeacherHand | None
     hands: int
     reason: str
+    fit: Refinement | None = None
 
 
 class Labeller:
@@ -119,15 +105,20 @@ class Labeller:
         estimator: the teacher (a :class:`TeacherEstimator` with ``max_hands=2, second_opinion=True``).
         out_dir: the folder (new or without NYU frames).
         min_score: frames whose score is below this are written unlabelled (all NaN).
+        refine: refine the chosen hand by the articulated-hand fit, the teacher's 2-D landmarks a term of it
+            (:mod:`inference.teacher.teacher_fit`), where the estimator offers it (``refine_hand``; the tests'
+            stand-in teachers do not).
     """
 
-    def __init__(self, estimator: TeacherEstimator, out_dir: str | Path, min_score: float = REJECT_BELOW) -> None:
+    def __init__(self, estimator: TeacherEstimator, out_dir: str | Path, min_score: float = REJECT_BELOW,
+                 refine: bool = True) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise HandposeError(f"--min-score must be within 0..1, got {min_score}")
         self.estimator = estimator
         self.min_score = min_score
         self.out_dir = Path(out_dir)
         self.stats = LabelStats()
+        self.refiner = HandRefiner() if refine and hasattr(estimator, "refine_hand") else None
         self._recorder = Recorder(self.out_dir, block=True)
         self._lines = open(self.out_dir / CONFIDENCE_JSONL, "w", encoding="utf-8")  # closed in close()
         self._pending: _Pending | None = None
@@ -137,7 +128,13 @@ class Labeller:
         """Estimate ``frame`` and write the frame before it."""
         estimate = self.estimator.estimate_frame(frame)
         hand = choose_hand(estimate.hands)
-        current = _Pending(frame, hand, len(estimate.hands), estimate.reason)
+        fit = None
+        if self.refiner is not None:
+            if hand is None:
+                self.refiner.reset("no hand")
+            else:
+                hand, fit = self.estimator.refine_hand(frame, hand, self.refiner)
+        current = _Pending(frame, hand, len(estimate.hands), estimate.reason, fit)
         if self._pending is not None:
             self._write(self._pending, current.hand)
         self._pending = current
@@ -188,6 +185,10 @@ class Labeller:
                 hands=item.hands, joint_confidence=np.round(hand.joint_confidence, 4).tolist(),
                 evidence=hand.evidence.to_json(),
             )
+        if item.fit is not None:
+            residual = item.fit.residual_mm
+            record.update(fit_status=item.fit.status,
+                          fit_residual_mm=None if residual is None else round(float(residual), 3))
         out = replace(frame, joints_uvd=labels, gesture=None)  # the source's own labels never pass through
         if mirrored:
             intr = frame.intrinsics
