@@ -44,10 +44,19 @@ def add_refine_argument(parser: argparse.ArgumentParser) -> None:
                              "refinement, docs/fitting.md; default on); --no-refine keeps the network's joints")
 
 
+def add_max_hands_argument(parser: argparse.ArgumentParser, default: int = 2) -> None:
+    """--max-hands (shared by run and bench)."""
+    parser.add_argument("--max-hands", type=int, choices=(1, 2), default=default,
+                        help="2: up to two hands, each labelled left/right and followed over time (a JSONL line "
+                             "gains \"hands\"; the top-level fields stay the nearest hand's); 1: the nearest hand "
+                             f"only, without handedness (default {default})")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help=SOURCE_HELP)
     add_model_arguments(parser)
     add_refine_argument(parser)
+    add_max_hands_argument(parser)
     parser.add_argument("--out", default=None, help="poses JSONL file (default: stdout)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--headless", action="store_true",
@@ -123,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         estimator = make_estimator(args.model, args.backend, args.providers)
         check_source_for(estimator, source)
         source.use_color(estimator.metadata.uses_rgb)  # unused colour is not decoded, so it cannot cost a frame
-        pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine))
+        pipeline = Pipeline(estimator, PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine,
+                                                        max_hands=args.max_hands))
         length = frame_count(source)
         total = min(length, args.max_frames) if length is not None and args.max_frames else length or args.max_frames
         bar = tqdm(total=total, unit="frame", desc="run", file=sys.stderr, disable=None)
