@@ -521,9 +521,11 @@ class Pipeline:
         fit = job.fit
         use_fit = settings.refine and fit is not None
         residual = fit.residual_mm if fit is not None else None
+        # The detection score: how well the hand model explains the depth at the estimate (1 = on the surface, 0 = at
+        # the fit's rejection residual or worse, or no fit possible).
         max_residual = settings.refine_settings.max_residual_mm
-        score = None if residual is None or not np.isfinite(residual) else float(np.clip(1.0 - residual / max_residual,
-                                                                                         0.0, 1.0))
+        score = float(np.clip(1.0 - residual / max_residual, 0.0, 1.0)) if residual is not None and np.isfinite(
+            residual) else 0.0
         pose = HandPose(
             found=found, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=com_xyz_mm, gesture=gesture,
             gesture_confidence=confidence, joints36_xyz_mm=joints36, joints36_uvd=uvd36,
