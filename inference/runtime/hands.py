@@ -1,17 +1,18 @@
-"""Several hands over time: mirrored (left-hand) space, per-hand tracks and the handedness decision.
+"""Several hands over time: per-hand tracks and the handedness decision.
 
 A left hand is a mirrored right hand. Reflecting the scene about the camera's ``x = 0`` plane maps pixel ``u`` to
-``2 cx - u`` (perspective included), so a left hand is processed exactly as a right one in the mirrored image
-(:func:`mirror_depth`): the right-hand network, the right-hand model fit and its track all live in that space, and
-the joints are mirrored back at the end (:func:`mirror_xyz`).
+``2 cx - u`` (perspective included), so the pipeline processes a left hand exactly as a right one in the mirrored
+image (:mod:`inference.runtime.mirror`): the right-hand network, the right-hand model fit and its track all live in
+that space, and the joints are mirrored back at the end.
 
 A :class:`HandTrack` is one hand's state across frames: where it was last seen, its smoothing filters, one fit
 track per side hypothesis and the evidence for its side. While the side is open, both hypotheses run and each
-frame adds the difference of their fit residuals (the right-hand model fits the depth of a right hand more closely
-than of a mirrored one); the side is held once the evidence is clear (:class:`HandednessSettings`). Two hands in
-view at once are one left and one right: they get opposite sides, the more certain one deciding.
-:class:`HandTracks` matches each frame's hand candidates to the tracks (nearest palm), keeps lost tracks for a
-while so that a hand that leaves and comes back gets its side back, and forgets them after ``forget_s``.
+frame where one of them fits adds the difference of their fit residuals (the right-hand model fits the depth of a
+right hand more closely than of a mirrored one); the side is held once the evidence is clear
+(:class:`HandednessSettings`). Two hands in view at once are one left and one right: they get opposite sides, the
+more certain one deciding. :class:`HandTracks` matches each frame's hand candidates to the tracks (nearest palm),
+keeps lost tracks for a while so that a hand that leaves and comes back gets its side back, and forgets them after
+``forget_s``.
 """
 
 from __future__ import annotations
@@ -20,43 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.core.geometry import Intrinsics
 from inference.fit.refiner import HandRefiner, RefineSettings
 from inference.runtime.smoothing import JointSmoother, SmoothingParams
 
 RIGHT, LEFT = "right", "left"
 SIDES: tuple[str, str] = (RIGHT, LEFT)
-_FLIP_X = np.array([-1.0, 1.0, 1.0])
-
-
-def mirror_columns(width: int, intr: Intrinsics) -> np.ndarray:
-    """``(width,)`` int: column ``u`` of the mirrored image shows column ``round(2 cx - u)`` of the original (-1 where
-    that falls outside the image)."""
-    cols = np.rint(2.0 * intr.cx - np.arange(width)).astype(np.intp)
-    cols[(cols < 0) | (cols >= width)] = -1
-    return cols
-
-
-def mirror_depth(depth: np.ndarray, intr: Intrinsics) -> np.ndarray:
-    """The ``(H, W)`` depth of the scene mirrored about the camera's ``x = 0`` plane (0 where nothing is seen).
-
-    Exact for an integer or half-integer ``cx`` (NYU: 320), within half a pixel otherwise."""
-    cols = mirror_columns(depth.shape[1], intr)
-    out = depth[:, cols]
-    out[:, cols < 0] = 0
-    return out
-
-
-def mirror_uvd(uvd: np.ndarray, intr: Intrinsics) -> np.ndarray:
-    """``(..., 3)`` (u px, v px, d mm) in the mirrored image <-> the original (its own inverse)."""
-    out = np.array(uvd, np.float64)
-    out[..., 0] = 2.0 * intr.cx - out[..., 0]
-    return out
-
-
-def mirror_xyz(xyz_mm: np.ndarray) -> np.ndarray:
-    """``(..., 3)`` camera-space mm mirrored about ``x = 0`` (its own inverse)."""
-    return np.asarray(xyz_mm, np.float64) * _FLIP_X
 
 
 @dataclass(frozen=True)
@@ -71,21 +40,25 @@ class HandednessSettings:
         pair_prior_mm: the evidence worth of "a person faces the camera" for two hands in view (see
             :meth:`HandTracks.settle_pair`); below one frame's ``clip_mm``, so one good fit outweighs it.
         decide_mm: accumulated evidence (mm of residual difference) at which the side is held for good.
-        max_open_frames: after this many frames with both hypotheses the side is held whichever way it leans (the
-            second hypothesis costs a network pass and a fit per frame).
+        max_open_frames: after this many frames with both hypotheses the side shown is held (the second hypothesis
+            costs a network pass and a fit per frame); it may come from the other hand or the position, not the fits.
         match_mm: a candidate belongs to a track whose last palm centre is within this (at 30 fps a hand moves
             < 130 mm between frames).
         return_mm: a candidate may take over a lost track whose last palm is within this.
+        return_prior_mm: the evidence a returning hand's remembered side starts with (half of ``decide_mm``: one
+            good frame that agrees holds it again; on synthetic cuts where another person's hand took the place of
+            a lost one, holding the remembered side outright swapped both hands of the next person).
         forget_s: a lost track is forgotten after this long.
     """
 
     clip_mm: float = 3.0
-    good_fit_mm: float = 4.0
+    good_fit_mm: float = 2.5
     pair_prior_mm: float = 2.0
     decide_mm: float = 6.0
     max_open_frames: int = 30
     match_mm: float = 150.0
     return_mm: float = 400.0
+    return_prior_mm: float = 3.0
     forget_s: float = 5.0
 
 
@@ -150,8 +123,17 @@ class HandTrack:
             big = settings.clip_mm
             diff = big if not np.isfinite(left) else -big if not np.isfinite(right) else left - right
             self.evidence_mm += float(np.clip(diff, -big, big))
-        if abs(self.evidence_mm) >= settings.decide_mm or self.frames_open >= settings.max_open_frames:
+        if abs(self.evidence_mm) >= settings.decide_mm:
             self.hold(self.leaning)
+        elif self.frames_open >= settings.max_open_frames:  # the fits told little: keep the side shown so far
+            self.hold(self.side_shown or self.leaning)
+
+    def reopen(self, prior_mm: float) -> None:
+        """The hand is back after being lost: its held side leads by ``prior_mm`` of evidence, but both hypotheses
+        run again until the evidence is clear (a different hand may have come into view where it left)."""
+        if self.held is not None:
+            self.evidence_mm = prior_mm if self.held == RIGHT else -prior_mm
+            self.held, self.frames_open = None, 0
 
     def hold(self, side: str) -> None:
         """Hold ``side`` from now on; the other hypothesis's fit track is dropped."""
@@ -217,6 +199,7 @@ class HandTracks:
                 if dist <= gate and out[k] is None and pool[i].track_id not in taken:
                     out[k] = pool[i]
                     taken.add(pool[i].track_id)
+        returning = {t.track_id for t in out if t is not None and not t.present}
         for k, c in enumerate(centres_xyz_mm):
             if out[k] is None:
                 track = HandTrack(self._next_id, np.asarray(c, np.float64), timestamp_s, self.refine_settings,
@@ -231,9 +214,10 @@ class HandTracks:
                 track.reset("hand lost")
         for track, c in zip(out, centres_xyz_mm, strict=True):
             assert track is not None
-            if not track.present:
-                track.reset("hand came back")  # its side stays
-            track.continued = track.present
+            if track.track_id in returning:
+                track.reset("hand came back")
+                track.reopen(s.return_prior_mm)  # its side leads, the fits confirm it (or not: another hand)
+            track.continued = track.present and track.track_id not in returning and track.last_seen_s < timestamp_s
             track.present, track.com_xyz_mm, track.last_seen_s = True, np.asarray(c, np.float64), timestamp_s
         return [t for t in out if t is not None]
 

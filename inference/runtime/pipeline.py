@@ -30,16 +30,8 @@ from inference.preprocess.crop import decode_prediction, make_crop
 from inference.preprocess.segmentation import Segmentation, SegmentationParams, segment_hand, segment_hands
 from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator, predict_crops
 from inference.runtime.gestures import classify_gesture
-from inference.runtime.hands import (
-    LEFT,
-    RIGHT,
-    HandednessSettings,
-    HandTrack,
-    HandTracks,
-    mirror_depth,
-    mirror_uvd,
-    mirror_xyz,
-)
+from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTrack, HandTracks
+from inference.runtime.mirror import mirror_image, mirror_uvd, mirror_xyz
 from inference.runtime.smoothing import JointSmoother, SmoothingParams
 
 # Keys of HandPose.timings_ms; total = segment + crop + infer + fit + post (capture is reported apart).
@@ -458,8 +450,8 @@ class Pipeline:
             hand_jobs = []
             for side in track.hypotheses():
                 if side == LEFT:
-                    hand_jobs.append(_Job(LEFT, mirror_depth(own, intr), None if color is None else
-                                          mirror_depth(color, intr), mirror_uvd(seg.com_uvd, intr),
+                    hand_jobs.append(_Job(LEFT, mirror_image(own, intr, nearest=True), None if color is None else
+                                          mirror_image(color, intr, nearest=False), mirror_uvd(seg.com_uvd, intr),
                                           settings.recentre_passes))
                 else:
                     hand_jobs.append(_Job(RIGHT, own, color, seg.com_uvd, settings.recentre_passes))

@@ -42,14 +42,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from inference.core.errors import HandposeError
 from inference.core.frame import Frame
-from inference.core.geometry import Intrinsics
 from inference.core.skeleton import NUM_JOINTS
 from inference.formats.recording import Recorder
+from inference.runtime.mirror import mirror_image, mirror_uvd
 from inference.sources.base import FrameSource
 from inference.teacher.confidence import REJECT_BELOW, motion_factor
 from inference.teacher.estimator import TeacherEstimator, TeacherHand
@@ -83,23 +82,6 @@ def choose_hand(hands: list[TeacherHand]) -> TeacherHand | None:
         if hand.right:
             return hand
     return hands[0] if hands else None
-
-
-def mirror_image(image: np.ndarray, intrinsics: Intrinsics, nearest: bool) -> np.ndarray:
-    """``image`` reflected about the principal point's column (``u' = 2 cx - u``); uncovered pixels 0."""
-    h, w = image.shape[:2]
-    map_x = np.broadcast_to((2.0 * intrinsics.cx - np.arange(w, dtype=np.float32))[None, :], (h, w))
-    map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
-    return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                     cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                     borderValue=0)
-
-
-def mirror_uvd(uvd: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
-    """Joints ``(..., 3)`` (u px, v px, d mm) reflected like :func:`mirror_image`."""
-    out = np.array(uvd, np.float64, copy=True)
-    out[..., 0] = 2.0 * intrinsics.cx - out[..., 0]
-    return out
 
 
 @dataclass
