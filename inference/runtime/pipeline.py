@@ -524,7 +524,7 @@ class Pipeline:
             fit_residual_mm=residual if use_fit else None, fit_status=fit.status if use_fit and fit else None,
             handedness=job.side, score=score if found else 0.0,
         )
-        return HandResult(pose, job.crop, seg, fit, track.track_id)
+        return HandResult(pose, job.crop, seg, fit if use_fit else None, track.track_id)
 
     def _process_whole_frame(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
         """frame estimator (timed as ``infer``) -> post; the nearest hand is the pose, every hand is in ``hands``."""
