@@ -49,6 +49,11 @@ class HandednessSettings:
             good frame that agrees holds it again; on synthetic cuts where another person's hand took the place of
             a lost one, holding the remembered side outright swapped both hands of the next person).
         forget_s: a lost track is forgotten after this long.
+        confirm_mm: a candidate other than the nearest is reported as a hand once one of its fits came this close to
+            the depth (on one-hand sequences the false second candidates, background blobs and forearms, never fitted
+            within 6 mm; second hands mostly did, within a few frames); again after the hand was lost.
+        reject_after_frames: a candidate that has not been confirmed after this many frames is not a hand: it is not
+            estimated again while it is followed (it costs nothing more).
     """
 
     clip_mm: float = 3.0
@@ -59,6 +64,8 @@ class HandednessSettings:
     match_mm: float = 150.0
     return_mm: float = 400.0
     return_prior_mm: float = 3.0
+    confirm_mm: float = 5.0
+    reject_after_frames: int = 10
     forget_s: float = 5.0
 
 
@@ -72,6 +79,7 @@ class HandTrack:
         last_seen_s: the timestamp of that frame.
         present: seen in the current frame.
         continued: seen in the previous frame too (not new, not back from being lost).
+        confirmed: a hand model fitted it once (see ``HandednessSettings.confirm_mm``); not_a_hand: it never did.
         evidence_mm: sum over frames of ``clip(residual_left - residual_right)``: > 0 says right.
         frames_open: frames with both hypotheses so far.
         held: the side once held (None while open).
@@ -91,6 +99,9 @@ class HandTrack:
     side_shown: str | None = None
     shown_last: str | None = None
     continued: bool = False
+    confirmed: bool = False
+    not_a_hand: bool = False
+    frames_unconfirmed: int = 0
     refiners: dict[str, HandRefiner] = field(default_factory=dict)
     smoother: JointSmoother = field(init=False)
     smoother36: JointSmoother = field(init=False)
@@ -128,6 +139,25 @@ class HandTrack:
         elif self.frames_open >= settings.max_open_frames:  # the fits told little: keep the side shown so far
             self.hold(self.side_shown or self.leaning)
 
+    def confirm(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
+        """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it; ``reject_after_frames`` frames
+        in a row without one set it aside (:attr:`skip` then says when it is tried again)."""
+        if self.confirmed:
+            return
+        if residual_mm and min(residual_mm.values()) <= settings.confirm_mm:
+            self.confirmed, self.not_a_hand = True, False
+            return
+        self.frames_unconfirmed += 1
+        self.not_a_hand = self.frames_unconfirmed >= settings.reject_after_frames
+
+    def skip(self, settings: HandednessSettings) -> bool:
+        """Whether to leave this candidate out this frame: set aside as not a hand, except one frame in
+        ``reject_after_frames`` (a hand that was hidden or badly seen at first gets another chance)."""
+        if not self.not_a_hand:
+            return False
+        self.frames_unconfirmed += 1
+        return self.frames_unconfirmed % settings.reject_after_frames != 0
+
     def reopen(self, prior_mm: float) -> None:
         """The hand is back after being lost: its held side leads by ``prior_mm`` of evidence, but both hypotheses
         run again until the evidence is clear (a different hand may have come into view where it left)."""
@@ -141,7 +171,9 @@ class HandTrack:
         self.refiners = {side: self.refiner(side)}
 
     def reset(self, reason: str) -> None:
-        """Forget the filters and fit tracks (not the side: it is the same hand)."""
+        """Forget the filters and fit tracks (not the side: it is the same hand); a candidate after the nearest must
+        be confirmed again (what comes back where a hand left need not be that hand)."""
+        self.confirmed, self.not_a_hand, self.frames_unconfirmed = False, False, 0
         self.smoother.reset(reason)
         self.smoother36.reset(reason)
         for r in self.refiners.values():

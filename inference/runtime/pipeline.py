@@ -440,7 +440,10 @@ class Pipeline:
             return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
         assert depth is not None
         found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
-        tracks.settle_pair(found_tracks)  # two held hands on one side: the less certain one moves now
+        # Candidates after the nearest that turned out not to be hands are not estimated again while followed.
+        keep = [k for k, t in enumerate(found_tracks) if k == 0 or not t.skip(settings.handedness)]
+        segs, found_tracks = [segs[k] for k in keep], [found_tracks[k] for k in keep]
+        tracks.settle_pair([t for k, t in enumerate(found_tracks) if k == 0 or t.confirmed])  # held on one side
         color = frame.color if self.estimator.metadata.uses_rgb else None
         jobs: list[list[_Job]] = []
         for k, (seg, track) in enumerate(zip(segs, found_tracks, strict=True)):
@@ -474,6 +477,10 @@ class Pipeline:
                     if not settings.refine:  # the fit only told the side: report the network's joints
                         job.xyz_mm, job.uvd, job.joints36 = network[0], network[1], None
             track.add_evidence(residual, settings.handedness)
+            track.confirm(residual, settings.handedness)
+        # Reported: the nearest candidate (as with one hand), and the others once a hand model has fitted them.
+        shown = [k for k, t in enumerate(found_tracks) if k == 0 or t.confirmed]
+        segs, found_tracks, jobs = ([xs[k] for k in shown] for xs in (segs, found_tracks, jobs))
         tracks.settle_pair(found_tracks, {t.track_id: tuple(j.side for j in hand_jobs)
                                           for t, hand_jobs in zip(found_tracks, jobs, strict=True)})
         t_fit = time.perf_counter()

@@ -71,24 +71,46 @@ def test_both_hands_found_each_with_its_side_and_one_network_batch(estimator: On
                                                                     two_hand_sequence: list) -> None:
     counting = CountingEstimator(estimator)
     pipeline = Pipeline(counting, PipelineSettings(max_hands=2))
-    sides_right, errors_mm = 0, []
+    sides_right, errors_mm, both = 0, [], 0
     for k, rendered in enumerate(two_hand_sequence):
         counting.batches.clear()
         result = pipeline.process(_frame(rendered.depth_mm, k))
         hands = result.pose.hands
-        assert hands is not None and len(hands) == 2 and len(result.hands) == 2
-        assert {h.handedness for h in hands} == {LEFT, RIGHT}  # two hands in view: one of each
+        assert hands is not None and len(hands) == len(result.hands) >= 1
         assert result.pose.joints_xyz_mm is hands[0].joints_xyz_mm  # the top level is the nearest hand
-        # One network run for every hand's first crop: both sides of both hands while the sides are open.
+        # One network run for every hand's first crop: both sides of both candidates while the sides are open.
         assert counting.batches[0] == 4 if k == 0 else counting.batches[0] >= 2
+        if len(hands) == 2:
+            both += 1
+            assert {h.handedness for h in hands} == {LEFT, RIGHT}  # two hands in view: one of each
         for hand in hands:
             side, truth = _truth(rendered, hand)
             sides_right += side == hand.handedness
             errors_mm.append(np.linalg.norm(hand.joints_xyz_mm - truth, axis=1).mean())
             assert 0.0 <= hand.score <= 1.0
-    assert sides_right == 2 * len(two_hand_sequence)
-    # Measured 7-11 mm on every frame until the right hand's crop takes its forearm (frames 4-7: 61-106 mm).
-    assert np.median(errors_mm) < 15.0
+    # Frames 0-3 show both hands (7-12 mm); on frames 4-7 the right hand's candidate is its forearm (61-106 mm off
+    # when it was reported): no hand model fits it, so it is not reported.
+    assert both >= 4
+    assert sides_right == len(errors_mm)
+    assert max(errors_mm) < 25.0
+
+
+def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator: OnnxEstimator) -> None:
+    """One-hand frames where the segmentation offers a second candidate (clutter of hand size behind the hand): no
+    second hand is reported, and the hand is the one of the single-hand path."""
+    from inference.preprocess.segmentation import segment_hands
+
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
+    single = Pipeline(estimator, PipelineSettings(max_hands=1))
+    offered = 0
+    for k, spec in enumerate(make_specs("random", 12, 22, subject_ids(4, 620))):
+        depth = render_frame(spec).depth_mm
+        offered += len(segment_hands(depth, NYU_INTRINSICS, max_hands=2)) == 2
+        result = pipeline.process(_frame(depth, 3 * k))  # not consecutive: every frame starts afresh
+        assert len(result.pose.hands) == 1
+        alone = single.process(_frame(depth, 3 * k)).pose
+        np.testing.assert_allclose(result.pose.hands[0].com_xyz_mm, alone.com_xyz_mm)
+    assert offered >= 3  # the gate was tested (measured 4 of 12)
 
 
 def test_predict_batch_is_predict_for_each_crop(estimator: OnnxEstimator, two_hand_sequence: list) -> None:
