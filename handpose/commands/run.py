@@ -3,8 +3,11 @@
 Each line: {"index", "timestamp_s", "found", "joints_uvd", "joints_xyz_mm" (14x3, mm, y up; null when no
 hand), "com_xyz_mm", "gesture", "gesture_confidence", "timings_ms"} and, with refinement (the default),
 "fit_residual_mm" (mean distance of the hand's points to the fitted model) and "fit_status" ("ok", or why the
-network's joints were kept); with --joints 36 also "joints36_xyz_mm" and "joints36_uvd" (36x3). Progress and the
-summary go to stderr.
+network's joints were kept); with --joints 36 also "joints36_xyz_mm" and "joints36_uvd" (36x3). With up to two
+hands (--max-hands 2, the default) also "hands": [{"handedness": "left"|"right", "found", "joints_uvd",
+"joints_xyz_mm", "com_xyz_mm", "score", "joint_confidence", "gesture"}, ...] nearest first, and the nearest hand's
+"handedness", "score"; the top-level joints stay the nearest hand's. --max-hands 1 writes exactly the single-hand
+lines. Progress and the summary go to stderr.
 Frames that cannot be decoded are skipped, counted and listed at the end. Ctrl-C stops; every line already
 written is kept. Never needs a display.
 

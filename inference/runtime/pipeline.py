@@ -5,6 +5,10 @@ One code path for live cameras, recordings and replays (no ``if live:``): a :cla
 hand in range) give ``pose.found = False`` and never raise. :meth:`Pipeline.update_settings` may be called
 from another thread (the app's controls) between frames.
 
+Several hands (``PipelineSettings.max_hands=2``): every hand candidate of the segmentation is estimated with its own
+track (side, filters, fit; :mod:`inference.runtime.hands`), a left hand in the mirrored image, all crops of a frame
+as one network batch; ``pose`` is the nearest hand and ``pose.hands`` lists them all.
+
 A frame-level estimator (:class:`inference.runtime.estimator.FrameEstimator`, the MediaPipe teacher) replaces
 segment -> crop -> network by one call on the whole frame, timed as ``infer``; the pipeline picks that path once,
 when it is built.
