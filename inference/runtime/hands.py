@@ -172,8 +172,9 @@ class HandTrack:
 
     def reset(self, reason: str) -> None:
         """Forget the filters and fit tracks (not the side: it is the same hand); a candidate after the nearest must
-        be confirmed again (what comes back where a hand left need not be that hand)."""
-        self.confirmed, self.not_a_hand, self.frames_unconfirmed = False, False, 0
+        be confirmed again (what comes back where a hand left need not be that hand), one set aside stays so (a
+        flickering blob is not estimated again each time it reappears)."""
+        self.confirmed = False
         self.smoother.reset(reason)
         self.smoother36.reset(reason)
         for r in self.refiners.values():
