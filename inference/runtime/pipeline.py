@@ -452,8 +452,10 @@ class Pipeline:
         jobs: list[list[_Job]] = []
         for k, (seg, track) in enumerate(zip(segs, found_tracks, strict=True)):
             # Each hand sees the depth without the other hands: a hand within the crop's cube would otherwise be
-            # estimated or fitted as part of this one.
-            own = _without(depth, [other for j, other in enumerate(segs) if j != k])
+            # estimated or fitted as part of this one. Not without a candidate that is not confirmed as a hand yet
+            # (a forearm, clutter): the nearest hand is then estimated exactly as on the single-hand path.
+            own = _without(depth, [other for j, other in enumerate(segs)
+                                   if j != k and (j == 0 or found_tracks[j].confirmed)])
             hand_jobs = []
             for side in track.hypotheses():
                 if side == LEFT:
