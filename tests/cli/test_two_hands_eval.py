@@ -117,3 +117,22 @@ def test_synth_run_eval_of_two_hands_end_to_end(tmp_path: Path, capsys) -> None:
     assert result["hands"]["left"]["not_found"] == 0 and result["hands"]["right"]["not_found"] <= 3
     for side in ("right", "left"):
         assert result["hands"][side]["frames"] == 6 and result["hands"][side]["mean_error_mm"] < 20.0
+
+
+def test_the_both_scores_match_hands_by_palm_whatever_side_they_were_given(tmp_path: Path, capsys) -> None:
+    folder, right, left = _folder(tmp_path)
+    lines = [
+        {"index": 0, "found": True, "hands": [_hand("right", right[0]), _hand("left", left[0])]},  # both, right sides
+        {"index": 1, "found": True, "hands": [_hand("left", right[1] + 10.0), _hand("right", left[1])]},  # swapped
+        {"index": 2, "found": True, "hands": [_hand("right", right[2]), _hand("left", right[2] + 500.0)]},  # a false
+        {"index": 3, "found": True, "hands": [_hand("right", right[3])]},  # the left hand is out of view
+    ]
+    for line in lines:
+        line["joints_xyz_mm"] = line["hands"][0]["joints_xyz_mm"]
+    poses = tmp_path / "p.jsonl"
+    poses.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    both = _run(["--labels", str(folder), "--predictions", str(poses)], capsys)["hands"]["both"]
+    assert both["frames_both_labelled"] == 3 and both["both_found_pct"] == pytest.approx(200 / 3, abs=1e-3)
+    assert both["hands_matched"] == 6 and both["handedness_correct_pct"] == pytest.approx(400 / 6, abs=1e-3)
+    assert both["false_hands"] == 1
+    assert both["mean_error_mm"] == pytest.approx(np.linalg.norm([10.0] * 3) / 6, abs=1e-3)
