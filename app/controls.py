@@ -146,6 +146,9 @@ class ControlPanel(QWidget):
         self.refine_check = QCheckBox("Refine (model fit)")
         self.refine_check.setToolTip("Fit the articulated hand model to the depth after the network; its joints are "
                                      "used when the fit is close to the hand's points (14-joint depth models)")
+        self.two_hands_check = QCheckBox("Two hands (L/R)")
+        self.two_hands_check.setToolTip("Track up to two hands, each labelled left or right (slower: both sides are "
+                                        "fitted until a hand's side is decided)")
         self.smoothing_check = QCheckBox("One Euro smoothing")
         self.min_cutoff_spin = _spin(0.01, 30, 0.1, 2, " Hz")
         self.min_cutoff_spin.setToolTip("One Euro cutoff at rest (Hz): lower = steadier when still, more lag")
@@ -159,6 +162,7 @@ class ControlPanel(QWidget):
         self.near_spin.setValue(s.near_mm)
         self.far_spin.setValue(s.far_mm)
         self.refine_check.setChecked(s.refine)
+        self.two_hands_check.setChecked(s.max_hands == 2)
         self.smoothing_check.setChecked(s.smoothing)
         self.min_cutoff_spin.setValue(s.smooth_min_cutoff_hz)
         self.beta_spin.setValue(s.smooth_beta_per_mm)
@@ -167,6 +171,7 @@ class ControlPanel(QWidget):
         form.addRow("Depth from", self.near_spin)
         form.addRow("Depth to", self.far_spin)
         form.addRow(self.refine_check)
+        form.addRow(self.two_hands_check)
         form.addRow(self.smoothing_check)
         form.addRow("Min cutoff", self.min_cutoff_spin)
         form.addRow("Beta", self.beta_spin)
@@ -176,6 +181,7 @@ class ControlPanel(QWidget):
         self.smoothing_check.toggled.connect(self._smoothing_toggled)
         self._smoothing_toggled(s.smoothing, emit=False)
         self.refine_check.toggled.connect(self._refine_toggled)
+        self.two_hands_check.toggled.connect(lambda _on: self.settings_changed.emit())
         return box
 
     def _replay_group(self) -> QGroupBox:
@@ -300,6 +306,7 @@ class ControlPanel(QWidget):
         into.near_mm = self.near_spin.value()
         into.far_mm = self.far_spin.value()
         into.refine = self.refine_check.isChecked()
+        into.max_hands = 2 if self.two_hands_check.isChecked() else 1
         into.smoothing = self.smoothing_check.isChecked()
         into.smooth_min_cutoff_hz = self.min_cutoff_spin.value()
         into.smooth_beta_per_mm = self.beta_spin.value()

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.state import GestureHistory
+from app.state import GestureHistory, hands_gesture_text
 from inference.core.gesture_names import FINGER_COUNT
 
 MAX_NAME_PT, MIN_NAME_PT = 30, 12
@@ -71,6 +71,10 @@ class GesturePanel(QWidget):
         self.confidence = ConfidenceBar()
         self.count = QLabel("")
         self.count.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.per_hand = QLabel("")  # several hands: each one's gesture ("R: point · L: fist")
+        self.per_hand.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.per_hand.setFixedHeight(22)
+        self.per_hand.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.history_label = QLabel("")
         self.history_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.history_label.setStyleSheet("color: #bbb;")
@@ -78,7 +82,7 @@ class GesturePanel(QWidget):
         self.history_label.setFixedHeight(48)
         self.history_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        for widget in (caption, self.name, self.confidence, self.count, self.history_label):
+        for widget in (caption, self.name, self.confidence, self.count, self.per_hand, self.history_label):
             layout.addWidget(widget)
         layout.addStretch(1)
 
@@ -108,5 +112,6 @@ class GesturePanel(QWidget):
         self._set_name(gesture_title(gesture))
         self.confidence.set_value(state.gesture_confidence if gesture else 0.0)
         self.count.setText(f"{FINGER_COUNT[gesture]} fingers" if gesture in FINGER_COUNT else "")
+        self.per_hand.setText(hands_gesture_text(state))
         previous = list(self.history.entries)[1:]
         self.history_label.setText("before: " + ", ".join(gesture_title(g) for g, _ in previous) if previous else "")

@@ -123,6 +123,7 @@ def pipeline_settings(s: AppSettings) -> PipelineSettings:
         smoothing=s.smoothing,
         smoothing_params=SmoothingParams(min_cutoff_hz=s.smooth_min_cutoff_hz, beta_per_mm=s.smooth_beta_per_mm),
         refine=s.refine,
+        max_hands=s.max_hands if s.max_hands in (1, 2) else 1,  # a hand-edited settings file cannot break the app
     )
 
 
@@ -137,9 +138,9 @@ def update_pipeline(pipeline: Pipeline, s: AppSettings) -> None:
     """Apply changed settings to a running pipeline (thread-safe on the pipeline's side); they take effect on the
     next frame. Switching refinement on or off restarts the tracking (smoothing and the fit's track), so that a fit
     never starts from a pose that is frames old and the joints do not glide between the network's and the fit's."""
-    refine_changed = pipeline.settings.refine != s.refine
+    restart = pipeline.settings.refine != s.refine or pipeline.settings.max_hands != pipeline_settings(s).max_hands
     pipeline.update_settings(pipeline_settings(s))
-    if refine_changed:
+    if restart:  # refinement or the number of hands switched: every track starts afresh
         pipeline.reset()
 
 

@@ -30,6 +30,10 @@ MAX_CLOUD_POINTS = 20000
 # a (2 * around) x around lattice on each ellipsoid): about a thousand points, ~0.3 ms to make in the worker.
 FIT_RINGS, FIT_AROUND = 4, 8
 
+# Several hands: each drawn in its side's colour (both views) and labelled with its side's letter.
+SIDE_COLOURS: dict[str, tuple[int, int, int]] = {"right": (255, 150, 40), "left": (70, 170, 255)}
+SIDE_LETTERS: dict[str, str] = {"right": "R", "left": "L"}
+
 # The 12 edges of a cube as pairs of corner indices; corner i has bits (x, y, z) = (i & 1, i >> 1 & 1, i >> 2 & 1).
 CUBE_EDGES: tuple[tuple[int, int], ...] = tuple(
     (a, a | bit) for bit in (1, 2, 4) for a in range(8) if not a & bit
@@ -87,6 +91,31 @@ def mean_joint_error_mm(pred_xyz_mm: np.ndarray, gt_uvd: np.ndarray, intr: Intri
 
 
 @dataclass
+class HandView:
+    """One hand of a several-hands frame, as drawn.
+
+    Attributes:
+        handedness: ``"right"`` / ``"left"``.
+        joints_uv: ``(14, 2)`` joints in image pixels; joints_xyz_mm: ``(14, 3)`` in camera space (mm, y up).
+        gesture, gesture_confidence: this hand's gesture.
+    """
+
+    handedness: str
+    joints_uv: np.ndarray
+    joints_xyz_mm: np.ndarray
+    gesture: str | None = None
+    gesture_confidence: float = 0.0
+
+    @property
+    def colour(self) -> tuple[int, int, int]:
+        return SIDE_COLOURS.get(self.handedness, (255, 255, 255))
+
+    @property
+    def letter(self) -> str:
+        return SIDE_LETTERS.get(self.handedness, "?")
+
+
+@dataclass
 class ViewState:
     """Everything the views draw for one frame. Image coordinates are pixels of the depth grid.
 
@@ -111,6 +140,8 @@ class ViewState:
         fit_points_xyz_mm: ``(M, 3)`` float32 points on the surface of the accepted fit (camera space, as fitted on
             this frame, i.e. before smoothing), or None (no accepted fit, or not asked for).
         timings_ms: per-stage timings from the pipeline.
+        hands: every hand found when the pipeline tells their sides (several hands), nearest first; empty otherwise
+            (the views then draw the one hand in finger colours).
     """
 
     index: int
@@ -135,6 +166,7 @@ class ViewState:
     fit_status: str | None = None
     fit_points_xyz_mm: np.ndarray | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    hands: list[HandView] = field(default_factory=list)
     delivered_s: float = 0.0  # perf_counter when the worker handed it over (for end-to-end latency)
 
 
@@ -178,6 +210,12 @@ def build_view_state(
     elif pose.found and pose.com_xyz_mm is not None:  # a frame-level estimator (the teacher): no crop, no mask
         centre_xyz, cube_mm = pose.com_xyz_mm, DEFAULT_CUBE_MM
         mask = _cube_window(frame.depth_mm.shape, pose.com_xyz_mm, cube_mm, intr)
+    hand_results = getattr(result, "hands", None) or []
+    if len(hand_results) > 1 and mask is not None:  # the cloud shows every hand (each within its own cube)
+        mask = mask.copy()
+        for other in hand_results[1:]:
+            if other.segmentation.mask is not None:
+                mask |= other.segmentation.mask
     if centre_xyz is not None:
         state.cube_edges_uv = cube_edges_uv(centre_xyz, cube_mm, intr)
         state.com_xyz_mm = np.asarray(centre_xyz, np.float64)
@@ -185,7 +223,11 @@ def build_view_state(
             points, pixels = depth_to_points(frame.depth_mm, intr, mask)
             # The hand as the network sees it: segmented pixels (a frame estimator: the cube's window) within the
             # cube's depth range.
-            in_cube = np.abs(points[:, 2] - np.float32(centre_xyz[2])) <= 0.5 * cube_mm
+            centres_z = [centre_xyz[2]] + [h.pose.com_xyz_mm[2] for h in hand_results[1:]
+                                           if h.pose.com_xyz_mm is not None]
+            in_cube = np.zeros(len(points), bool)
+            for z in centres_z:
+                in_cube |= np.abs(points[:, 2] - np.float32(z)) <= 0.5 * cube_mm
             points, pixels = points[in_cube], pixels[in_cube]
             if len(points) > max_points:  # evenly strided subsample keeps the cloud's shape
                 keep = np.linspace(0, len(points) - 1, max_points).astype(np.int64)
@@ -203,7 +245,19 @@ def build_view_state(
             state.crop_joints_px = joints_to_crop_px(pose.joints_uvd, crop.window_px, crop.depth.shape[0])
         if frame.joints_uvd is not None:
             state.error_mm = mean_joint_error_mm(state.joints_xyz_mm, frame.joints_uvd, intr)
+    state.hands = [
+        HandView(h.handedness, np.asarray(h.joints_uvd, np.float64)[:, :2], np.asarray(h.joints_xyz_mm, np.float64),
+                 h.gesture, float(h.gesture_confidence or 0.0))
+        for h in (pose.hands or []) if h.found and h.handedness in SIDE_COLOURS and h.joints_uvd is not None
+    ]
     return state
+
+
+def hands_gesture_text(state: ViewState) -> str:
+    """Each hand's gesture on one line, e.g. ``R: point · L: fist`` ("" with fewer than two hands)."""
+    if len(state.hands) < 2:
+        return ""
+    return " · ".join(f"{h.letter}: {(h.gesture or '—').replace('_', ' ')}" for h in state.hands)
 
 
 def fit_text(state: ViewState | None, refine: bool) -> str:

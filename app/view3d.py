@@ -62,6 +62,7 @@ class HandView3D(gl.GLViewWidget):
         for item in (self.cloud, self.fit, self.bones, self.joints):
             item.setVisible(False)
             self.addItem(item)
+        self.labels: list[gl.GLTextItem] = []  # the L/R letter of each hand (several hands)
         self.colour_mode = "depth"  # or "rgb"
         self.show_fit = True
         self._fit_rgba = _rgba(np.array([FIT_RGB]), alpha=0.8)  # grown to the number of fitted points once, then reused
@@ -92,10 +93,38 @@ class HandView3D(gl.GLViewWidget):
         if state.joints_xyz_mm is None:
             self.bones.setVisible(False)
             self.joints.setVisible(False)
+            self._show_labels([], centre)
             return
-        joints = camera_to_gl(state.joints_xyz_mm, centre)
-        segments = joints[[j for p, c, _ in BONES for j in (p, c)]]
-        self.bones.setData(pos=segments, color=_BONE_RGBA, mode="lines", width=3.0)
-        self.joints.setData(pos=joints, color=_JOINT_RGBA, size=9.0)
+        if len(state.hands) > 1:  # several hands: each in its side's colour
+            joints = [camera_to_gl(h.joints_xyz_mm, centre) for h in state.hands]
+            segments = np.concatenate([j[[k for p, c, _ in BONES for k in (p, c)]] for j in joints])
+            bone_rgba = np.concatenate([np.repeat(_rgba(np.array([h.colour])), 2 * len(BONES), axis=0)
+                                        for h in state.hands])
+            joint_rgba = np.concatenate([np.repeat(_rgba(np.array([h.colour])), len(j), axis=0)
+                                         for h, j in zip(state.hands, joints, strict=True)])
+            self.bones.setData(pos=segments, color=bone_rgba, mode="lines", width=3.0)
+            self.joints.setData(pos=np.concatenate(joints), color=joint_rgba, size=9.0)
+        else:
+            joints_gl = camera_to_gl(state.joints_xyz_mm, centre)
+            segments = joints_gl[[j for p, c, _ in BONES for j in (p, c)]]
+            self.bones.setData(pos=segments, color=_BONE_RGBA, mode="lines", width=3.0)
+            self.joints.setData(pos=joints_gl, color=_JOINT_RGBA, size=9.0)
+        self._show_labels(state.hands, centre)
         self.bones.setVisible(True)
         self.joints.setVisible(True)
+
+    def _show_labels(self, hands: list, centre: np.ndarray) -> None:
+        """Each hand's letter (L/R) in its colour, 3 cm above its highest joint."""
+        while len(self.labels) < len(hands):
+            label = gl.GLTextItem()
+            self.labels.append(label)
+            self.addItem(label)
+        for k, label in enumerate(self.labels):
+            if k >= len(hands):
+                label.setVisible(False)
+                continue
+            hand = hands[k]
+            top = camera_to_gl(hand.joints_xyz_mm, centre)
+            top = top[int(np.argmax(top[:, 2]))] + np.array([0.0, 0.0, 0.03], np.float32)
+            label.setData(pos=top, color=(*hand.colour, 255), text=hand.letter)
+            label.setVisible(True)

@@ -16,6 +16,7 @@ from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 
 BONE_WIDTH_PX = 3.0
 JOINT_RADIUS_PX = 3.5
+LABEL_SIZE_PX = 18.0  # the L/R badge of a hand (screen pixels)
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -37,6 +38,7 @@ class ImageCanvas(QWidget):
         self._joints_uv: np.ndarray | None = None
         self._gt_uv: np.ndarray | None = None
         self._edges_uv: np.ndarray | None = None
+        self._hands: list = []
         self.message = ""
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
@@ -47,10 +49,14 @@ class ImageCanvas(QWidget):
         gt_uv: np.ndarray | None = None,
         cube_edges_uv: np.ndarray | None = None,
         message: str = "",
+        hands: list | None = None,
     ) -> None:
-        """Image ``(H, W, 3)`` uint8; joints ``(J, 2)`` and cube edges ``(E, 2, 2)`` in image pixels."""
+        """Image ``(H, W, 3)`` uint8; joints ``(J, 2)`` and cube edges ``(E, 2, 2)`` in image pixels; ``hands``
+        (:class:`app.state.HandView`, with their sides) are drawn each in its side's colour with its letter,
+        instead of ``joints_uv``."""
         self._image = to_qimage(rgb) if rgb is not None else None
         self._joints_uv, self._gt_uv, self._edges_uv = joints_uv, gt_uv, cube_edges_uv
+        self._hands = list(hands or [])
         self.message = message
         self.update()
 
@@ -83,8 +89,13 @@ class ImageCanvas(QWidget):
                 self._draw_edges(painter)
             if self._gt_uv is not None:
                 self.draw_skeleton(painter, self._gt_uv, ground_truth=True)
-            if self._joints_uv is not None:
+            if len(self._hands) > 1:
+                for hand in self._hands:
+                    self.draw_side_skeleton(painter, hand)
+            elif self._joints_uv is not None:
                 self.draw_skeleton(painter, self._joints_uv, ground_truth=False)
+                if self._hands:  # one hand whose side is known: its letter only
+                    self.draw_side_skeleton(painter, self._hands[0], bones=False)
             painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self._draw_caption(painter)
@@ -117,6 +128,44 @@ class ImageCanvas(QWidget):
         for j, (u, v) in enumerate(uv):
             painter.setBrush(QColor(*FINGER_COLOURS[JOINT_FINGER[j]]).lighter(130))
             painter.drawEllipse(QPointF(u, v), radius, radius)
+
+    def draw_side_skeleton(self, painter: QPainter, hand, bones: bool = True) -> None:
+        """One hand of several (:class:`app.state.HandView`): bones and joints in its side's colour (``bones``), its
+        letter (L/R) in a badge of that colour above its highest joint."""
+        uv = hand.joints_uv
+        if not np.all(np.isfinite(uv)):
+            return
+        colour = QColor(*hand.colour)
+        scale = painter.transform().m11() or 1.0
+        if bones:
+            pen = QPen(colour, BONE_WIDTH_PX)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(pen)
+            for parent, child, _ in BONES:
+                painter.drawLine(QPointF(*uv[parent]), QPointF(*uv[child]))
+            radius = JOINT_RADIUS_PX / scale
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour.lighter(140))
+            for u, v in uv:
+                painter.drawEllipse(QPointF(u, v), radius, radius)
+        painter.setPen(Qt.PenStyle.NoPen)
+        top = uv[int(np.argmin(uv[:, 1]))]
+        side = LABEL_SIZE_PX / scale
+        badge = QRectF(top[0] - side / 2, top[1] - 1.6 * side, side, side)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(badge, side / 5, side / 5)
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPixelSize(max(1, round(0.7 * LABEL_SIZE_PX)))
+        painter.save()
+        painter.translate(badge.center())
+        painter.scale(1 / scale, 1 / scale)  # the letter at a fixed screen size
+        painter.setFont(font)
+        painter.setPen(QColor(20, 20, 24))
+        half = LABEL_SIZE_PX / 2
+        painter.drawText(QRectF(-half, -half, 2 * half, 2 * half), Qt.AlignmentFlag.AlignCenter, hand.letter)
+        painter.restore()
 
     def _draw_caption(self, painter: QPainter) -> None:
         font = QFont(self.font())
@@ -165,9 +214,9 @@ class ImagePanel(QWidget):
         message = "" if state.found else f"no hand: {state.reason}"
         if state.error_mm is not None and self.show_ground_truth:
             message = f"error vs ground truth {state.error_mm:.1f} mm"
-        self.depth.set_content(state.depth_rgb, state.joints_uv, gt, state.cube_edges_uv, message)
+        self.depth.set_content(state.depth_rgb, state.joints_uv, gt, state.cube_edges_uv, message, state.hands)
         if state.color is not None:
-            self.rgb.set_content(state.color, state.joints_uv, gt, state.cube_edges_uv)
+            self.rgb.set_content(state.color, state.joints_uv, gt, state.cube_edges_uv, hands=state.hands)
         else:
             self.rgb.set_content(None, message="this source has no RGB")
 

@@ -22,13 +22,14 @@ import argparse
 import json
 import sys
 
-from handpose.commands.run import SOURCE_HELP, add_model_arguments, add_refine_argument
+from handpose.commands.run import SOURCE_HELP, add_max_hands_argument, add_model_arguments, add_refine_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", required=True, help=SOURCE_HELP)
     add_model_arguments(parser)
     add_refine_argument(parser)
+    add_max_hands_argument(parser)
     parser.add_argument("--frames", type=int, default=200, help="frames to measure (default 200)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured frames first (default 5)")
     parser.add_argument("--no-bare", action="store_true",
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         check_source_for(estimator, first)
     finally:
         first.close()  # a camera opened to see its streams is released for the looped source
-    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine))
+    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine, max_hands=args.max_hands))
     source = LoopedSource(lambda: open_source(args.source))
     if args.threaded:
         report = bench_threaded(source, pipeline, args.frames, warmup=args.warmup)

@@ -25,7 +25,10 @@ in joint_data_left.mat) and a poses JSONL carries "hands" lists ({"handedness": 
 "joints_xyz_mm" or "joints_uvd", ...}), each side is also scored on its own: the first hand of that handedness on
 a line against that side's labels (a line without one: that side "not found"; frames where the left hand is out
 of view are not labelled frames of the left side). The JSON object gains "hands": {"right": {...}, "left": {...}}
-with the same metrics; the top-level fields stay those of the lines' top-level pose against joint_data.mat.
+with the same metrics, and "both": the scores that do not trust the reported sides (each found hand matched to the
+labelled hand nearest its palm, within 100 mm): {"frames_both_labelled", "both_found_pct", "hands_matched",
+"handedness_correct_pct", "false_hands", "mean_error_mm"}; the top-level fields stay those of the lines'
+top-level pose against joint_data.mat.
 
 With --model instead of --predictions, LABELS must be an NYU-format directory (depth frames + joint_data.mat):
 every frame runs through the real runtime pipeline (segmentation -> crop, re-centred on the palm the network
@@ -159,13 +162,22 @@ def predict_with_models(args: argparse.Namespace) -> dict:  # name -> inference.
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     from tqdm import tqdm
 
     from inference.core.errors import DataFormatError, HandposeError
     from inference.core.geometry import NYU_INTRINSICS, Intrinsics
     from inference.evaluation.metrics import evaluate, rows_without_label_row
     from inference.evaluation.plots import check_plot_path, plot_comparison
-    from inference.formats.pose_files import PoseSet, is_poses_jsonl, load_left_labels, load_poses, read_hands_jsonl
+    from inference.evaluation.two_hands import two_hand_summary
+    from inference.formats.pose_files import (
+        PoseSet,
+        is_poses_jsonl,
+        load_left_labels,
+        load_poses,
+        read_hand_lists,
+        read_hands_jsonl,
+    )
 
     intrinsics = Intrinsics.from_json(args.intrinsics) if args.intrinsics else NYU_INTRINSICS
     if args.model is None and args.centre is not None:
@@ -188,12 +200,14 @@ def run(args: argparse.Namespace) -> int:
         labels = first_frames(labels, args.max_frames)  # the frames not run are not labelled frames of this eval
     results = {}
     sides: dict[str, dict] = {}  # name -> {"right": EvalResult, "left": EvalResult} for two-hand folders
+    both: dict[str, dict] = {}  # name -> two_hand_summary (found, sides, errors whatever the sides reported)
     left_labels = load_left_labels(args.labels, args.view) if args.model is None else None
 
     def score_sides(name: str, path: Path) -> None:
         hands = read_hands_jsonl(path, intrinsics) if left_labels is not None and is_poses_jsonl(path) else None
         if hands is not None:
             sides[name] = {"right": evaluate(labels, hands["right"]), "left": evaluate(left_labels, hands["left"])}
+            both[name] = two_hand_summary(labels, left_labels, read_hand_lists(path, intrinsics))
 
     def score(name: str, predictions: PoseSet) -> None:
         results[name] = evaluate(labels, predictions)
@@ -220,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
         dicts = {name: r.to_dict() for name, r in results.items()}
         for name, per_side in sides.items():
             dicts[name]["hands"] = {side: r.to_dict() for side, r in per_side.items()}
+            dicts[name]["hands"]["both"] = {k: (round(v, 3) if isinstance(v, float) and np.isfinite(v) else
+                                                None if isinstance(v, float) else v) for k, v in both[name].items()}
         out = next(iter(dicts.values())) if len(dicts) == 1 else dicts
         print(json.dumps(out, indent=2))
     else:
@@ -227,4 +243,9 @@ def run(args: argparse.Namespace) -> int:
         for name, per_side in sides.items():
             rows.update({f"{name} [{side}]": r for side, r in per_side.items()})
         print(format_table(rows))
+        for name, summary in both.items():
+            print(f"{name}: both hands found in {summary['both_found_pct']:.1f}% of {summary['frames_both_labelled']} "
+                  f"frames; side right for {summary['handedness_correct_pct']:.1f}% of {summary['hands_matched']} "
+                  f"hands found; {summary['false_hands']} false hands; {summary['mean_error_mm']:.1f} mm over "
+                  "the hands found")
     return 0

@@ -239,10 +239,11 @@ def read_poses_jsonl(path: str | Path) -> PoseSet:
 HANDEDNESS = ("right", "left")
 
 
-def _side_pose(hands: object, side: str, path: Path, number: int, intrinsics: Intrinsics) -> np.ndarray | None:
-    """``(14, 3)`` mm of the first found hand of ``side`` in a line's ``"hands"`` list, or None."""
+def _found_hands(hands: object, path: Path, number: int, intrinsics: Intrinsics) -> list[tuple[str | None, np.ndarray]]:
+    """The found hands of a line's ``"hands"`` list, as written (nearest first): ``(handedness, (14, 3) mm)``."""
     if not isinstance(hands, list):
         raise DataFormatError(path, f"line {number}: \"hands\" must be a list of objects (got {type(hands).__name__})")
+    out = []
     for k, hand in enumerate(hands):
         where = f"hands[{k}]: "
         if not isinstance(hand, dict):
@@ -252,14 +253,29 @@ def _side_pose(hands: object, side: str, path: Path, number: int, intrinsics: In
             raise DataFormatError(path, f"line {number}: {where}\"handedness\" must be \"right\", \"left\" or null "
                                         f"(got {handedness!r})")
         xyz, uvd = hand.get("joints_xyz_mm"), hand.get("joints_uvd")
-        if handedness != side or not _found_flag(hand, path, number, where, xyz is not None or uvd is not None):
+        if not _found_flag(hand, path, number, where, xyz is not None or uvd is not None):
             continue
         if xyz is not None:
-            return _joints_14x3(xyz, path, number, f"hands[{k}].joints_xyz_mm")
-        if uvd is not None:
-            return uvd_to_xyz(_joints_14x3(uvd, path, number, f"hands[{k}].joints_uvd"), intrinsics)
-        raise DataFormatError(path, f"line {number}: {where}\"found\" is true but it has no joints")
-    return None
+            out.append((handedness, _joints_14x3(xyz, path, number, f"hands[{k}].joints_xyz_mm")))
+        elif uvd is not None:
+            out.append((handedness, uvd_to_xyz(_joints_14x3(uvd, path, number, f"hands[{k}].joints_uvd"), intrinsics)))
+        else:
+            raise DataFormatError(path, f"line {number}: {where}\"found\" is true but it has no joints")
+    return out
+
+
+def _side_pose(hands: object, side: str, path: Path, number: int, intrinsics: Intrinsics) -> np.ndarray | None:
+    """``(14, 3)`` mm of the first found hand of ``side`` in a line's ``"hands"`` list, or None."""
+    return next((xyz for handedness, xyz in _found_hands(hands, path, number, intrinsics) if handedness == side), None)
+
+
+def read_hand_lists(path: str | Path, intrinsics: Intrinsics = NYU_INTRINSICS
+                    ) -> dict[int, list[tuple[str | None, np.ndarray]]]:
+    """Per frame index, every found hand of a poses JSONL's ``"hands"`` lists: ``(handedness, (14, 3) mm)``, nearest
+    first (a line without ``"hands"`` has none)."""
+    path = Path(path)
+    return {index: _found_hands(row.get("hands", []), path, number, intrinsics)
+            for number, index, row in _jsonl_rows(path)}
 
 
 def read_hands_jsonl(path: str | Path, intrinsics: Intrinsics = NYU_INTRINSICS) -> dict[str, PoseSet] | None:

@@ -4,10 +4,12 @@ Keys of each line (ARCHITECTURE.md): ``index`` (0-based frame index in the sourc
 ``found``, ``joints_uvd`` and ``joints_xyz_mm`` (14x3 lists, y up; null when not found), ``com_xyz_mm``
 (3 floats or null), ``gesture`` (name or null), ``gesture_confidence`` and ``timings_ms`` (stage -> ms); with
 model-based refinement ``fit_residual_mm`` (mm or null) and ``fit_status``; on request ``joints36_xyz_mm`` and
-``joints36_uvd`` (36x3 or null). Estimators that tell more (the MediaPipe teacher) add ``handedness``
-("right"/"left"), ``score`` (0-1) and ``joint_confidence`` (14 values, 0-1) for the nearest hand, and ``hands``:
-every hand found, nearest first, each {"handedness", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "score",
-"joint_confidence", "gesture"}. Fields are only ever added, so every reader of the 14 joints keeps working.
+``joints36_uvd`` (36x3 or null). With several hands (the crop networks with ``max_hands=2``, ``handpose run``'s
+default; the MediaPipe teacher) a line adds ``handedness`` ("right"/"left"), ``score`` (0-1; for the crop networks
+how well the fitted hand model explains the depth) and ``joint_confidence`` (14 values, 0-1, or null) for the nearest
+hand, and ``hands``: every hand found, nearest first, each {"handedness", "found", "joints_uvd", "joints_xyz_mm",
+"com_xyz_mm", "score", "joint_confidence", "gesture"}. Fields are only ever added, so every reader of the 14 joints
+keeps working.
 Every line is flushed as it is written, so an interrupted run keeps every frame already processed.
 """
 

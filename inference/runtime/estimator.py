@@ -262,6 +262,8 @@ class OnnxEstimator:
             raise ModelError(f"{self.path}: expected one output '{OUTPUT_NAME}' (1, {n_out}) for "
                              f"{len(meta.joint_ids)} joints; the graph has {have}")
         dtype = np.float16 if dtypes == {"tensor(float16)"} else np.float32
+        first = got_inputs[expected[0][0]].shape[0]
+        self._batch_dynamic = not isinstance(first, int)  # a graph exported with batch 1 takes one crop a run
         return dtype, expected
 
     # --- inference --------------------------------------------------------------------------------
@@ -279,6 +281,28 @@ class OnnxEstimator:
         """``crop`` -> ``(J, 3)`` float32 joints in cube units."""
         self._fill(crop)
         return self.metadata.palm_to_nyu(self.run_raw().reshape(self.joints, 3).astype(np.float32, copy=False))
+
+    def predict_batch(self, crops: Sequence[HandCrop]) -> np.ndarray:
+        """Several crops -> ``(B, J, 3)`` float32: one run of the network (several hands cost less than as many
+        runs), or one run per crop when the graph's batch is fixed at 1."""
+        if len(crops) == 1 or not self._batch_dynamic:
+            return np.stack([self.predict(c) for c in crops])
+        for crop in crops:
+            self.metadata.check_crop(crop, self.path)
+        depth = np.stack([c.depth for c in crops])[:, None]
+        rgb = np.stack([c.rgb for c in crops]) if self.metadata.uses_rgb else None
+        feeds = {name: np.ascontiguousarray(x, self._input_dtype)
+                 for name, x in pack_inputs(self.metadata.input_layout, depth, rgb).items()}
+        out = self.session.run([OUTPUT_NAME], feeds)[0].reshape(len(crops), self.joints, 3).astype(np.float32)
+        return np.stack([self.metadata.palm_to_nyu(joints) for joints in out])
+
+
+def predict_crops(estimator: Estimator, crops: Sequence[HandCrop]) -> np.ndarray:
+    """``(B, J, 3)`` joints of several crops, as one batch where the estimator can (``predict_batch``)."""
+    batch = getattr(estimator, "predict_batch", None)
+    if batch is not None and len(crops) > 1:
+        return np.asarray(batch(crops), np.float32)
+    return np.stack([estimator.predict(c) for c in crops])
 
 
 def load_estimator(

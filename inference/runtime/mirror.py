@@ -9,6 +9,7 @@ negating their x; decoding with the original crop then gives the left hand's joi
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from inference.core.frame import HandCrop
@@ -43,3 +44,25 @@ def predict_mirrored(estimator: Estimator, crop: HandCrop, intr: Intrinsics) -> 
 def estimate_left_hand(estimator: Estimator, crop: HandCrop, intr: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
     """The left hand in ``crop`` by the right-hand ``estimator``: ``(joints_xyz_mm, joints_uvd)``, each ``(J, 3)``."""
     return decode_prediction(predict_mirrored(estimator, crop, intr), crop, intr)
+
+
+def mirror_image(image: np.ndarray, intrinsics: Intrinsics, nearest: bool) -> np.ndarray:
+    """``image`` reflected about the principal point's column (``u' = 2 cx - u``); uncovered pixels 0."""
+    h, w = image.shape[:2]
+    map_x = np.broadcast_to((2.0 * intrinsics.cx - np.arange(w, dtype=np.float32))[None, :], (h, w))
+    map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
+    return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                     cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                     borderValue=0)
+
+
+def mirror_uvd(uvd: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Joints ``(..., 3)`` (u px, v px, d mm) reflected like :func:`mirror_image`."""
+    out = np.array(uvd, np.float64, copy=True)
+    out[..., 0] = 2.0 * intrinsics.cx - out[..., 0]
+    return out
+
+
+def mirror_xyz(xyz_mm: np.ndarray) -> np.ndarray:
+    """Camera-space points ``(..., 3)`` (mm) reflected like :func:`mirror_image` (``x -> -x``)."""
+    return np.asarray(xyz_mm, np.float64) * _FLIP_X

@@ -5,6 +5,10 @@ One code path for live cameras, recordings and replays (no ``if live:``): a :cla
 hand in range) give ``pose.found = False`` and never raise. :meth:`Pipeline.update_settings` may be called
 from another thread (the app's controls) between frames.
 
+Several hands (``PipelineSettings.max_hands=2``): every hand candidate of the segmentation is estimated with its own
+track (side, filters, fit; :mod:`inference.runtime.hands`), a left hand in the mirrored image, all crops of a frame
+as one network batch; ``pose`` is the nearest hand and ``pose.hands`` lists them all.
+
 A frame-level estimator (:class:`inference.runtime.estimator.FrameEstimator`, the MediaPipe teacher) replaces
 segment -> crop -> network by one call on the whole frame, timed as ``infer``; the pipeline picks that path once,
 when it is built.
@@ -18,18 +22,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from inference.core.frame import Frame, HandCrop, HandPose
-from inference.core.geometry import xyz_to_uvd
+from inference.core.geometry import Intrinsics, uvd_to_xyz, xyz_to_uvd
 from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSettings
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import decode_prediction, make_crop
-from inference.preprocess.segmentation import Segmentation, SegmentationParams, segment_hand
-from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator
+from inference.preprocess.segmentation import Segmentation, SegmentationParams, segment_hand, segment_hands
+from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator, predict_crops
 from inference.runtime.gestures import classify_gesture
+from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTrack, HandTracks
+from inference.runtime.mirror import mirror_image, mirror_uvd, mirror_xyz
 from inference.runtime.smoothing import JointSmoother, SmoothingParams
 
 # Keys of HandPose.timings_ms; total = segment + crop + infer + fit + post (capture is reported apart).
@@ -53,6 +60,11 @@ class PipelineSettings:
             the palm it found and ask again (DeepPrior++'s refinement: a crop that started on a forearm or a wrist
             walks to the hand); at most ``recentre_passes`` more passes.
         recentre_passes: the most extra network passes a frame may take for that.
+        max_hands: 1 = the nearest hand only (no handedness, the single-hand path); 2 = up to two hands, each with
+            its side (left hands through the mirrored image), identity, filter and fit over time
+            (:mod:`inference.runtime.hands`; crop networks with the 14 NYU joints only). ``pose.hands`` lists them,
+            nearest first; the pose itself is the nearest.
+        handedness: when a hand's side is held and how hands are followed across frames.
     """
 
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
@@ -64,6 +76,12 @@ class PipelineSettings:
     refine_settings: RefineSettings = field(default_factory=RefineSettings)
     recentre_mm: float = 20.0
     recentre_passes: int = 3
+    max_hands: int = 1
+    handedness: HandednessSettings = field(default_factory=HandednessSettings)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_hands <= 2:
+            raise ValueError(f"max_hands must be 1 or 2, got {self.max_hands}")
 
 
 @dataclass
@@ -83,6 +101,46 @@ class FrameResult:
     crop: HandCrop | None
     segmentation: Segmentation
     fit: Refinement | None = None
+    hands: list[HandResult] | None = None
+
+
+@dataclass
+class HandResult:
+    """One hand of a several-hands frame (``FrameResult.hands``, nearest first; ``pose`` is also in
+    ``FrameResult.pose.hands``).
+
+    Attributes:
+        pose: its estimate (``handedness`` set; joints in the real camera).
+        crop: the network input it was estimated from (the mirrored image's crop for a left hand).
+        segmentation: its candidate of the segmentation.
+        fit: its fit (in the mirrored image for a left hand), or None.
+        track_id: the number that stays with this hand across frames.
+    """
+
+    pose: HandPose
+    crop: HandCrop | None
+    segmentation: Segmentation
+    fit: Refinement | None
+    track_id: int
+
+
+@dataclass
+class _Job:
+    """One hand hypothesis being estimated: a side's view of one hand candidate.
+
+    ``depth``/``color`` are the images in that side's space (mirrored for a left hand), ``centre`` ``(3,)`` the crop
+    centre (u px, v px, d mm) in it; the results (crop, joints, fit) are in that space too."""
+
+    side: str
+    depth: np.ndarray
+    color: np.ndarray | None
+    centre: np.ndarray
+    passes_left: int
+    crop: HandCrop | None = None
+    xyz_mm: np.ndarray | None = None
+    uvd: np.ndarray | None = None
+    fit: Refinement | None = None
+    joints36: np.ndarray | None = None
 
 
 _NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
@@ -111,6 +169,20 @@ def _sanitised_depth(depth: np.ndarray) -> np.ndarray | None:
     return depth
 
 
+_OTHER_HAND_GROW = np.ones((5, 5), np.uint8)  # the other hand's mask grown by 2 px: its rim goes with it
+
+
+def _without(depth: np.ndarray, others: list[Segmentation]) -> np.ndarray:
+    """``depth`` with the pixels of the ``others`` hands set to 0 (invalid); ``depth`` itself when there are none."""
+    if not others:
+        return depth
+    out = depth.copy()
+    for seg in others:
+        if seg.mask is not None:
+            out[cv2.dilate(seg.mask.view(np.uint8), _OTHER_HAND_GROW).view(bool)] = 0
+    return out
+
+
 class Pipeline:
     """Turns frames into hand poses with one :class:`Estimator`.
 
@@ -134,6 +206,7 @@ class Pipeline:
         self._filter = JointSmoother()
         self._filter36 = JointSmoother()  # the fitted model's 36 joints, smoothed alike
         self._refiner = HandRefiner()
+        self._tracks = HandTracks()  # several hands: one track each (used when settings.max_hands > 1)
         self._last_index: int | None = None
         self._reset_pending = False
         self.update_settings(settings or PipelineSettings())
@@ -168,6 +241,10 @@ class Pipeline:
                 self._filter36 = JointSmoother(new.smoothing_params)
             if new.refine_settings != self._refiner.settings:
                 self._refiner = HandRefiner(new.refine_settings)
+            if (new.smoothing_params, new.refine_settings, new.handedness, new.max_hands) != (
+                    self._tracks.smoothing_params, self._tracks.refine_settings, self._tracks.settings,
+                    self._tracks.max_hands):
+                self._tracks = HandTracks(new.handedness, new.refine_settings, new.smoothing_params, new.max_hands)
             self._settings = new
             return new
 
@@ -191,6 +268,7 @@ class Pipeline:
         self._filter.reset("pipeline reset")
         self._filter36.reset("pipeline reset")
         self._refiner.reset("pipeline reset")
+        self._tracks = self._tracks.fresh()
         if self._frame_level:
             self.estimator.reset()
 
@@ -209,16 +287,17 @@ class Pipeline:
                 self._filter.reset("frame index went back")
                 self._filter36.reset("frame index went back")
                 self._refiner.reset("frame index went back")
+                self._tracks = self._tracks.fresh()
             self._last_index = frame.index
         return self._process(frame, float(capture_ms), com_uvd)
 
     def _smooth_and_classify(self, xyz_mm: np.ndarray, joints36: np.ndarray | None, frame: Frame,
-                             settings: PipelineSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
-                                                                  np.ndarray | None, str | None, float]:
-        """The post stage of a found hand: smoothing (the 14 joints, and the fitted model's 36 alike), pixels,
-        gesture -> (xyz_mm, uvd, joints36, uvd36, gesture, confidence)."""
-        with self._lock:
-            smoother, smoother36 = self._filter, self._filter36
+                             settings: PipelineSettings, smoothers: tuple[JointSmoother, JointSmoother]
+                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, str | None,
+                                        float]:
+        """The post stage of a found hand: smoothing with that hand's ``smoothers`` (the 14 joints, and the fitted
+        model's 36 alike), pixels, gesture -> (xyz_mm, uvd, joints36, uvd36, gesture, confidence)."""
+        smoother, smoother36 = smoothers
         if settings.smoothing:
             xyz_mm = smoother.filter(xyz_mm, frame.timestamp_s)
         uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
@@ -241,12 +320,57 @@ class Pipeline:
             self._filter36.reset(reason)
             self._refiner.reset(reason)
 
+    def _network(self, jobs: list[_Job], intr: Intrinsics, settings: PipelineSettings) -> tuple[float, float]:
+        """Crop and estimate every job, all of them as one batch; while the network puts a palm well away from its
+        crop's centre, crop around it again and ask again (those jobs only) -> (crop_s, infer_s)."""
+        meta = self.estimator.metadata
+        cube_mm = settings.cube_mm or meta.cube_mm
+        crop_s = infer_s = 0.0
+        active = jobs
+        while active:
+            ta = time.perf_counter()
+            crops = [
+                make_crop(job.depth, job.centre, intr, cube_mm, color=job.color if meta.uses_rgb else None,
+                          rgb_mean=self._rgb_mean, rgb_std=self._rgb_std, size=meta.input_size)
+                for job in active
+            ]
+            tb = time.perf_counter()
+            joints_norm = predict_crops(self.estimator, crops)  # (B, J, 3) cube units
+            tc = time.perf_counter()
+            crop_s, infer_s = crop_s + tb - ta, infer_s + tc - tb
+            again = []
+            for job, crop, norm in zip(active, crops, joints_norm, strict=True):
+                job.crop = crop
+                job.xyz_mm, job.uvd = decode_prediction(norm, crop, intr)
+                if job.passes_left <= 0 or not self._gestures_possible or not np.isfinite(job.xyz_mm).all():
+                    continue
+                palm = palm_middle(job.xyz_mm)  # the palm body's middle: where training crops were centred
+                palm_uvd = xyz_to_uvd(palm, intr)
+                if np.linalg.norm(palm - crop.com_xyz_mm) <= settings.recentre_mm or not _surface_near(job.depth,
+                                                                                                       palm_uvd):
+                    continue  # close enough, or the network points where the camera sees no hand: keep this crop
+                job.centre = palm_uvd
+                job.passes_left -= 1
+                again.append(job)
+            active = again
+        return crop_s, infer_s
+
+    def _fit(self, job: _Job, refiner: HandRefiner, frame: Frame) -> None:
+        """Fit the hand model to the job's hand (in the job's space) and use the fitted joints when accepted."""
+        assert job.crop is not None and job.xyz_mm is not None
+        job.fit = refiner.refine(observe(job.depth, job.crop, frame.intrinsics, palm_middle(job.xyz_mm)), job.xyz_mm,
+                                 frame.index)
+        if job.fit.status == STATUS_OK:
+            job.joints36 = job.fit.joints_xyz_mm
+            job.xyz_mm = job.joints36[list(EVAL_JOINT_IDS)]
+            job.uvd = xyz_to_uvd(job.xyz_mm, frame.intrinsics)
+
     def _process_crop(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
         """segment -> crop (re-centred on the palm found) -> network -> decode -> fit -> post."""
         with self._lock:
             settings, refiner = self._settings, self._refiner
-        meta = self.estimator.metadata
-        cube_mm = settings.cube_mm or meta.cube_mm
+        if settings.max_hands > 1 and com_uvd is None and self._refinable:
+            return self._process_hands(frame, capture_ms, settings)
         timings = {"capture": float(capture_ms)}
         t0 = time.perf_counter()
 
@@ -269,43 +393,24 @@ class Pipeline:
         # The segmentation's centre, not the previous frame's palm: following the previous palm (against a centre
         # that jumped to another blob) was measured to cost accuracy once the crop re-centres itself and the fit
         # tracks (random frames 18.5 -> 36.6 mm, sequences 8.1 -> 8.3 mm; docs/fitting.md).
-        centre = seg.com_uvd
-        # Crop, estimate; while the network puts the palm well away from the crop's centre, crop around it again.
-        crop_s = infer_s = 0.0
-        passes = 0 if com_uvd is not None else settings.recentre_passes
-        for k in range(passes + 1):
-            ta = time.perf_counter()
-            crop = make_crop(
-                depth, centre, frame.intrinsics, cube_mm, color=frame.color if meta.uses_rgb else None,
-                rgb_mean=self._rgb_mean, rgb_std=self._rgb_std, size=meta.input_size,
-            )
-            tb = time.perf_counter()
-            joints_norm = self.estimator.predict(crop)  # (J, 3) cube units
-            tc = time.perf_counter()
-            crop_s, infer_s = crop_s + tb - ta, infer_s + tc - tb
-            xyz_mm, uvd = decode_prediction(joints_norm, crop, frame.intrinsics)
-            if k == passes or not self._gestures_possible or not np.isfinite(xyz_mm).all():
-                break
-            palm = palm_middle(xyz_mm)  # the palm body's middle: where training crops were centred, near enough
-            palm_uvd = xyz_to_uvd(palm, frame.intrinsics)
-            if np.linalg.norm(palm - crop.com_xyz_mm) <= settings.recentre_mm or not _surface_near(depth, palm_uvd):
-                break  # close enough, or the network points where the camera sees no hand: keep this crop
-            centre = palm_uvd
+        job = _Job(RIGHT, depth, frame.color, seg.com_uvd, 0 if com_uvd is not None else settings.recentre_passes)
+        crop_s, infer_s = self._network([job], frame.intrinsics, settings)
         t3 = time.perf_counter()
+        crop, xyz_mm, uvd = job.crop, job.xyz_mm, job.uvd
+        assert crop is not None and xyz_mm is not None
         found = bool(np.isfinite(xyz_mm).all())
         joints36 = fit_residual = fit_status = fit = None
         if found and settings.refine and self._refinable:
-            fit = refiner.refine(observe(depth, crop, frame.intrinsics, palm_middle(xyz_mm)), xyz_mm, frame.index)
+            self._fit(job, refiner, frame)
+            fit, xyz_mm, uvd, joints36 = job.fit, job.xyz_mm, job.uvd, job.joints36
             fit_residual, fit_status = fit.residual_mm, fit.status
-            if fit.status == STATUS_OK:
-                joints36 = fit.joints_xyz_mm
-                xyz_mm = joints36[list(EVAL_JOINT_IDS)]
-                uvd = xyz_to_uvd(xyz_mm, frame.intrinsics)
         t_fit = time.perf_counter()
         gesture, confidence, uvd36 = None, 0.0, None
         if found:
-            xyz_mm, uvd, joints36, uvd36, gesture, confidence = self._smooth_and_classify(xyz_mm, joints36, frame,
-                                                                                          settings)
+            with self._lock:
+                smoothers = self._filter, self._filter36
+            xyz_mm, uvd, joints36, uvd36, gesture, confidence = self._smooth_and_classify(
+                xyz_mm, joints36, frame, settings, smoothers)
         else:
             self._lost("hand lost")
             xyz_mm = uvd = None
@@ -318,6 +423,123 @@ class Pipeline:
             fit_residual_mm=fit_residual, fit_status=fit_status,
         )
         return FrameResult(frame, pose, crop, seg, fit)
+
+    def _process_hands(self, frame: Frame, capture_ms: float, settings: PipelineSettings) -> FrameResult:
+        """Up to ``max_hands`` hands: segment -> match to tracks -> per hand and side hypothesis crop (a left hand in
+        the mirrored image) -> network (all crops one batch) -> fit -> side evidence -> post, per hand."""
+        with self._lock:
+            tracks = self._tracks
+        intr = frame.intrinsics
+        timings = {"capture": float(capture_ms)}
+        t0 = time.perf_counter()
+        depth = _sanitised_depth(np.asarray(frame.depth_mm))
+        if depth is None:
+            segs = [Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape "
+                                               f"{frame.depth_mm.shape}")]
+        else:
+            segs = segment_hands(depth, intr, settings.segmentation, settings.max_hands)
+        t1 = time.perf_counter()
+        timings["segment"] = (t1 - t0) * 1e3
+        if not segs[0].found:
+            tracks.lose_all()
+            timings.update(crop=0.0, infer=0.0, fit=0.0, post=0.0, total=timings["segment"])
+            return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
+        assert depth is not None
+        found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
+        # Candidates after the nearest that turned out not to be hands are not estimated again while followed.
+        keep = [k for k, t in enumerate(found_tracks) if k == 0 or not t.skip(settings.handedness)]
+        segs, found_tracks = [segs[k] for k in keep], [found_tracks[k] for k in keep]
+        tracks.settle_pair([t for k, t in enumerate(found_tracks) if k == 0 or t.confirmed])  # held on one side
+        color = frame.color if self.estimator.metadata.uses_rgb else None
+        jobs: list[list[_Job]] = []
+        for k, (seg, track) in enumerate(zip(segs, found_tracks, strict=True)):
+            # Each hand sees the depth without the other hands: a hand within the crop's cube would otherwise be
+            # estimated or fitted as part of this one. Not without a candidate that is not confirmed as a hand yet
+            # (a forearm, clutter): the nearest hand is then estimated exactly as on the single-hand path.
+            own = _without(depth, [other for j, other in enumerate(segs)
+                                   if j != k and (j == 0 or found_tracks[j].confirmed)])
+            hand_jobs = []
+            for side in track.hypotheses():
+                if side == LEFT:
+                    hand_jobs.append(_Job(LEFT, mirror_image(own, intr, nearest=True), None if color is None else
+                                          mirror_image(color, intr, nearest=False), mirror_uvd(seg.com_uvd, intr),
+                                          settings.recentre_passes))
+                else:
+                    hand_jobs.append(_Job(RIGHT, own, color, seg.com_uvd, settings.recentre_passes))
+            jobs.append(hand_jobs)
+        crop_s, infer_s = self._network([j for hand_jobs in jobs for j in hand_jobs], intr, settings)
+        t3 = time.perf_counter()
+        for track, hand_jobs in zip(found_tracks, jobs, strict=True):
+            residual = {}
+            for job in hand_jobs:
+                assert job.xyz_mm is not None
+                if not np.isfinite(job.xyz_mm).all():
+                    residual[job.side] = np.inf
+                    continue
+                # Deciding the side takes both fits; a held side is fitted only when the fit is asked for.
+                if settings.refine or len(hand_jobs) > 1:
+                    network = job.xyz_mm, job.uvd
+                    self._fit(job, track.refiner(job.side), frame)
+                    assert job.fit is not None
+                    residual[job.side] = job.fit.residual_mm if job.fit.residual_mm is not None else np.inf
+                    if not settings.refine:  # the fit only told the side: report the network's joints
+                        job.xyz_mm, job.uvd, job.joints36 = network[0], network[1], None
+            track.add_evidence(residual, settings.handedness)
+            track.confirm(residual, settings.handedness)
+        # Reported: the nearest candidate (as with one hand), and the others once a hand model has fitted them.
+        shown = [k for k, t in enumerate(found_tracks) if k == 0 or t.confirmed]
+        segs, found_tracks, jobs = ([xs[k] for k in shown] for xs in (segs, found_tracks, jobs))
+        tracks.settle_pair(found_tracks, {t.track_id: tuple(j.side for j in hand_jobs)
+                                          for t, hand_jobs in zip(found_tracks, jobs, strict=True)})
+        t_fit = time.perf_counter()
+        hands: list[HandResult] = []
+        for seg, track, hand_jobs in zip(segs, found_tracks, jobs, strict=True):
+            job = next((j for j in hand_jobs if j.side == track.side_shown), hand_jobs[0])
+            hands.append(self._hand_result(job, seg, track, frame, settings))
+        t4 = time.perf_counter()
+        timings.update(crop=crop_s * 1e3, infer=infer_s * 1e3, fit=(t_fit - t3) * 1e3, post=(t4 - t_fit) * 1e3)
+        timings["total"] = sum(timings[k] for k in ("segment", "crop", "infer", "fit", "post"))
+        first = hands[0]
+        nearest = dataclasses.replace(first.pose, timings_ms=timings, hands=[h.pose for h in hands])
+        return FrameResult(frame, nearest, first.crop, first.segmentation, first.fit, hands=hands)
+
+    def _hand_result(self, job: _Job, seg: Segmentation, track: HandTrack, frame: Frame,
+                     settings: PipelineSettings) -> HandResult:
+        """One hand's pose in the real camera (a left job's joints mirrored back), smoothed by its track's filters
+        (restarted when the side shown changes: the two hypotheses are different estimates)."""
+        assert job.crop is not None and job.xyz_mm is not None
+        xyz_mm, joints36 = job.xyz_mm, job.joints36 if settings.refine else None
+        com_xyz_mm = job.crop.com_xyz_mm
+        if job.side == LEFT:
+            xyz_mm, com_xyz_mm = mirror_xyz(xyz_mm), mirror_xyz(com_xyz_mm)
+            joints36 = None if joints36 is None else mirror_xyz(joints36)
+        if track.shown_last != job.side:
+            track.smoother.reset("side changed")
+            track.smoother36.reset("side changed")
+        track.shown_last = job.side
+        found = bool(np.isfinite(xyz_mm).all())
+        gesture, confidence, uvd, uvd36 = None, 0.0, None, None
+        if found:
+            xyz_mm, uvd, joints36, uvd36, gesture, confidence = self._smooth_and_classify(
+                xyz_mm, joints36, frame, settings, (track.smoother, track.smoother36))
+        else:
+            track.reset("no estimate")
+            xyz_mm = None
+        fit = job.fit
+        use_fit = settings.refine and fit is not None
+        residual = fit.residual_mm if fit is not None else None
+        # The detection score: how well the hand model explains the depth at the estimate (1 = on the surface, 0 = at
+        # the fit's rejection residual or worse, or no fit possible).
+        max_residual = settings.refine_settings.max_residual_mm
+        score = float(np.clip(1.0 - residual / max_residual, 0.0, 1.0)) if residual is not None and np.isfinite(
+            residual) else 0.0
+        pose = HandPose(
+            found=found, joints_xyz_mm=xyz_mm, joints_uvd=uvd, com_xyz_mm=com_xyz_mm, gesture=gesture,
+            gesture_confidence=confidence, joints36_xyz_mm=joints36, joints36_uvd=uvd36,
+            fit_residual_mm=residual if use_fit else None, fit_status=fit.status if use_fit and fit else None,
+            handedness=job.side, score=score if found else 0.0,
+        )
+        return HandResult(pose, job.crop, seg, fit if use_fit else None, track.track_id)
 
     def _process_whole_frame(self, frame: Frame, capture_ms: float, com_uvd: np.ndarray | None) -> FrameResult:
         """frame estimator (timed as ``infer``) -> post; the nearest hand is the pose, every hand is in ``hands``."""
@@ -343,8 +565,10 @@ class Pipeline:
         ]
         if hands:
             first = hands[0]  # the nearest: smoothed like any single-hand estimate
+            with self._lock:
+                smoothers = self._filter, self._filter36
             xyz_mm, uvd, _, _, gesture, confidence = self._smooth_and_classify(first.joints_xyz_mm, None, frame,
-                                                                               settings)
+                                                                               settings, smoothers)
             first.joints_xyz_mm, first.joints_uvd = xyz_mm, uvd
             first.gesture, first.gesture_confidence = gesture, confidence
             if settings.gestures and self._gestures_possible:

@@ -51,10 +51,10 @@ from inference.core.frame import Frame
 from inference.core.skeleton import NUM_JOINTS
 from inference.fit.refiner import HandRefiner, Refinement
 from inference.formats.recording import Recorder
+from inference.runtime.mirror import mirror_image, mirror_uvd
 from inference.sources.base import FrameSource
 from inference.teacher.confidence import REJECT_BELOW, motion_factor
 from inference.teacher.estimator import TeacherEstimator, TeacherHand
-from inference.teacher.mirroring import mirror_image, mirror_uvd
 
 CONFIDENCE_JSONL = "confidence.jsonl"
 DEFAULT_LABEL_MODEL = "mediapipe-full"

@@ -17,7 +17,7 @@ Per frame, for the hand the teacher found:
    conventions on the teacher's own landmarks); otherwise the teacher's joints, unchanged.
 
 The model is a right hand: a left hand is fitted in the frame mirrored about the principal point's column
-(:mod:`inference.teacher.mirroring`) and mirrored back.
+(:func:`inference.runtime.mirror.mirror_image`) and mirrored back.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import make_crop
+from inference.runtime.mirror import mirror_image
 from inference.teacher.estimator import TeacherHand
-from inference.teacher.mirroring import mirror_image
 from inference.teacher.nyu_mapping import (
     ALONG_BONE,
     FINGER_LANDMARKS,

@@ -20,6 +20,10 @@ from tests.helpers.tiny_models import make_tiny_model, make_wrong_shape_model
 
 KEYS = {"index", "timestamp_s", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "gesture",
         "gesture_confidence", "timings_ms"}
+# With up to two hands (--max-hands 2, the default): every hand found, and the nearest one's side at the top level.
+HAND_KEYS = {"hands", "handedness", "score", "joint_confidence"}
+HAND_ENTRY_KEYS = {"handedness", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "score", "joint_confidence",
+                   "gesture"}
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +43,20 @@ def _rows(path: Path) -> list[dict]:
 def test_run_writes_one_line_per_frame(
     model: Path, sequence: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    out = tmp_path / "poses.jsonl"
-    assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(out), "--headless"]) == 0
+    out, default = tmp_path / "poses.jsonl", tmp_path / "default.jsonl"
+    assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(default)]) == 0
+    assert all(set(row) == KEYS | {"fit_residual_mm", "fit_status"} for row in _rows(default))  # one hand by default
+    assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(out), "--headless",
+                 "--max-hands", "2"]) == 0
     rows = _rows(out)
     assert [r["index"] for r in rows] == list(range(8))
     for row in rows:
-        assert set(row) == KEYS | {"fit_residual_mm", "fit_status"} and row["found"] is True  # refinement: on
+        assert set(row) == KEYS | HAND_KEYS | {"fit_residual_mm", "fit_status"} and row["found"] is True
         assert len(row["joints_xyz_mm"]) == 14 and all(len(j) == 3 for j in row["joints_uvd"])
+        nearest = row["hands"][0]  # one blob: one hand, the top-level pose
+        assert len(row["hands"]) == 1 and set(nearest) == HAND_ENTRY_KEYS
+        assert nearest["joints_xyz_mm"] == row["joints_xyz_mm"] and nearest["handedness"] == row["handedness"]
+        assert nearest["handedness"] in ("left", "right") and 0.0 <= nearest["score"] <= 1.0
         assert set(row["timings_ms"]) == {"capture", "segment", "crop", "infer", "fit", "post", "total"}
     assert rows[1]["timestamp_s"] > rows[0]["timestamp_s"]
     poses = read_poses_jsonl(out)  # the evaluator reads it back
@@ -55,11 +66,12 @@ def test_run_writes_one_line_per_frame(
 
 
 def test_no_refine_and_36_joints(model: Path, sequence: Path, tmp_path: Path) -> None:
-    """--no-refine writes exactly the 14-joint contract; --joints 36 adds the fitted model's joints (null without a
-    fit: a random test network's hand does not fit the blob, so those rows carry the reason instead)."""
+    """--no-refine --max-hands 1 writes exactly the 14-joint contract; --joints 36 adds the fitted model's joints
+    (null without a fit: a random test network's hand does not fit the blob, so those rows carry the reason
+    instead)."""
     plain, full = tmp_path / "plain.jsonl", tmp_path / "full.jsonl"
     assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(plain),
-                 "--no-refine"]) == 0
+                 "--no-refine", "--max-hands", "1"]) == 0
     assert all(set(row) == KEYS for row in _rows(plain))
     assert main(["run", "--source", f"replay:{sequence}", "--model", str(model), "--out", str(full),
                  "--joints", "36"]) == 0

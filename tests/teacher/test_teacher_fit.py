@@ -13,11 +13,11 @@ from inference.core.geometry import NYU_INTRINSICS, xyz_to_uvd
 from inference.fit.model import PosedHand
 from inference.fit.refiner import HandRefiner
 from inference.handmodel import mean_shape
+from inference.runtime.mirror import mirror_image
 from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.teacher import teacher_fit
 from inference.teacher.confidence import Evidence
 from inference.teacher.estimator import TeacherHand
-from inference.teacher.mirroring import mirror_image
 from inference.teacher.nyu_mapping import to_nyu14
 from inference.teacher.teacher_fit import MODEL_CONVENTION
 

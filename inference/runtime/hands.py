@@ -1,0 +1,297 @@
+"""Several hands over time: per-hand tracks and the handedness decision.
+
+A left hand is a mirrored right hand. Reflecting the scene about the camera's ``x = 0`` plane maps pixel ``u`` to
+``2 cx - u`` (perspective included), so the pipeline processes a left hand exactly as a right one in the mirrored
+image (:mod:`inference.runtime.mirror`): the right-hand network, the right-hand model fit and its track all live in
+that space, and the joints are mirrored back at the end.
+
+A :class:`HandTrack` is one hand's state across frames: where it was last seen, its smoothing filters, one fit
+track per side hypothesis and the evidence for its side. While the side is open, both hypotheses run and each
+frame where one of them fits adds the difference of their fit residuals (the right-hand model fits the depth of a
+right hand more closely than of a mirrored one); the side is held once the evidence is clear
+(:class:`HandednessSettings`). Two hands in view at once are one left and one right: they get opposite sides, the
+more certain one deciding. :class:`HandTracks` matches each frame's hand candidates to the tracks (nearest palm),
+keeps lost tracks for a while so that a hand that leaves and comes back gets its side back, and forgets them after
+``forget_s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.fit.refiner import HandRefiner, RefineSettings
+from inference.runtime.smoothing import JointSmoother, SmoothingParams
+
+RIGHT, LEFT = "right", "left"
+SIDES: tuple[str, str] = (RIGHT, LEFT)
+
+
+@dataclass(frozen=True)
+class HandednessSettings:
+    """When a hand's side is held and how hands are followed.
+
+    Attributes:
+        clip_mm: one frame's residual difference counts at most this much (a single bad fit cannot decide).
+        good_fit_mm: a frame counts only when the better of the two fits is this close to the depth (when neither
+            fits, e.g. a hand half hidden by the other, their residuals say nothing about the side; measured on
+            two-hand sequences: such frames pointed the wrong way as often as not).
+        pair_prior_mm: the evidence worth of "a person faces the camera" for two hands in view (see
+            :meth:`HandTracks.settle_pair`); below one frame's ``clip_mm``, so one good fit outweighs it.
+        decide_mm: accumulated evidence (mm of residual difference) at which the side is held for good.
+        max_open_frames: after this many frames with both hypotheses the side shown is held (the second hypothesis
+            costs a network pass and a fit per frame); it may come from the other hand or the position, not the fits.
+        match_mm: a candidate belongs to a track whose last palm centre is within this (at 30 fps a hand moves
+            < 130 mm between frames).
+        return_mm: a candidate may take over a lost track whose last palm is within this.
+        return_prior_mm: the evidence a returning hand's remembered side starts with (half of ``decide_mm``: one
+            good frame that agrees holds it again; on synthetic cuts where another person's hand took the place of
+            a lost one, holding the remembered side outright swapped both hands of the next person).
+        forget_s: a lost track is forgotten after this long.
+        confirm_mm: a candidate other than the nearest is reported as a hand once one of its fits came this close to
+            the depth (on one-hand sequences the false second candidates, background blobs and forearms, never fitted
+            within 6 mm; second hands mostly did, within a few frames); again after the hand was lost.
+        reject_after_frames: a candidate that has not been confirmed after this many frames is not a hand: it is not
+            estimated again while it is followed (it costs nothing more).
+    """
+
+    clip_mm: float = 3.0
+    good_fit_mm: float = 2.5
+    pair_prior_mm: float = 2.0
+    decide_mm: float = 6.0
+    max_open_frames: int = 30
+    match_mm: float = 150.0
+    return_mm: float = 400.0
+    return_prior_mm: float = 3.0
+    confirm_mm: float = 5.0
+    reject_after_frames: int = 10
+    forget_s: float = 5.0
+
+
+@dataclass
+class HandTrack:
+    """One hand across frames (see the module doc).
+
+    Attributes:
+        track_id: a number that stays with the hand.
+        com_xyz_mm: ``(3,)`` its palm centre when last seen (camera space).
+        last_seen_s: the timestamp of that frame.
+        present: seen in the current frame.
+        continued: seen in the previous frame too (not new, not back from being lost).
+        confirmed: a hand model fitted it once (see ``HandednessSettings.confirm_mm``); not_a_hand: it never did.
+        evidence_mm: sum over frames of ``clip(residual_left - residual_right)``: > 0 says right.
+        frames_open: frames with both hypotheses so far.
+        held: the side once held (None while open).
+        refiners: the fit track per side hypothesis (each in its own space: a left one in the mirrored image).
+        smoother, smoother36: the joint filters of the reported pose (camera space).
+    """
+
+    track_id: int
+    com_xyz_mm: np.ndarray
+    last_seen_s: float
+    refine_settings: RefineSettings
+    smoothing_params: SmoothingParams
+    present: bool = True
+    evidence_mm: float = 0.0
+    frames_open: int = 0
+    held: str | None = None
+    side_shown: str | None = None
+    shown_last: str | None = None
+    continued: bool = False
+    confirmed: bool = False
+    not_a_hand: bool = False
+    frames_unconfirmed: int = 0
+    refiners: dict[str, HandRefiner] = field(default_factory=dict)
+    smoother: JointSmoother = field(init=False)
+    smoother36: JointSmoother = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.smoother = JointSmoother(self.smoothing_params)
+        self.smoother36 = JointSmoother(self.smoothing_params)
+
+    def refiner(self, side: str) -> HandRefiner:
+        if side not in self.refiners:
+            self.refiners[side] = HandRefiner(self.refine_settings)
+        return self.refiners[side]
+
+    @property
+    def leaning(self) -> str:
+        """The side the evidence favours (right on a tie)."""
+        return self.held or (RIGHT if self.evidence_mm >= 0 else LEFT)
+
+    def hypotheses(self) -> tuple[str, ...]:
+        """The sides to run this frame: the held one, or both while open."""
+        return (self.held,) if self.held else SIDES
+
+    def add_evidence(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
+        """One frame's fit residuals per side (NaN/inf: that hypothesis found no fit)."""
+        if self.held or len(residual_mm) < 2:
+            return
+        right, left = residual_mm[RIGHT], residual_mm[LEFT]
+        self.frames_open += 1
+        if min(right, left) <= settings.good_fit_mm:
+            big = settings.clip_mm
+            diff = big if not np.isfinite(left) else -big if not np.isfinite(right) else left - right
+            self.evidence_mm += float(np.clip(diff, -big, big))
+        if abs(self.evidence_mm) >= settings.decide_mm:
+            self.hold(self.leaning)
+        elif self.frames_open >= settings.max_open_frames:  # the fits told little: keep the side shown so far
+            self.hold(self.side_shown or self.leaning)
+
+    def confirm(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
+        """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it; ``reject_after_frames`` frames
+        in a row without one set it aside (:attr:`skip` then says when it is tried again)."""
+        if self.confirmed:
+            return
+        if residual_mm and min(residual_mm.values()) <= settings.confirm_mm:
+            self.confirmed, self.not_a_hand = True, False
+            return
+        self.frames_unconfirmed += 1
+        self.not_a_hand = self.frames_unconfirmed >= settings.reject_after_frames
+
+    def skip(self, settings: HandednessSettings) -> bool:
+        """Whether to leave this candidate out this frame: set aside as not a hand, except one frame in
+        ``reject_after_frames`` (a hand that was hidden or badly seen at first gets another chance)."""
+        if not self.not_a_hand:
+            return False
+        self.frames_unconfirmed += 1
+        return self.frames_unconfirmed % settings.reject_after_frames != 0
+
+    def reopen(self, prior_mm: float) -> None:
+        """The hand is back after being lost: its held side leads by ``prior_mm`` of evidence, but both hypotheses
+        run again until the evidence is clear (a different hand may have come into view where it left)."""
+        if self.held is not None:
+            self.evidence_mm = prior_mm if self.held == RIGHT else -prior_mm
+            self.held, self.frames_open = None, 0
+
+    def hold(self, side: str) -> None:
+        """Hold ``side`` from now on; the other hypothesis's fit track is dropped."""
+        self.held = side
+        self.refiners = {side: self.refiner(side)}
+
+    def reset(self, reason: str) -> None:
+        """Forget the filters and fit tracks (not the side: it is the same hand); a candidate after the nearest must
+        be confirmed again (what comes back where a hand left need not be that hand), one set aside stays so (a
+        flickering blob is not estimated again each time it reappears)."""
+        self.confirmed = False
+        self.smoother.reset(reason)
+        self.smoother36.reset(reason)
+        for r in self.refiners.values():
+            r.reset(reason)
+
+
+def _certainty(track: HandTrack) -> tuple[bool, float]:
+    return track.held is not None, abs(track.evidence_mm)
+
+
+def other_side(side: str) -> str:
+    return LEFT if side == RIGHT else RIGHT
+
+
+class HandTracks:
+    """The tracks of the hands in view and of those lost a short while ago (see the module doc).
+
+    Used by the processing thread only (the pipeline swaps in a :meth:`fresh` one on a reset, between frames).
+    """
+
+    def __init__(self, settings: HandednessSettings | None = None, refine_settings: RefineSettings | None = None,
+                 smoothing_params: SmoothingParams | None = None, max_hands: int = 2) -> None:
+        self.settings = settings or HandednessSettings()
+        self.refine_settings = refine_settings or RefineSettings()
+        self.smoothing_params = smoothing_params or SmoothingParams()
+        self.max_hands = max_hands
+        self.tracks: list[HandTrack] = []
+        self._next_id = 0
+
+    def fresh(self) -> HandTracks:
+        """Empty tracks with the same settings."""
+        return HandTracks(self.settings, self.refine_settings, self.smoothing_params, self.max_hands)
+
+    def match(self, centres_xyz_mm: list[np.ndarray], timestamp_s: float) -> list[HandTrack]:
+        """The track of each candidate (palm centres ``(3,)`` mm, nearest hand first): the nearest track seen in the
+        previous frame within ``match_mm``, else the nearest lost one within ``return_mm``, else a new one. Tracks
+        not matched are lost (filters and fit tracks reset); tracks lost longer than ``forget_s`` are dropped."""
+        s = self.settings
+        self.tracks = [t for t in self.tracks if t.present or timestamp_s - t.last_seen_s <= s.forget_s]
+        out: list[HandTrack | None] = [None] * len(centres_xyz_mm)
+        taken: set[int] = set()
+        for t in self.tracks:
+            t.continued = False
+        for pool, gate in (([t for t in self.tracks if t.present], s.match_mm),
+                           ([t for t in self.tracks if not t.present], s.return_mm)):
+            # A lost hand cannot come back on the side of a hand still in view (one left and one right).
+            sides_in_view = {t.held for t in self.tracks if t.track_id in taken}
+            pool = [t for t in pool if t.held is None or t.held not in sides_in_view]
+            pairs = sorted(
+                (float(np.linalg.norm(c - t.com_xyz_mm)), k, i)
+                for k, c in enumerate(centres_xyz_mm) if out[k] is None
+                for i, t in enumerate(pool)
+            )
+            for dist, k, i in pairs:
+                if dist <= gate and out[k] is None and pool[i].track_id not in taken:
+                    out[k] = pool[i]
+                    taken.add(pool[i].track_id)
+        returning = {t.track_id for t in out if t is not None and not t.present}
+        for k, c in enumerate(centres_xyz_mm):
+            if out[k] is None:
+                track = HandTrack(self._next_id, np.asarray(c, np.float64), timestamp_s, self.refine_settings,
+                                  self.smoothing_params)
+                self._next_id += 1
+                self.tracks.append(track)
+                out[k] = track
+                taken.add(track.track_id)
+        for track in self.tracks:
+            if track.track_id not in taken and track.present:
+                track.present = False
+                track.reset("hand lost")
+        for track, c in zip(out, centres_xyz_mm, strict=True):
+            assert track is not None
+            if track.track_id in returning:
+                track.reset("hand came back")
+                track.reopen(s.return_prior_mm)  # its side leads, the fits confirm it (or not: another hand)
+            track.continued = track.present and track.track_id not in returning and track.last_seen_s < timestamp_s
+            track.present, track.com_xyz_mm, track.last_seen_s = True, np.asarray(c, np.float64), timestamp_s
+        return [t for t in out if t is not None]
+
+    def lose_all(self) -> None:
+        """No hand in this frame."""
+        for track in self.tracks:
+            if track.present:
+                track.present = False
+                track.reset("hand lost")
+
+    def settle_pair(self, tracks: list[HandTrack], ran: dict[int, tuple[str, ...]] | None = None) -> None:
+        """Set every track's ``side_shown``; two hands in view are one left and one right.
+
+        A track whose side is fixed (held, and only that side estimated this frame: ``ran`` per track id, None
+        before estimating) keeps it and the other takes the opposite (two fixed on one side: the one with less
+        evidence moves). Otherwise the pair is settled together by ``evidence_a - evidence_b``, plus
+        ``pair_prior_mm`` toward "the hand on the camera's left is the right hand" (a person facing the camera),
+        which decides only while the fits have told little.
+        """
+        for t in tracks:
+            t.side_shown = t.leaning
+        if len(tracks) != 2:
+            return
+        a, b = tracks
+        fixed = [t for t in tracks if t.held is not None and (ran is None or len(ran[t.track_id]) == 1)]
+        if len(fixed) == 2:
+            if a.held == b.held:  # the hand followed from the last frame keeps its side, then the surer one
+                weak = min(tracks, key=lambda t: (t.continued, abs(t.evidence_mm)))
+                weak.hold(other_side(weak.held or RIGHT))
+                weak.side_shown = weak.held
+            return
+        if len(fixed) == 1:
+            strong = fixed[0]
+            weak = b if strong is a else a
+            weak.side_shown = other_side(strong.side_shown or RIGHT)
+            if weak.held is not None and weak.held != weak.side_shown:
+                weak.hold(weak.side_shown)
+            return
+        prior = self.settings.pair_prior_mm * float(np.sign(b.com_xyz_mm[0] - a.com_xyz_mm[0]))
+        a.side_shown = RIGHT if a.evidence_mm - b.evidence_mm + prior >= 0 else LEFT
+        b.side_shown = other_side(a.side_shown)
+        for t in tracks:
+            if t.held is not None and t.held != t.side_shown:
+                t.hold(t.side_shown)
