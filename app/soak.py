@@ -33,9 +33,13 @@ def _stats(values: np.ndarray) -> dict[str, float | None]:
     return {"median": round(float(np.median(values)), 2), "p95": round(float(np.percentile(values, 95)), 2)}
 
 
+WARMUP_LIMIT_S = 120.0  # longest wait for the first frame
+
+
 def soak(source: str | None, model: str | None, minutes: float, sample_s: float, settings: str | None,
          refine: bool | None = None) -> dict:
-    """Run the window; ``refine`` True/False switches the model fit on/off (None: as stored).
+    """Run the window for ``minutes`` from its first frame shown (the warm-up before it is reported apart, as
+    ``warmup_s``); ``refine`` True/False switches the model fit on/off (None: as stored).
 
     Without ``settings`` the window starts from the user's stored settings but keeps its own in a scratch file, so a
     soak (its source, model, ``--no-refine``) never changes what the app opens with next time; with ``settings``
@@ -61,8 +65,12 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
     fit_statuses: Counter[str] = Counter()
     rss_mb: list[tuple[float, float]] = []
     t0 = time.perf_counter()
+    first_frame_s: list[float] = []  # when the first frame was shown: the soak's clock starts there
 
     def on_frame(state) -> None:
+        if not first_frame_s:  # warm-up (model load, the fit's first compilation) is not part of the soak
+            first_frame_s.append(time.perf_counter())
+            QTimer.singleShot(int(minutes * 60_000), app.quit)
         latency_ms.append(window.history.latency_ms[-1])
         for stage, values in stage_ms.items():
             if stage in state.timings_ms:
@@ -84,10 +92,13 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
     timer = QTimer()
     timer.timeout.connect(sample)
     timer.start(int(sample_s * 1000))
-    QTimer.singleShot(int(minutes * 60_000), app.quit)
+    # A source that never delivers a frame ends the soak after the warm-up limit, with nothing processed.
+    QTimer.singleShot(int(WARMUP_LIMIT_S * 1000), lambda: None if first_frame_s else app.quit())
     app.exec()
     sample()
-    elapsed = time.perf_counter() - t0
+    end = time.perf_counter()
+    warmup_s = (first_frame_s[0] if first_frame_s else end) - t0
+    elapsed = max(end - (first_frame_s[0] if first_frame_s else t0), 1e-9)
     processed, shown = window.worker.processed, window.frames_shown
     window.shutdown()
     if scratch is not None:
@@ -98,6 +109,7 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
         "model": window.model_path,
         "provider": getattr(window.estimator, "provider", None),
         "seconds": round(elapsed, 1),
+        "warmup_s": round(warmup_s, 1),
         "frames_processed": processed,
         "frames_shown": shown,
         "fps_processed": round(processed / elapsed, 2),
