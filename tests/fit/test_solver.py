@@ -33,13 +33,19 @@ def test_the_normal_equations_hold_the_energys_gradient(scenes, name: str, weigh
     params.translation_mm = params.translation_mm + np.array([10.0, -5.0, 8.0])
     problem = Problem(mean_shape(), scene.obs, scene.joints14_mm + 5.0, scene.truth, weights, fit_scale=True)
     analytic = 2.0 * problem.evaluate(params).jtr
+    numeric = _numeric_gradient(problem, params)
+    assert np.max(np.abs(numeric - analytic) / (np.abs(numeric) + np.abs(analytic) + 1e-6)) < tolerance
+
+
+def _numeric_gradient(problem: Problem, params) -> np.ndarray:
+    """``(NUM_UNKNOWNS,)`` the energy's gradient by central differences (1e-6 steps), every unknown."""
     numeric = np.zeros(NUM_UNKNOWNS)
     for k in range(NUM_UNKNOWNS):
         step = np.zeros(NUM_UNKNOWNS)
         step[k] = 1e-6
         numeric[k] = (problem.evaluate(params.step(step, True)).energy
                       - problem.evaluate(params.step(-step, True)).energy) / 2e-6
-    assert np.max(np.abs(numeric - analytic) / (np.abs(numeric) + np.abs(analytic) + 1e-6)) < tolerance
+    return numeric
 
 
 def _landmarks_of(scene, rng: np.random.Generator) -> LandmarkTargets:
@@ -68,12 +74,7 @@ def test_the_teacher_terms_have_the_gradient_their_jacobians_say(scenes, name: s
     evaluation = problem.evaluate(params)
     assert evaluation.energy > 1.0
     analytic = 2.0 * evaluation.jtr
-    numeric = np.zeros(NUM_UNKNOWNS)
-    for k in range(NUM_UNKNOWNS):
-        step = np.zeros(NUM_UNKNOWNS)
-        step[k] = 1e-6
-        numeric[k] = (problem.evaluate(params.step(step, True)).energy
-                      - problem.evaluate(params.step(-step, True)).energy) / 2e-6
+    numeric = _numeric_gradient(problem, params)
     assert np.max(np.abs(numeric - analytic) / (np.abs(numeric) + np.abs(analytic) + 1e-6)) < 1e-5
 
 
