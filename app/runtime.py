@@ -138,8 +138,9 @@ def update_pipeline(pipeline: Pipeline, s: AppSettings) -> None:
     """Apply changed settings to a running pipeline (thread-safe on the pipeline's side); they take effect on the
     next frame. Switching refinement on or off restarts the tracking (smoothing and the fit's track), so that a fit
     never starts from a pose that is frames old and the joints do not glide between the network's and the fit's."""
-    restart = pipeline.settings.refine != s.refine or pipeline.settings.max_hands != pipeline_settings(s).max_hands
-    pipeline.update_settings(pipeline_settings(s))
+    new = pipeline_settings(s)
+    restart = pipeline.settings.refine != new.refine or pipeline.settings.max_hands != new.max_hands
+    pipeline.update_settings(new)
     if restart:  # refinement or the number of hands switched: every track starts afresh
         pipeline.reset()
 

@@ -39,8 +39,7 @@ def nyu_labels_xyz(data_dir: Path) -> np.ndarray:
     path = data_dir / "nyu_eval" / "groundtruth" / "nyu_test_groundtruth_label.txt"
     if not path.is_file():
         raise HandposeError(f"no NYU test labels at {path} (set HANDPOSE_SHARED_DATA to the shared data folder)")
-    uvd = np.loadtxt(path).reshape(-1, 14, 3)
-    return np.stack([uvd_to_xyz(f, NYU_INTRINSICS) for f in uvd]).astype(np.float64)
+    return uvd_to_xyz(np.loadtxt(path).reshape(-1, 14, 3), NYU_INTRINSICS)
 
 
 def local_offsets(labels_xyz: np.ndarray) -> dict[str, np.ndarray]:

@@ -47,14 +47,19 @@ def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarr
     return s, r, ct - s * r @ cs
 
 
+def _palm_rows(joint_ids: list[int] | tuple[int, ...]) -> list[int] | None:
+    """The rows of ``PALM_1..3`` among ``joint_ids``, or None when one is missing."""
+    ids = list(joint_ids)
+    return [ids.index(j) for j in PALM_JOINT_IDS] if all(j in ids for j in PALM_JOINT_IDS) else None
+
+
 def to_nyu_palm(joints: np.ndarray, joint_ids: list[int] | tuple[int, ...] = EVAL_JOINT_IDS) -> np.ndarray:
     """``joints (J, 3)`` (any units with the same scale on every axis: mm, or a crop's cube units) of the first
     generator convention -> the same joints with ``PALM_1..3`` where NYU puts them. Joints without all three palm
     points, or with non-finite ones, come back unchanged."""
-    ids = list(joint_ids)
-    if not all(j in ids for j in PALM_JOINT_IDS):
+    rows = _palm_rows(joint_ids)
+    if rows is None:
         return joints
-    rows = [ids.index(j) for j in PALM_JOINT_IDS]
     palm = np.asarray(joints, np.float64)[rows]
     if not np.isfinite(palm).all():
         return joints
@@ -69,10 +74,9 @@ def palm_middle(joints: np.ndarray, joint_ids: list[int] | tuple[int, ...] = EVA
     (NYU's palm centre lies 20 mm nearer the knuckles and toward the back of the hand, where a crop centred on it
     would not be the crops a network was trained on). It is the first generator's palm centre, placed through the
     palm frame of W1, W2, C; without a whole palm, ``PALM_3`` (or NaN)."""
-    ids = list(joint_ids)
-    if not all(j in ids for j in PALM_JOINT_IDS):
+    rows = _palm_rows(joint_ids)
+    if rows is None:
         return np.full(3, np.nan)
-    rows = [ids.index(j) for j in PALM_JOINT_IDS]
     palm = np.asarray(joints, np.float64)[rows]
     if not np.isfinite(palm).all():
         return palm[2].copy()
