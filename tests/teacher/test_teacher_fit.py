@@ -134,3 +134,25 @@ def test_label_writes_the_refined_joints_and_the_fits_status(scenes, tmp_path, r
         assert gap.max() < 8.0
     else:
         assert all("fit_status" not in r for r in rows) and gap.min() > 20.0
+
+
+def test_the_model_convention_is_where_the_hand_model_puts_its_palm_points() -> None:
+    """MODEL_CONVENTION restates the hand model's PALM_1..3 in the teacher's palm frame (measured medians): it must
+    follow the model if the model's palm points move again."""
+    from inference.handmodel import pose_hand, sample_shape
+    from inference.synth.poses import gesture_angles
+    from inference.teacher.nyu_mapping import palm_frame
+
+    rng = np.random.default_rng(0)
+    found = []
+    for subject in range(600, 610):
+        shape = sample_shape(subject)
+        joints = pose_hand(shape, gesture_angles("open_palm", rng, 6.0, shape)).joints
+        points = np.zeros((21, 3))  # landmark 0, the wrist, at the hand frame's origin (the wrist centre)
+        for landmark, row in teacher_fit.LANDMARK_JOINTS.items():
+            points[landmark] = joints[row]
+        origin, axes = palm_frame(points, True)
+        found.append([np.linalg.solve(axes.T, joints[row] - origin) for row in (30, 31, 32)])
+    measured = np.median(found, axis=0)
+    c = MODEL_CONVENTION
+    np.testing.assert_allclose(measured, np.array([c.w1, c.w2, c.c]), atol=0.03)
