@@ -114,11 +114,13 @@ class HandRefiner:
 
     def refine(self, obs: Observation | str, network_joints_mm: np.ndarray, index: int,
                landmarks: LandmarkTargets | None = None, prior_weights: np.ndarray | None = None,
-               mirrored: bool = False) -> Refinement:
+               mirrored: bool = False, retry: tuple[int, ...] | None = None) -> Refinement:
         """Fit frame ``index`` given its observation (or why there is none) and the network's ``(14, 3)`` joints
         (the start and the prior; ``prior_weights (14,)`` weighs the prior per joint); ``landmarks``: 2-D targets
         of model joints (the RGB teacher's landmarks), a term of the fit's energy; ``mirrored``: the frame is a
-        left hand mirrored into a right one (a track does not carry over between the two)."""
+        left hand mirrored into a right one (a track does not carry over between the two); ``retry``: the fingers
+        (indices into :data:`inference.fit.solver.FINGER_DOFS`) a poor fit tries other bends for (None: all; a
+        caller that keeps only some fingers of the fit need not pay for the others)."""
         s = self.settings
         net = np.asarray(network_joints_mm, np.float64)
         if mirrored != self.mirrored:
@@ -155,7 +157,8 @@ class HandRefiner:
         problem, evaluation, params = best
         result = fit(problem, params, start=evaluation)
         if s.retry_steps > 0 and result.mean_distance_mm > s.retry_residual_mm:
-            result = retry_fingers(problem, result, [ik.params.angles_deg, _OPEN, _CURLED, _SPREAD], s.retry_steps)
+            result = retry_fingers(problem, result, [ik.params.angles_deg, _OPEN, _CURLED, _SPREAD], s.retry_steps,
+                                   fingers=retry)
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
             self.reset(f"fit rejected: residual {residual:.1f} mm")

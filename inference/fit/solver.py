@@ -244,18 +244,19 @@ FINGER_DOFS: tuple[np.ndarray, ...] = (*(np.arange(4 * f, 4 * f + 4) for f in ra
 
 
 def retry_fingers(problem: Problem, result: FitResult, alternatives: list[np.ndarray], steps: int,
-                  local_step: bool = False) -> FitResult:
+                  local_step: bool = False, fingers: tuple[int, ...] | None = None) -> FitResult:
     """Try other bends finger by finger on a fit: a finger settled in a wrong bend (pointing back where the true one
     curls, lying on its neighbour's points) is a local minimum that Gauss-Newton from the fit cannot leave.
 
     For each finger (and the thumb) in turn, its angles are replaced by each of ``alternatives`` (``(NUM_DOF,)``
     angle sets in degrees: e.g. the network's pose, an open and a curled hand) and kept when the energy drops; then
     ``steps`` Gauss-Newton steps polish the new combination. The lower energy of that and ``result`` wins. Costs one
-    energy evaluation per finger and alternative, plus the steps when something changed.
+    energy evaluation per finger and alternative, plus the steps when something changed. ``fingers``: indices into
+    :data:`FINGER_DOFS` to try (None: all five).
     """
     # The fit's own energy is the bar (solve returns the energy of the parameters it returns: no re-evaluation).
     best_params, best_energy, best = result.params, result.energy, None
-    for dofs in FINGER_DOFS:
+    for dofs in FINGER_DOFS if fingers is None else [FINGER_DOFS[f] for f in fingers]:
         for alternative in alternatives:
             candidate = best_params.copy()
             candidate.angles_deg[dofs] = alternative[dofs]

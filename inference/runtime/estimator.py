@@ -65,9 +65,9 @@ class FrameEstimator(Protocol):
         provider: where it runs, for display.
         needs_color: True when it reads ``Frame.color`` (a depth-only source cannot feed it).
 
-    It may also offer ``refine_hand(frame, hand, refiner) -> (hand, Refinement)``: the hand refined by the
-    articulated-hand fit (:class:`inference.fit.refiner.HandRefiner`); the pipeline then refines the nearest hand
-    unless ``refine`` is off.
+    It may also offer ``refine_hand(frame, hand, refiner, skip_when_sure=True) -> (hand, Refinement)``: the hand
+    refined by the articulated-hand fit (:class:`inference.fit.refiner.HandRefiner`; ``skip_when_sure``: no fit where
+    it would not change the joints, live); the pipeline then refines the nearest hand unless ``refine`` is off.
     """
 
     metadata: ModelMetadata

@@ -151,12 +151,15 @@ class TeacherEstimator:
         if self._mirrored is not None:
             self._mirrored.close()
 
-    def refine_hand(self, frame: Frame, hand: TeacherHand, refiner: HandRefiner) -> tuple[TeacherHand, Refinement]:
+    def refine_hand(self, frame: Frame, hand: TeacherHand, refiner: HandRefiner, skip_when_sure: bool = True
+                    ) -> tuple[TeacherHand, Refinement]:
         """``hand`` refined by the articulated-hand fit, its 2-D landmarks a term of it
-        (:func:`inference.teacher.teacher_fit.refine_hand`; ``refiner`` carries the track between frames)."""
+        (:func:`inference.teacher.teacher_fit.refine_hand`; ``refiner`` carries the track between frames;
+        ``skip_when_sure``: a hand the teacher is sure of everywhere is not fitted, live its joints would not
+        change)."""
         from inference.teacher.teacher_fit import refine_hand  # it builds on TeacherHand: imported when used
 
-        return refine_hand(refiner, frame, hand, self.convention)
+        return refine_hand(refiner, frame, hand, self.convention, skip_when_sure=skip_when_sure)
 
     def estimate_frame(self, frame: Frame) -> TeacherFrame:
         """All hands of ``frame`` (nearest first); none, with a reason, when the frame has no colour image."""

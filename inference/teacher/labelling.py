@@ -133,7 +133,7 @@ class Labeller:
             if hand is None:
                 self.refiner.reset("no hand")
             else:
-                hand, fit = self.estimator.refine_hand(frame, hand, self.refiner)
+                hand, fit = self.estimator.refine_hand(frame, hand, self.refiner, skip_when_sure=False)
         current = _Pending(frame, hand, len(estimate.hands), estimate.reason, fit)
         if self._pending is not None:
             self._write(self._pending, current.hand)

@@ -11,7 +11,10 @@ Per frame, for the hand the teacher found:
    share) pull the matching model joints' projections toward them (:data:`LANDMARK_JOINTS`; tips and PIPs moved 5%
    along their bone as in the mapping), weighted by the teacher's 2-D evidence (the two MediaPipe runs' agreement
    and its handedness certainty).
-4. **Output**: when the fit is accepted (:class:`inference.fit.refiner.HandRefiner`), the fitted model's joints
+4. **Cost**: only the joints the teacher is unsure of take the fit's answer (step 5), so a hand the teacher is sure of
+   everywhere is not fitted live (``skip_when_sure``: its output would be the teacher's joints either way), and a
+   poor fit tries other bends only for the fingers that have such a joint.
+5. **Output**: when the fit is accepted (:class:`inference.fit.refiner.HandRefiner`), the fitted model's joints
    where the teacher's per-joint confidence is below :data:`KEEP_CONFIDENT` (the teacher's elsewhere), with W1, W2, C
    and T3 moved from the model's convention into the teacher's (by the offsets between the two
    conventions on the teacher's own landmarks); otherwise the teacher's joints, unchanged.
@@ -28,7 +31,7 @@ import numpy as np
 
 from inference.core.frame import Frame
 from inference.core.geometry import xyz_to_uvd
-from inference.core.skeleton import EVAL_JOINT_IDS
+from inference.core.skeleton import EVAL_JOINT_IDS, FINGERTIPS
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement
@@ -66,6 +69,12 @@ LANDMARK_JOINTS: dict[int, int] = {
 _LANDMARKS = np.array(list(LANDMARK_JOINTS))
 _MODEL_ROWS = np.array(list(LANDMARK_JOINTS.values()))
 _FLIP_X = np.array([-1.0, 1.0, 1.0])
+# The 14 NYU joints of each finger in the order of the fit's finger retries (inference.fit.solver.FINGER_DOFS).
+_FINGER_JOINTS: tuple[tuple[int, ...], ...] = (
+    *((FINGERTIPS[f], FINGERTIPS[f] + 1) for f in ("pinky", "ring", "middle", "index")),
+    (FINGERTIPS["thumb"], FINGERTIPS["thumb"] + 1, FINGERTIPS["thumb"] + 2),
+)
+STATUS_SURE = "not fitted: the teacher is sure of every joint"
 
 
 def landmark_targets(uv_px: np.ndarray, points_mm: np.ndarray, weights: np.ndarray, fx: float) -> LandmarkTargets:
@@ -86,11 +95,17 @@ def convention_offsets(points_mm: np.ndarray, right: bool, convention: Conventio
 
 
 def refine_hand(refiner: HandRefiner, frame: Frame, hand: TeacherHand, convention: Convention,
-                keep_confident: float = KEEP_CONFIDENT) -> tuple[TeacherHand, Refinement]:
+                keep_confident: float = KEEP_CONFIDENT, skip_when_sure: bool = False) -> tuple[TeacherHand, Refinement]:
     """The teacher's ``hand`` of ``frame`` refined by the fit (module docstring) -> (the hand with the fitted joints
     where the teacher's confidence is below ``keep_confident``, or unchanged when the fit was not accepted; the
     refinement). A left hand's refinement carries no model pose (``params`` None: the model is a right hand) and
-    its joints mirrored back into the camera."""
+    its joints mirrored back into the camera. ``skip_when_sure``: no fit (status :data:`STATUS_SURE`) when the
+    teacher's confidence reaches ``keep_confident`` on every joint (the live path: the same joints, no fit's cost;
+    ``handpose label`` fits every hand for its residual)."""
+    unsure = np.asarray(hand.joint_confidence) < keep_confident
+    if skip_when_sure and not unsure.any():
+        return hand, Refinement(STATUS_SURE, scale=refiner.scale or 1.0)
+    retry = tuple(f for f, joints in enumerate(_FINGER_JOINTS) if unsure[list(joints)].any())
     intr = frame.intrinsics
     depth = np.asarray(frame.depth_mm)
     if depth.dtype.kind == "f":
@@ -107,7 +122,7 @@ def refine_hand(refiner: HandRefiner, frame: Frame, hand: TeacherHand, conventio
     ev = hand.evidence
     targets = landmark_targets(uv, points, ev.agreement * ev.handedness, intr.fx)
     fit = refiner.refine(obs, prior, frame.index, landmarks=targets, prior_weights=hand.joint_confidence,
-                         mirrored=mirrored)
+                         mirrored=mirrored, retry=retry)
     if fit.status != STATUS_OK or fit.joints_xyz_mm is None or fit.params is None:
         return hand, fit
     joints36 = fit.joints_xyz_mm

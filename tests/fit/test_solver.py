@@ -133,7 +133,7 @@ def test_a_finger_settled_in_a_wrong_bend_is_freed_by_a_retry(scenes) -> None:
     open_hand, curled = np.zeros_like(scenes[0].truth.angles_deg), np.zeros_like(scenes[0].truth.angles_deg)
     curled[[0, 4, 8, 12]], curled[[2, 6, 10, 14]] = 80.0, 100.0
     rng = np.random.default_rng(3)
-    plain, retried, stepped = [], [], []
+    plain, retried, stepped, others, middle = [], [], [], [], []
     for scene in scenes[:6]:
         start = scene.truth.copy()
         finger = FINGER_DOFS[2]  # the middle finger: flip its bend to the far end of its range
@@ -145,7 +145,11 @@ def test_a_finger_settled_in_a_wrong_bend_is_freed_by_a_retry(scenes) -> None:
         alternatives = [network_like, open_hand, curled]
         again = retry_fingers(problem, first, alternatives, steps=3)  # the default: judge each bend as it is
         thorough = retry_fingers(problem, first, alternatives, steps=3, local_step=True)  # one step of the finger
+        not_middle = retry_fingers(problem, first, alternatives, steps=3, fingers=(0, 1, 3, 4))
+        only_middle = retry_fingers(problem, first, alternatives, steps=3, fingers=(2,))
         tip = 4  # F3_KNU3_A, the middle fingertip
+        others.append(np.linalg.norm(not_middle.hand.eval_joints[tip] - scene.joints14_mm[tip]))
+        middle.append(np.linalg.norm(only_middle.hand.eval_joints[tip] - scene.joints14_mm[tip]))
         plain.append(np.linalg.norm(first.hand.eval_joints[tip] - scene.joints14_mm[tip]))
         retried.append(np.linalg.norm(again.hand.eval_joints[tip] - scene.joints14_mm[tip]))
         stepped.append(np.linalg.norm(thorough.hand.eval_joints[tip] - scene.joints14_mm[tip]))
@@ -155,3 +159,5 @@ def test_a_finger_settled_in_a_wrong_bend_is_freed_by_a_retry(scenes) -> None:
     assert np.median(plain) > 50.0, plain  # stuck without the retry
     assert np.median(retried) < 20.0 and np.mean(retried) < 0.5 * np.mean(plain), (plain, retried)
     assert np.median(stepped) < 6.0 and np.mean(stepped) < 0.25 * np.mean(plain), (plain, stepped)
+    # ``fingers`` chooses which fingers try other bends: the others' retries leave the middle finger stuck
+    assert np.median(others) > 50.0 and np.median(middle) < 20.0, (others, middle)

@@ -78,6 +78,25 @@ def test_the_fit_places_the_joints_the_teacher_is_unsure_of(scenes) -> None:
         np.testing.assert_allclose(refined.joints_uvd, xyz_to_uvd(refined.joints_xyz_mm, NYU_INTRINSICS))
 
 
+def test_live_a_hand_the_teacher_is_sure_of_is_not_fitted(scenes) -> None:
+    """Only the joints the teacher is unsure of take the fit's answer: a hand it is sure of everywhere keeps its joints
+    either way, so the live path (``skip_when_sure``) spends no fit on it; ``handpose label`` still fits it."""
+    scene = scenes[2]
+    frame = frame_of(scene)
+    hand = teacher_hand(scene, frame)
+    sure = replace(hand, evidence=replace(hand.evidence, depth=np.ones(21)))
+    assert sure.joint_confidence.min() >= teacher_fit.KEEP_CONFIDENT
+    live, skipped = teacher_fit.refine_hand(HandRefiner(), frame, sure, MODEL_CONVENTION, skip_when_sure=True)
+    assert skipped.status == teacher_fit.STATUS_SURE and skipped.params is None and skipped.residual_mm is None
+    labelled, fitted = teacher_fit.refine_hand(HandRefiner(), frame, sure, MODEL_CONVENTION, skip_when_sure=False)
+    assert fitted.status == "ok" and fitted.residual_mm is not None
+    np.testing.assert_array_equal(live.joints_xyz_mm, labelled.joints_xyz_mm)
+    np.testing.assert_array_equal(live.joints_xyz_mm, sure.joints_xyz_mm)
+    # an unsure hand is fitted live too
+    _, fit = teacher_fit.refine_hand(HandRefiner(), frame, hand, MODEL_CONVENTION, skip_when_sure=True)
+    assert fit.status == "ok"
+
+
 def test_a_left_hand_is_fitted_in_the_mirrored_frame(scenes) -> None:
     """The same scene mirrored (a left hand): fitted as the right hand it mirrors, the joints mirrored back."""
     scene = scenes[0]
@@ -98,8 +117,8 @@ def test_a_left_hand_is_fitted_in_the_mirrored_frame(scenes) -> None:
 class FittingTeacher(FakeTeacher):
     """The stand-in with the real teacher's refine_hand (what TeacherEstimator.refine_hand does)."""
 
-    def refine_hand(self, frame: Frame, hand: TeacherHand, refiner: HandRefiner):
-        return teacher_fit.refine_hand(refiner, frame, hand, MODEL_CONVENTION)
+    def refine_hand(self, frame: Frame, hand: TeacherHand, refiner: HandRefiner, skip_when_sure: bool = True):
+        return teacher_fit.refine_hand(refiner, frame, hand, MODEL_CONVENTION, skip_when_sure=skip_when_sure)
 
 
 def test_the_pipeline_refines_the_teachers_hand_unless_refine_is_off(scenes) -> None:
