@@ -170,6 +170,7 @@ def run(model: Path, real_dir: Path, refine: bool = True
         if meta.uses_rgb and sample.frame.color is None:  # SR305 is depth only
             done.append((sample, None, sample_row(sample, None, f"model input {meta.input_layout!r} needs RGB")))
             continue
+        pipeline.reset()  # independent stills (SR305: 20 frames apart): no track carries from one to the next
         result = pipeline.process(sample.frame)
         done.append((sample, result, sample_row(sample, result)))
     seconds = time.perf_counter() - t0

@@ -22,22 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.core.skeleton import PALM_CENTRE
-from inference.fit.ik import solve_ik
+from inference.core.skeleton import PALM_CENTRE, WRIST
+from inference.fit.ik import CURLED_DEG, OPEN_DEG, SPREAD_DEG, solve_ik
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.observation import Observation
-from inference.fit.solver import FitWeights, Problem, fit, retry_fingers
-from inference.handmodel import NUM_DOF, HandShape
-
-# Finger bends a retry tries besides the network's (degrees, NUM_DOF): an open hand and a loose fist.
-_OPEN = np.zeros(NUM_DOF)
-_CURLED = np.zeros(NUM_DOF)
-for _f in range(4):
-    _CURLED[4 * _f], _CURLED[4 * _f + 2] = 70.0, 90.0  # MCP and PIP flexion; the DIP follows the PIP
-_CURLED[16:20] = (30.0, 30.0, 40.0, 40.0)  # thumb CMC abduction / flexion, MCP, IP
-_SPREAD = np.zeros(NUM_DOF)
-_SPREAD[16:20] = (50.0, -10.0, 0.0, 0.0)  # the thumb held away from the palm, as in an open hand
+from inference.fit.solver import FitResult, FitWeights, Problem, fit, retry_fingers
+from inference.handmodel import HandShape
+from inference.handmodel.palm_convention import palm_middle
 
 # fit_status values (JSONL "fit_status"): "ok", or why the network's joints were kept.
 STATUS_OK = "ok"
@@ -57,15 +49,27 @@ class RefineSettings:
         retry_steps: Gauss-Newton steps after such a retry changed a finger (0: no retries).
         scale_frames: accepted frames after a (re)start over which the hand's size is estimated.
         max_palm_jump_mm: the network's palm moving farther than this between frames restarts tracking.
+        try_flip: a frame that starts tracking and fits worse than ``flip_residual_mm`` also fits the network's
+            hand turned half a turn about its long axis (:func:`flip_palm`: the palm facing the other way, the thumb
+            on the other side) and takes that view when its energy is below ``flip_energy_ratio`` of the first; the
+            track then follows that view (never with 2-D landmarks, which know the side). A right view fits the
+            SR305 frames to about 3 mm and synthetic ones to 1-2 mm. On the SR305 open palms the turned view won at
+            0.32-0.77 of the energy (3.6-4.8 mm against 4.9-6.6 mm); on synthetic development frames (500, each a
+            start) it won 13 times, always wrong, all but 3 at 0.85 or more, and only where the first view was
+            already 50-60 mm off (docs/fitting.md).
     """
 
-    weights: FitWeights = field(default_factory=lambda: FitWeights(global_steps=1, steps=4))
-    start_weights: FitWeights = field(default_factory=lambda: FitWeights(global_steps=3, steps=6, restart_steps=6))
+    weights: FitWeights = field(default_factory=lambda: FitWeights(prior=0.0, global_steps=1, steps=4))
+    start_weights: FitWeights = field(default_factory=lambda: FitWeights(prior=0.0, global_steps=3, steps=6,
+                                                                         restart_steps=6))
     max_residual_mm: float = 10.0
     retry_residual_mm: float = 1.5
     retry_steps: int = 3
     scale_frames: int = 10
     max_palm_jump_mm: float = 150.0
+    try_flip: bool = True
+    flip_residual_mm: float = 4.0
+    flip_energy_ratio: float = 0.8
 
 
 @dataclass
@@ -107,6 +111,7 @@ class HandRefiner:
         self.scale_samples: list[float] = []
         self.last_reset = reason
         self.mirrored = False  # the track's frames are mirrored (a left hand fitted as a right one)
+        self.flipped = False  # the track follows the network's hand turned about its finger axis (flip_palm)
 
     @property
     def tracking(self) -> bool:
@@ -136,29 +141,17 @@ class HandRefiner:
             return Refinement(f"not fitted: {obs}", scale=self._scale())
         estimating = self.scale is None
         weights = s.weights if self.tracking else s.start_weights
-        ik = solve_ik(net, self.previous, self.shape, fit_scale=estimating, prior_weights=prior_weights)
-        candidates = [ik.params]
-        if self.previous is not None:
-            candidates.append(self.previous)
-        if not estimating:
-            for c in candidates:
-                c.scale = self.scale
-        best = None
-        network_residual = np.nan
-        for params in candidates:
-            problem = Problem(self.shape, obs, net, params, weights, previous=self.previous, fit_scale=estimating,
-                              prior_weights=prior_weights, landmarks=landmarks)
-            evaluation = problem.evaluate(params)
-            if params is candidates[0]:
-                network_residual = evaluation.data_mean_abs_mm
-            if best is None or evaluation.energy < best[1].energy:
-                best = (problem, evaluation, params)
-        assert best is not None
-        problem, evaluation, params = best
-        result = fit(problem, params, start=evaluation)
-        if s.retry_steps > 0 and result.mean_distance_mm > s.retry_residual_mm:
-            result = retry_fingers(problem, result, [ik.params.angles_deg, _OPEN, _CURLED, _SPREAD], s.retry_steps,
-                                   fingers=retry)
+        joints = flip_palm(net) if self.flipped else net
+        result, network_residual = self._fit(obs, joints, weights, estimating, prior_weights, landmarks, retry,
+                                             self.previous)
+        if (s.try_flip and not self.tracking and landmarks is None
+                and result.mean_distance_mm > s.flip_residual_mm):
+            # An open hand is nearly symmetric about its long axis: the network may have the palm facing the wrong
+            # way, the thumb on the wrong side. A start that fits poorly also fits that view; a clearly lower energy
+            # wins, and the track follows that view.
+            flipped, _ = self._fit(obs, flip_palm(net), weights, estimating, prior_weights, None, retry, None)
+            if flipped.energy < s.flip_energy_ratio * result.energy:
+                result, self.flipped = flipped, True
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
             self.reset(f"fit rejected: residual {residual:.1f} mm")
@@ -172,10 +165,53 @@ class HandRefiner:
         return Refinement(STATUS_OK, result.hand.joints.copy(), float(residual), float(network_residual), result.params,
                           self._scale())
 
+    def _fit(self, obs: Observation, joints: np.ndarray, weights: FitWeights, estimating: bool,
+             prior_weights: np.ndarray | None, landmarks: LandmarkTargets | None, retry: tuple[int, ...] | None,
+             previous: HandParams | None) -> tuple[FitResult, float]:
+        """One hypothesis: inverse kinematics of ``joints (14, 3)``, the previous fit as a second start, the fit and
+        the finger retries -> (the fit, the data residual of the inverse-kinematics pose in mm)."""
+        s = self.settings
+        ik = solve_ik(joints, previous, self.shape, fit_scale=estimating, prior_weights=prior_weights)
+        candidates = [ik.params]
+        if previous is not None:
+            candidates.append(previous)
+        if not estimating:
+            for c in candidates:
+                c.scale = self.scale
+        best = None
+        network_residual = np.nan
+        for params in candidates:
+            problem = Problem(self.shape, obs, joints, params, weights, previous=previous, fit_scale=estimating,
+                              prior_weights=prior_weights, landmarks=landmarks)
+            evaluation = problem.evaluate(params)
+            if params is candidates[0]:
+                network_residual = evaluation.data_mean_abs_mm
+            if best is None or evaluation.energy < best[1].energy:
+                best = (problem, evaluation, params)
+        assert best is not None
+        problem, evaluation, params = best
+        result = fit(problem, params, start=evaluation)
+        if s.retry_steps > 0 and result.mean_distance_mm > s.retry_residual_mm:
+            bends = [ik.params.angles_deg, OPEN_DEG, CURLED_DEG, SPREAD_DEG]
+            result = retry_fingers(problem, result, bends, s.retry_steps, fingers=retry)
+        return result, float(network_residual)
+
     def _scale(self) -> float:
         if self.scale is not None:
             return self.scale
         return float(np.median(self.scale_samples)) if self.scale_samples else 1.0
+
+
+def flip_palm(joints_mm: np.ndarray) -> np.ndarray:
+    """``(14, 3)`` joints turned half a turn about the hand's long axis (the direction from the wrist points' middle
+    to the palm centre, through the palm body's middle): the same outline with the palm facing the other way and
+    the thumb on the other side."""
+    j = np.asarray(joints_mm, np.float64)
+    centre = palm_middle(j)
+    axis = j[PALM_CENTRE] - j[list(WRIST)].mean(axis=0)
+    axis = axis / max(float(np.linalg.norm(axis)), 1e-9)
+    rotation = 2.0 * np.outer(axis, axis) - np.eye(3)  # a half turn about the axis
+    return centre + (j - centre) @ rotation.T
 
 
 def fitted_surface(refinement: Refinement, shape: HandShape | None = None) -> PosedHand | None:

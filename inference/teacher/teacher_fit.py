@@ -4,7 +4,8 @@ Per frame, for the hand the teacher found:
 
 1. **Observation**: a crop cube (:data:`CUBE_MM`) around the teacher's palm centre gives the hand's depth points and
    silhouette (:func:`inference.fit.observation.observe`), as the network's crop does on the depth-only path.
-2. **Start and prior**: the teacher's lifted landmarks mapped to the 14 NYU joints in the *model's* convention
+2. **Start and prior** (the prior's weight is 0 by default, :class:`inference.fit.refiner.RefineSettings`): the
+   teacher's lifted landmarks mapped to the 14 NYU joints in the *model's* convention
    (:data:`MODEL_CONVENTION`: the fitter's hand, like the generator's, puts W1, W2 and C where the NYU labels do),
    each weighted in the prior by the teacher's per-joint confidence.
 3. **Landmark term**: 20 of MediaPipe's 21 landmarks (all but the wrist, whose place on the hand the model does not

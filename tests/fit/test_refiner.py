@@ -10,10 +10,13 @@ import pytest
 from inference.core.frame import Frame, HandCrop
 from inference.core.geometry import NYU_INTRINSICS
 from inference.core.skeleton import EVAL_JOINT_IDS
+from inference.fit.refiner import HandRefiner, RefineSettings, flip_palm
 from inference.handmodel import mean_shape
 from inference.runtime.model_meta import ModelMetadata
 from inference.runtime.pipeline import Pipeline, PipelineSettings
 from inference.synth.generate import make_specs, render_frame
+
+from .scenes import template_scenes
 
 
 @dataclass
@@ -134,3 +137,27 @@ def test_bad_depth_gives_the_networks_joints_and_says_why(sequence, damage: str)
         assert result.pose.fit_status != "ok" and result.pose.joints_xyz_mm is not None
     else:
         assert result.pose.fit_status is None and result.segmentation.reason
+
+
+def test_a_hand_the_network_sees_from_the_wrong_side_is_turned_over() -> None:
+    """An open hand shows nearly the same outline from its palm and from its back. A network that has the palm facing
+    the wrong way (its joints: the truth turned half a turn about the hand's long axis, the thumb on the other side)
+    is corrected by fitting both views at the start of a track (``try_flip``); without that the fit keeps its view."""
+    turned, kept = [], []
+    for scene in template_scenes(6, seed=8):
+        wrong = flip_palm(scene.joints14_mm)
+        assert np.linalg.norm(wrong - scene.joints14_mm, axis=1).mean() > 25.0
+        for settings, errors in ((RefineSettings(), turned), (RefineSettings(try_flip=False), kept)):
+            fit = HandRefiner(settings).refine(scene.obs, wrong, 0)
+            # a rejected fit leaves the network's joints
+            joints = wrong if fit.joints_xyz_mm is None else fit.joints_xyz_mm[list(EVAL_JOINT_IDS)]
+            errors.append(np.linalg.norm(joints - scene.joints14_mm, axis=1).mean())
+    assert np.median(turned) < 6.0 and np.median(kept) > 20.0, (turned, kept)
+
+
+def test_flip_palm_is_a_half_turn() -> None:
+    joints = template_scenes(1, seed=8)[0].joints14_mm
+    once = flip_palm(joints)
+    np.testing.assert_allclose(flip_palm(once), joints, atol=1e-9)
+    pairwise = np.linalg.norm(joints[:, None] - joints[None], axis=2)
+    np.testing.assert_allclose(np.linalg.norm(once[:, None] - once[None], axis=2), pairwise, atol=1e-9)
