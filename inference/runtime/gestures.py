@@ -9,8 +9,12 @@ normalised over all templates.
 Finger rules (distances to the palm centre C, joint 13; "mid" is the finger's KNU2_B joint):
 - a long finger is extended when ``|tip - C| / |mid - C| > finger_ratio``: a straight finger puts its tip
   well beyond its middle joint, a curled one folds the tip back toward the palm (ratio < 1);
-- the thumb is extended when its tip and its T3 joint are both far from the palm centre, measured in palm
-  lengths (C to the wrist joints' midpoint): a folded thumb (fist, point, four) stays over the palm;
+- the thumb is extended when its tip stands out beside the palm on the thumb's side: its offset from the palm
+  centre along the palm's width (from W1 at the little-finger edge toward W2, square to the wrist-to-C line), in
+  palm lengths (C to the wrist joints' midpoint). A folded thumb (fist, point, four) lies over the palm (offset
+  about 0 or toward the little finger); an extended one, spread a little or a lot, lies beside it. Unlike a
+  distance from the palm centre this does not need the generator's wide spread: real open hands hold the thumb
+  closer to the index (docs/fitting.md);
 - touching: ``|thumb tip - index tip|`` below ``touch_palms`` palm lengths.
 """
 
@@ -26,7 +30,6 @@ from inference.core.skeleton import FINGERTIPS, NUM_JOINTS, PALM_CENTRE, WRIST
 # Fingers in template order; the middle joint of a long finger is the joint after its tip.
 FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
 _THUMB_TIP = FINGERTIPS["thumb"]
-_THUMB_BASE = FINGERTIPS["thumb"] + 2  # T3, the thumb's KNU2_B joint
 
 # Which fingers are extended in each gesture (thumb, index, middle, ring, pinky). Pinch is separate:
 # thumb and index touch, the other three are extended.
@@ -46,17 +49,18 @@ assert set(TEMPLATES) | {"pinch"} == set(GESTURES)
 class GestureRules:
     """Thresholds of the distance ratios, and how soft each decision is.
 
-    Each decision is ``sigmoid(log(ratio / threshold) / softness)``: a ratio 5% past its threshold with
-    softness 0.05 gives p = 0.73, 15% gives 0.95. Defaults were set on the synthetic generator's gesture
+    Each ratio decision is ``sigmoid(log(ratio / threshold) / softness)``: a ratio 5% past its threshold with
+    softness 0.05 gives p = 0.73, 15% gives 0.95; the thumb's offset (which may be negative) is
+    ``sigmoid((offset - threshold) / thumb_softness_palms)``. Defaults were set on the synthetic generator's gesture
     presets (40 subjects each, 6 degrees of joint jitter): see tests/runtime/test_gestures.py.
     """
 
     finger_ratio: float = 1.2  # |tip - C| / |mid - C| above this: extended (straight ~1.5, curled < 1)
-    # Thumb thresholds: the geometric midpoints between folded and extended thumbs in the labels of unseen
-    # synthetic gesture frames (400 frames, subjects 640-645): tip <= 1.66 (p95 folded) vs >= 2.05 (p5 extended),
-    # T3 <= 0.87 vs >= 1.17. They read the less spread thumbs of real open hands as out (docs/fitting.md).
-    thumb_tip_palms: float = 1.30  # |thumb tip - C| in palm lengths above this: thumb out ...
-    thumb_base_palms: float = 0.83  # ... and its middle joint |T3 - C| too (folded thumbs stay near the palm)
+    # The thumb tip's offset beside the palm, in palm lengths, above this: thumb out. The midpoint between folded
+    # (fist, point, v_sign, three, four: p95 -0.09, max 0.17) and extended thumbs (open_palm, thumbs_up: p5 1.21,
+    # min 1.12) in the generator's gesture poses of 50 unseen subjects (6400-6449, 700 poses, seed 20261130).
+    thumb_side_palms: float = 0.56
+    thumb_softness_palms: float = 0.1  # 0.3 palm lengths past the threshold: p = 0.95
     touch_palms: float = 0.4  # |thumb tip - index tip| in palm lengths below this: touching
     softness: float = 0.05
 
@@ -77,13 +81,17 @@ def finger_probabilities(joints_xyz_mm: np.ndarray, rules: GestureRules = Gestur
     j = np.asarray(joints_xyz_mm, dtype=np.float64)
     centre = j[PALM_CENTRE]
     to_centre = np.sqrt(((j - centre) ** 2).sum(axis=1))  # (14,) every joint's distance to the palm centre
-    palm_mm = max(float(np.linalg.norm(centre - j[list(WRIST)].mean(axis=0))), 1e-3)
+    along = centre - j[list(WRIST)].mean(axis=0)  # wrist -> palm centre
+    palm_mm = max(float(np.linalg.norm(along)), 1e-3)
+    along = along / palm_mm
+    across = j[WRIST[1]] - j[WRIST[0]]  # W1 (little-finger edge) -> W2: toward the thumb's side
+    across = across - across.dot(along) * along
+    across = across / max(float(np.linalg.norm(across)), 1e-9)
     p = np.empty(5)
     p[1:] = _p_above(to_centre[_LONG_TIPS] / np.maximum(to_centre[_LONG_TIPS + 1], 1e-3), rules.finger_ratio,
                      rules.softness)
-    thumb = _p_above(to_centre[[_THUMB_TIP, _THUMB_BASE]] / palm_mm,
-                     np.array([rules.thumb_tip_palms, rules.thumb_base_palms]), rules.softness)
-    p[0] = thumb.min()
+    side = float((j[_THUMB_TIP] - centre).dot(across)) / palm_mm
+    p[0] = 1.0 / (1.0 + np.exp(-np.clip((side - rules.thumb_side_palms) / rules.thumb_softness_palms, -50.0, 50.0)))
     tips_mm = float(np.linalg.norm(j[_THUMB_TIP] - j[FINGERTIPS["index"]]))
     p_touch = 1.0 - float(_p_above(tips_mm / palm_mm, rules.touch_palms, rules.softness))
     return p, p_touch
