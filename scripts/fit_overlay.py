@@ -1,6 +1,6 @@
 """Draw how the fitted hand model lies on real depth frames: observed depth | model depth | model minus observed.
 
-    python scripts/fit_overlay.py --model models/depthnet.onnx --frames 0,1,4,10 --out docs/fitting_real.png
+    python scripts/fit_overlay.py --model models/depthnet.onnx --frames 0,5,7,10 --out docs/fitting_real.png
 
 Frames are indices into the real-frame set of ``python scripts/sim2real.py`` (0 = the NYU test frame 1, then
 the 19 SR305 frames). Each frame runs through the runtime pipeline (real segmentation, network, fit) on its own.
@@ -41,6 +41,7 @@ def _grey(depth_mm: np.ndarray, centre_mm: float) -> np.ndarray:
 def overlay_row(pipeline: Pipeline, sample) -> np.ndarray:
     """``(TILE_PX + 24, 3 * TILE_PX, 3)`` BGR: observed | model | difference, with the skeletons and a caption."""
     frame = sample.frame
+    pipeline.reset()  # independent stills, as scripts/sim2real.py fits them
     result = pipeline.process(frame)
     fit = result.fit
     if result.crop is None or fit is None or fit.params is None:
