@@ -55,8 +55,8 @@ class RefineSettings:
             track then follows that view (never with 2-D landmarks, which know the side). A right view fits the
             SR305 frames to about 3 mm and synthetic ones to 1-2 mm. On the SR305 open palms the turned view won at
             0.32-0.77 of the energy (3.6-4.8 mm against 4.9-6.6 mm); on synthetic development frames (500, each a
-            start) it won 13 times, always wrong, all but 3 at 0.85 or more, and only where the first view was
-            already 50-60 mm off (docs/fitting.md).
+            start) it won 13 times, always wrong (7 of them at 0.85 or more, 3 below 0.7), and only where the first
+            view was already 50-60 mm off (docs/fitting.md).
     """
 
     weights: FitWeights = field(default_factory=lambda: FitWeights(prior=0.0, global_steps=1, steps=4))
