@@ -78,8 +78,10 @@ def test_both_hands_found_each_with_its_side_and_one_network_batch(estimator: On
         hands = result.pose.hands
         assert hands is not None and len(hands) == len(result.hands) >= 1
         assert result.pose.joints_xyz_mm is hands[0].joints_xyz_mm  # the top level is the nearest hand
-        # One network run for every hand's first crop: both sides of both candidates while the sides are open.
-        assert counting.batches[0] == 4 if k == 0 else counting.batches[0] >= 2
+        # One network run for every hand's first crop: each hand's held side, both sides while a side is open. The
+        # left/right classifier holds a side on the first frame when it is sure (here the left hand's; the right
+        # hand's vote needs three frames): 3 crops, not the 4 of two open sides.
+        assert counting.batches[0] == 3 if k == 0 else counting.batches[0] >= 2
         if len(hands) == 2:
             both += 1
             assert {h.handedness for h in hands} == {LEFT, RIGHT}  # two hands in view: one of each
@@ -88,16 +90,19 @@ def test_both_hands_found_each_with_its_side_and_one_network_batch(estimator: On
             sides_right += side == hand.handedness
             errors_mm.append(np.linalg.norm(hand.joints_xyz_mm - truth, axis=1).mean())
             assert 0.0 <= hand.score <= 1.0
-    # Frames 0-3 show both hands (7-12 mm); on frames 4-7 the right hand's candidate is its forearm (61-106 mm off
-    # when it was reported): no hand model fits it, so it is not reported.
-    assert both >= 4
+    # Measured: both hands on all 8 frames, 7-19 mm. On frames 4-7 the segmentation's guess for the right hand is the
+    # end of its forearm (the arm reaches toward the camera); the classifier takes the blob's other end, the hand, and
+    # the left arm is taken out of its crop (without that the network walked onto the left forearm, 146 mm off).
+    assert both >= 7
     assert sides_right == len(errors_mm)
     assert max(errors_mm) < 25.0
 
 
 def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator: OnnxEstimator) -> None:
     """One-hand frames where the segmentation offers a second candidate (clutter of hand size behind the hand): no
-    second hand is reported, and the hand is the one of the single-hand path."""
+    second hand is reported, and the hand is the one of the single-hand path (the same crop, except where the
+    classifier took the other end of the hand's blob: 13 and 22 mm apart on 2 of 12 frames, the error equal or
+    lower)."""
     from inference.preprocess.segmentation import segment_hands
 
     pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
@@ -109,7 +114,7 @@ def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator
         result = pipeline.process(_frame(depth, 3 * k))  # not consecutive: every frame starts afresh
         assert len(result.pose.hands) == 1
         alone = single.process(_frame(depth, 3 * k)).pose
-        np.testing.assert_allclose(result.pose.hands[0].com_xyz_mm, alone.com_xyz_mm)
+        assert np.linalg.norm(result.pose.hands[0].com_xyz_mm - alone.com_xyz_mm) < 30.0
     assert offered >= 3  # the gate was tested (measured 4 of 12)
 
 
