@@ -184,13 +184,14 @@ def confusion(net: SideNet, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def train_side_classifier(x: np.ndarray, y: np.ndarray, cfg: SideTrainConfig,
-                          val: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[SideNet, dict]:
+                          val: tuple[np.ndarray, np.ndarray] | None = None, init: SideNet | None = None
+                          ) -> tuple[SideNet, dict]:
     """Train :class:`SideNet` on crops ``x`` ``(N, 128, 128)`` with labels ``y`` ``(N,)`` (:data:`RIGHT`,
-    :data:`LEFT`, :data:`NOT_A_HAND`); one JSON line per epoch on stderr."""
+    :data:`LEFT`, :data:`NOT_A_HAND`), from ``init``'s weights when given; one JSON line per epoch on stderr."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
-    net = SideNet(cfg.width, cfg.extra)
+    net = init if init is not None else SideNet(cfg.width, cfg.extra)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * max(1, math.ceil(len(x) / cfg.batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.15)
@@ -270,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rotate-deg", type=float, default=SideTrainConfig.rotate_deg)
     parser.add_argument("--width", type=int, default=SideTrainConfig.width)
     parser.add_argument("--extra", type=int, default=SideTrainConfig.extra, help="stride-1 convolutions per stage")
+    parser.add_argument("--init", type=Path, help="start from this weights-only .pt (its architecture)")
     args = parser.parse_args(argv)
     cfg = SideTrainConfig(epochs=args.epochs, seed=args.seed, lr=args.lr, rotate_deg=args.rotate_deg,
                           width=args.width, extra=args.extra)
@@ -284,11 +286,13 @@ def main(argv: list[str] | None = None) -> int:
             np.savez(args.cache, x=x, y=y, xv=xv, yv=yv)
     counts = {name: int(np.sum(y == k)) for name, k in (("right", RIGHT), ("left", LEFT), ("not_a_hand", NOT_A_HAND))}
     print(f"{len(x)} training crops {counts}, {len(xv)} validation crops", file=sys.stderr)
-    net, log = train_side_classifier(x, y, cfg, (xv, yv) if len(xv) else None)
+    init = load_side_net(args.init) if args.init else None
+    net, log = train_side_classifier(x, y, cfg, (xv, yv) if len(xv) else None, init)
     card = {"kind": SIDE_MODEL_KIND, "input": {INPUT_NAME: [None, 1, CROP_SIZE, CROP_SIZE]},
             "output": {OUTPUT_NAME: [None, 2], "meaning": "logits of [a right hand (of a hand), a hand]"},
             "cube_mm": DEFAULT_CUBE_MM, "training": {"data": [str(p) for p in args.data], "crops": counts,
-                                                     "config": asdict(cfg), "last_epoch": log["history"][-1]},
+                                                     "config": asdict(cfg), "init": str(args.init or ""),
+                                                     "last_epoch": log["history"][-1]},
             "validation": {"data": [str(p) for p in args.val], "crops": len(xv),
                            **({} if not len(xv) else confusion(net, xv, yv))}}
     export_side_classifier(net, args.out, card)

@@ -50,12 +50,14 @@ class HandednessSettings:
         vote_decay: the classifier's vote is ``decay * vote + clip(logit)`` each frame (a leaky sum: a steady
             ``logit_clip`` saturates at ``logit_clip / (1 - decay)``, and as many frames against it turn it over).
         hand_vote_mm: a candidate other than the nearest is reported as a hand once the classifier's leaky "a hand"
-            vote reaches this (in the same mm units; 16 = three sure frames in a row), even before a fit came within
-            ``confirm_mm`` (a hand half hidden by the other is fitted poorly: on two-hand sequences such second hands
-            went unreported for 20-30 frames); one whose vote reaches it the other way is set aside as not a hand
-            (not estimated, see :meth:`HandTrack.skip`).
-        vote_fit_mm: ... but only in a frame where a fit came this close (the fit's own acceptance bar): the
-            classifier alone took a head behind the hand for a hand (a hand-shaped hole where the hand is masked).
+            vote reaches this (in the same mm units; the vote saturates at 26.7 mm, so it takes a run of sure
+            frames) in a frame where a fit came within ``vote_fit_mm``, even if no fit came within ``confirm_mm`` (a
+            hand half hidden by the other is fitted poorly: on two-hand sequences such second hands went unreported
+            for 20-30 frames); one whose vote reaches it the other way is set aside as not a hand (not estimated, see
+            :meth:`HandTrack.skip`). 22 mm let a head behind the hand through on a one-hand sequence (the masked hand
+            leaves a hand-shaped hole in it).
+        vote_fit_mm: see ``hand_vote_mm`` (the fit's own acceptance bar).
+        hand_sure_mm: a hand vote this sure confirms the candidate whatever its fits.
         max_open_frames: after this many frames with both hypotheses the side shown is held (the second hypothesis
             costs a network pass and a fit per frame); it may come from the other hand or the position, not the fits.
         match_mm: a candidate belongs to a track whose last palm centre is within this (at 30 fps a hand moves
@@ -79,7 +81,7 @@ class HandednessSettings:
     mm_per_logit: float = 2.0
     logit_clip: float = 4.0
     vote_decay: float = 0.7
-    hand_vote_mm: float = 22.0
+    hand_vote_mm: float = 24.0
     vote_fit_mm: float = 10.0
     hand_sure_mm: float = 26.0
     max_open_frames: int = 30

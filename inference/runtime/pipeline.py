@@ -194,6 +194,21 @@ def _others(segs: list[Segmentation], k: int, masked: list[bool], intr: Intrinsi
     return out
 
 
+class _MaskedDepths:
+    """A frame's depth without some hands (:func:`without_hands`), each set of hands taken out once per frame (the
+    classifier's crops and the network's usually want the same)."""
+
+    def __init__(self, depth: np.ndarray) -> None:
+        self.depth = depth
+        self._made: dict[tuple[int, ...], np.ndarray] = {}
+
+    def without(self, others: list[Segmentation]) -> np.ndarray:
+        key = tuple(sorted(id(seg) for seg in others))
+        if key not in self._made:
+            self._made[key] = without_hands(self.depth, others)
+        return self._made[key]
+
+
 class Pipeline:
     """Turns frames into hand poses with one :class:`Estimator`.
 
@@ -461,7 +476,8 @@ class Pipeline:
             timings.update(crop=0.0, infer=0.0, fit=0.0, post=0.0, total=timings["segment"])
             return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
         assert depth is not None
-        segs, logits, classify_s = self._classify(depth, segs, intr, settings)
+        masked = _MaskedDepths(depth)
+        segs, logits, classify_s = self._classify(masked, segs, intr, settings)
         found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
         if logits is not None:  # the classifier's votes, before a side decides which hypotheses run
             for track, (side_logit, hand_logit) in zip(found_tracks, logits, strict=True):
@@ -472,8 +488,8 @@ class Pipeline:
         # Each hand sees the depth without the other hands (and the far ends of their arms): a hand within the crop's
         # cube would otherwise be estimated or fitted as part of this one. Not without a candidate that is not
         # confirmed as a hand yet (a forearm, clutter).
-        owns = [without_hands(depth, _others(segs, k, [j == 0 or t.confirmed for j, t in enumerate(found_tracks)],
-                                             intr)) for k in range(len(segs))]
+        owns = [masked.without(_others(segs, k, [j == 0 or t.confirmed for j, t in enumerate(found_tracks)], intr))
+                for k in range(len(segs))]
         tracks.settle_pair([t for k, t in enumerate(found_tracks) if k == 0 or t.confirmed])  # held on one side
         color = frame.color if self.estimator.metadata.uses_rgb else None
         jobs: list[list[_Job]] = []
@@ -524,7 +540,7 @@ class Pipeline:
         nearest = dataclasses.replace(first.pose, timings_ms=timings, hands=[h.pose for h in hands])
         return FrameResult(frame, nearest, first.crop, first.segmentation, first.fit, hands=hands)
 
-    def _classify(self, depth: np.ndarray, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
+    def _classify(self, masked: _MaskedDepths, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
                   ) -> tuple[list[Segmentation], np.ndarray | None, tuple[float, float]]:
         """The left/right classifier on every candidate's crop at its centre (camera space, without the other
         candidates' pixels), one batch -> (segs, logits ``(B, 2)`` of the segs, (crop_s, infer_s)); logits None
@@ -544,7 +560,7 @@ class Pipeline:
         ta = time.perf_counter()
         crops, owner = [], []
         for k, seg in enumerate(segs):
-            own = without_hands(depth, _others(segs, k, [True] * len(segs), intr))
+            own = masked.without(_others(segs, k, [True] * len(segs), intr))
             for end in (seg, seg.other_end):
                 if end is not None:
                     crops.append(make_crop(own, end.com_uvd, intr, classifier.cube_mm, size=classifier.input_size))

@@ -258,3 +258,19 @@ def test_each_hand_is_estimated_without_the_other_hands_pixels(estimator: OnnxEs
             inside += int(keep.sum())
             np.testing.assert_array_equal(crop.depth[cv[keep], cu[keep]], 1.0)
     assert inside > 100  # the other hand did lie inside some crop
+
+
+def test_without_the_side_classifier_both_sides_run_until_the_fits_decide(estimator: OnnxEstimator,
+                                                                          two_hand_sequence: list) -> None:
+    """``side_classifier=False``: the sides come from the fit residuals alone (both hypotheses of both hands on the
+    first frame: 4 crops), no vote moves."""
+    counting = CountingEstimator(estimator)
+    pipeline = Pipeline(counting, PipelineSettings(max_hands=2, side_classifier=False))
+    counts = []
+    for k, rendered in enumerate(two_hand_sequence):
+        counting.batches.clear()
+        counts.append(len(pipeline.process(_frame(rendered.depth_mm, k)).hands))
+        if k == 0:
+            assert counting.batches[0] == 4
+    assert all(t.vote == 0.0 and t.hand_vote == 0.0 for t in pipeline._tracks.tracks)
+    assert counts[:4] == [2, 2, 2, 2]
