@@ -274,3 +274,27 @@ def test_without_the_side_classifier_both_sides_run_until_the_fits_decide(estima
             assert counting.batches[0] == 4
     assert all(t.vote == 0.0 and t.hand_vote == 0.0 for t in pipeline._tracks.tracks)
     assert counts[:4] == [2, 2, 2, 2]
+
+
+def test_a_blobs_other_end_is_read_only_where_its_first_end_is_not_surely_a_hand(estimator: OnnxEstimator,
+                                                                                  two_hand_sequence: list) -> None:
+    """The classifier reads every candidate's end in one batch, and the other end of a blob longer than a hand only
+    where that end is not surely a hand: on frames 4-7 the right hand's candidate is the end of its forearm, read
+    from the other end too (and that end kept); on frames 0-3 both ends read are hands."""
+    from inference.runtime.side_classifier import SideClassifier
+
+    class Counting(SideClassifier):
+        batches: list[int]
+
+        def logits(self, crops, symmetric=True):
+            self.batches.append(len(crops))
+            return super().logits(crops, symmetric)
+
+    classifier = Counting()
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2), side_classifier=classifier)
+    per_frame = []
+    for k, rendered in enumerate(two_hand_sequence):
+        classifier.batches = []
+        pipeline.process(_frame(rendered.depth_mm, k))
+        per_frame.append([n for n in classifier.batches if n])
+    assert per_frame[:4] == [[2]] * 4 and per_frame[4:] == [[2, 1]] * 4
