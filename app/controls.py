@@ -147,8 +147,8 @@ class ControlPanel(QWidget):
         self.refine_check.setToolTip("Fit the articulated hand model to the depth after the network; its joints are "
                                      "used when the fit is close to the hand's points (14-joint depth models)")
         self.two_hands_check = QCheckBox("Two hands (L/R)")
-        self.two_hands_check.setToolTip("Track up to two hands, each labelled left or right (slower: both sides are "
-                                        "fitted until a hand's side is decided)")
+        self.two_hands_check.setToolTip("Track up to two hands, each labelled left or right (about twice the work of "
+                                        "one hand)")
         self.smoothing_check = QCheckBox("One Euro smoothing")
         self.min_cutoff_spin = _spin(0.01, 30, 0.1, 2, " Hz")
         self.min_cutoff_spin.setToolTip("One Euro cutoff at rest (Hz): lower = steadier when still, more lag")

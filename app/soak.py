@@ -37,9 +37,10 @@ WARMUP_LIMIT_S = 120.0  # longest wait for the first frame
 
 
 def soak(source: str | None, model: str | None, minutes: float, sample_s: float, settings: str | None,
-         refine: bool | None = None) -> dict:
+         refine: bool | None = None, max_hands: int | None = None) -> dict:
     """Run the window for ``minutes`` from its first frame shown (the warm-up before it is reported apart, as
-    ``warmup_s``); ``refine`` True/False switches the model fit on/off (None: as stored).
+    ``warmup_s``); ``refine`` True/False switches the model fit on/off, ``max_hands`` 1/2 one hand or two (None: as
+    stored).
 
     Without ``settings`` the window starts from the user's stored settings but keeps its own in a scratch file, so a
     soak (its source, model, ``--no-refine``) never changes what the app opens with next time; with ``settings``
@@ -55,6 +56,8 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
         store = SettingsStore(settings)
     if refine is not None:
         store.update(refine=refine)
+    if max_hands is not None:
+        store.update(max_hands=max_hands)
     window = MainWindow(store, source=source, model=model)
     window.resize(1280, 800)
     window.show()
@@ -117,6 +120,7 @@ def soak(source: str | None, model: str | None, minutes: float, sample_s: float,
         "latency_ms": _stats(np.frombuffer(latency_ms, np.float64)),
         "stages_ms": {s: _stats(np.frombuffer(v, np.float64)) for s, v in stage_ms.items()},
         "refine": window.settings.refine,
+        "max_hands": window.settings.max_hands,
         "fit_residual_mm": _stats(np.frombuffer(fit_residual_mm, np.float64)),
         "fit_ok_fraction": round(fit_statuses[STATUS_OK] / max(sum(fit_statuses.values()), 1), 3),
         "rss_mb": rss_mb,

@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 
-from handpose.commands.run import add_refine_argument
+from handpose.commands.run import add_max_hands_argument, add_refine_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-smoothing", action="store_true",
                         help="with --model: write the poses without the temporal smoothing filter")
     add_refine_argument(parser)
+    add_max_hands_argument(parser)
     parser.add_argument("--fps", type=float, default=None, help="replay: pace to this rate; camera: stream rate")
     parser.add_argument("--loop", action="store_true", default=None, help="replay / bag: start again at the end")
     parser.add_argument("--real-time", action="store_true", default=None,
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.real_time:
         options["real_time"] = True
     source = open_source(args.source, **options)
-    settings = PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine)
+    settings = PipelineSettings(smoothing=not args.no_smoothing, refine=args.refine, max_hands=args.max_hands)
     estimate = _pose_estimator(args.model, source, settings) if args.model else None
 
     stop = threading.Event()

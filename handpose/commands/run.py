@@ -47,15 +47,14 @@ def add_refine_argument(parser: argparse.ArgumentParser) -> None:
                              "refinement, docs/fitting.md; default on); --no-refine keeps the network's joints")
 
 
-# One hand by default: with one hand in view the two-hand path still costs more (both sides are fitted until the
-# hand's side is decided: +25% median, up to 2.7x at the 95th percentile, measured on one-hand sequences) and
-# reads the side right for 74% of hands; --max-hands 2 opts in (README, "Two hands").
-def add_max_hands_argument(parser: argparse.ArgumentParser, default: int = 1) -> None:
-    """--max-hands (shared by run and bench)."""
+# One hand by default: the two-hand path costs more and is opted into (README, "Two hands").
+def add_max_hands_argument(parser: argparse.ArgumentParser, default: int | None = 1) -> None:
+    """--max-hands (shared by run, bench, record and soak; default None: as stored, for the app's soak)."""
+    shown = "as stored in the app's settings with --app, else 1" if default is None else default
     parser.add_argument("--max-hands", type=int, choices=(1, 2), default=default,
                         help="2: up to two hands, each labelled left/right and followed over time (a JSONL line "
                              "gains \"hands\"; the top-level fields stay the nearest hand's); 1: the nearest hand "
-                             f"only, without handedness (default {default})")
+                             f"only, without handedness (default {shown})")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

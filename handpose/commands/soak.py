@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from handpose.commands.run import SOURCE_HELP, add_model_arguments
+from handpose.commands.run import SOURCE_HELP, add_max_hands_argument, add_model_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
                         help="fit the hand model after the network (default: on; with --app and --settings: as "
                              "stored there)")
+    add_max_hands_argument(parser, default=None)
     parser.add_argument("--frames", type=int, default=10000, help="frames to process without --app (default 10000)")
     parser.add_argument("--app", action="store_true", help="soak the desktop window instead (needs a display)")
     parser.add_argument("--minutes", type=float, default=10.0, help="with --app: how long to run (default 10)")
@@ -65,7 +66,7 @@ def _soak_runtime(args: argparse.Namespace) -> dict:
         check_source_for(estimator, first)
     finally:
         first.close()
-    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine is not False))
+    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine is not False, max_hands=args.max_hands or 1))
     return soak(LoopedSource(lambda: open_source(args.source)), pipeline, args.frames)
 
 
@@ -75,4 +76,4 @@ def _soak_app(args: argparse.Namespace) -> dict:
 
     runtime.replay_fps = args.replay_fps or None
     # Without --settings the window starts from the user's stored settings and keeps its own in a scratch file.
-    return soak(args.source, args.model, args.minutes, args.sample_s, args.settings, args.refine)
+    return soak(args.source, args.model, args.minutes, args.sample_s, args.settings, args.refine, args.max_hands)

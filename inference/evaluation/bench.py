@@ -240,9 +240,10 @@ def rss_mb() -> float:
 def soak(source: FrameSource, pipeline: Pipeline, frames: int, warmup: int = 50, every: int = 1000) -> dict[str, float]:
     """Process ``frames`` frames and report resident memory growth (MB) after ``warmup`` frames.
 
-    Prints a line to stderr every ``every`` frames so a leak shows its slope.
+    Prints a line to stderr every ``every`` frames so a leak shows its slope. ``two_hands``: frames where two hands
+    were reported (a pipeline with ``max_hands=2``).
     """
-    found = 0
+    found = two = 0
     with source, _progress(frames, "soak", True) as bar:
         for k in range(warmup + frames):
             if k == warmup:
@@ -250,9 +251,10 @@ def soak(source: FrameSource, pipeline: Pipeline, frames: int, warmup: int = 50,
             frame = source.read()
             if frame is None:
                 raise SourceError(f"{source.description} ended; soak it through LoopedSource")
-            hand = pipeline.process(frame).pose.found
+            pose = pipeline.process(frame).pose
             if k >= warmup:
-                found += int(hand)
+                found += int(pose.found)
+                two += int(pose.hands is not None and len(pose.hands) == 2)
                 bar.update(1)
                 done = k - warmup + 1
                 if done % every == 0:
@@ -260,7 +262,8 @@ def soak(source: FrameSource, pipeline: Pipeline, frames: int, warmup: int = 50,
                               file=sys.stderr)
     rss_end_mb = rss_mb()
     return {
-        "frames": frames, "found": found, "wall_s": round(time.perf_counter() - t_start, 2),
+        "frames": frames, "found": found, "two_hands": two, "max_hands": pipeline.settings.max_hands,
+        "wall_s": round(time.perf_counter() - t_start, 2),
         "rss_start_mb": round(rss_start_mb, 1), "rss_end_mb": round(rss_end_mb, 1),
         "rss_growth_mb": round(rss_end_mb - rss_start_mb, 1),
     }

@@ -81,6 +81,9 @@ class Segmentation:
         blob_vu_px: ``(M, 2)`` the same for the whole blob the hand was cut from (hand and arm), or None.
         mask: ``(H, W)`` bool, the hand's pixels at full resolution, or None; made from the samples when first
             read (most frames never need it).
+        other_end: (:func:`segment_hands` only) the hand cut from the other end of the same blob when the blob is
+            longer than a hand: which end is the hand is a guess (see :func:`_hand_ends`) that a caller able to
+            look at both (the pipeline's hand classifier) may revise.
     """
 
     found: bool
@@ -88,6 +91,7 @@ class Segmentation:
     reason: str = ""
     hand_vu_px: np.ndarray | None = None
     blob_vu_px: np.ndarray | None = None
+    other_end: Segmentation | None = field(default=None, repr=False)
     _mask: np.ndarray | None = field(default=None, repr=False)
     _mask_source: tuple[np.ndarray, SegmentationParams] | None = field(default=None, repr=False)
 
@@ -162,6 +166,16 @@ def _hand_points(
         us_px, vs_px, ds_mm: ``(N,)`` full-resolution pixel coordinates and depth (mm) of the blob points.
         shape: ``(H, W)`` of the full-resolution image.
     """
+    return _hand_ends(us_px, vs_px, ds_mm, shape, intr, params)[0]
+
+
+def _hand_ends(
+    us_px: np.ndarray, vs_px: np.ndarray, ds_mm: np.ndarray, shape: tuple[int, int], intr: Intrinsics,
+    params: SegmentationParams, other_end: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_hand_points`, and with ``other_end`` the points within a hand's length of the blob's other end (the
+    far side from the tip), or None when the blob is no longer than a hand. The root rule guesses which end is the
+    arm; an arm reaching toward the camera, its end inside the image, is nearer than its hand and fools it."""
     x = (us_px - intr.cx) * ds_mm / intr.fx
     y = (intr.cy - vs_px) * ds_mm / intr.fy
     height, width = shape
@@ -172,11 +186,17 @@ def _hand_points(
     dist2_root = (x - root[0]) ** 2 + (y - root[1]) ** 2 + (ds_mm - root[2]) ** 2
     reach2 = params.hand_length_mm**2
     if dist2_root.max() <= reach2:
-        return np.ones(len(x), bool)  # the whole blob is hand-sized: nothing to cut
+        return np.ones(len(x), bool), None  # the whole blob is hand-sized: nothing to cut
     # The tip: mean of the farthest 1% (a single flying pixel must not decide it).
     far = dist2_root >= _percentile(dist2_root, 99)
     tip = (x[far].mean(), y[far].mean(), ds_mm[far].mean())
-    return (x - tip[0]) ** 2 + (y - tip[1]) ** 2 + (ds_mm - tip[2]) ** 2 <= reach2
+    dist2_tip = (x - tip[0]) ** 2 + (y - tip[1]) ** 2 + (ds_mm - tip[2]) ** 2
+    hand = dist2_tip <= reach2
+    if not other_end:
+        return hand, None
+    far = dist2_tip >= _percentile(dist2_tip, 99)
+    end = (x[far].mean(), y[far].mean(), ds_mm[far].mean())
+    return hand, (x - end[0]) ** 2 + (y - end[1]) ** 2 + (ds_mm - end[2]) ** 2 <= reach2
 
 
 def _palm_centre(vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float) -> np.ndarray:
@@ -282,13 +302,32 @@ def _claim(taken: np.ndarray, surfaces: np.ndarray, step: np.ndarray, vs: np.nda
     taken |= mine | rim
 
 
+def _end(vs: np.ndarray, us: np.ndarray, ds: np.ndarray, sel: np.ndarray, depth_mm: np.ndarray,
+         params: SegmentationParams) -> Segmentation:
+    """The hand made of the blob samples ``sel`` (decimated grid ``vs``, ``us``, depth ``ds``)."""
+    blob_vu = np.stack([vs, us], axis=1) * STEP
+    com = _palm_centre(vs[sel], us[sel], ds[sel], params.centre_depth_offset_mm)
+    return Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[sel], blob_vu_px=blob_vu,
+                        _mask_source=(depth_mm, params))
+
+
+def _other_end(small: np.ndarray, vs: np.ndarray, us: np.ndarray, depth_mm: np.ndarray, intr: Intrinsics,
+               params: SegmentationParams) -> Segmentation | None:
+    """The hand cut from the other end of the blob ``(vs, us)`` (decimated grid), or None (see :func:`_hand_ends`)."""
+    ds = small[vs, us].astype(np.float64)
+    _, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
+    return None if other is None else _end(vs, us, ds, other, depth_mm, params)
+
+
 def segment_hands(
     depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(), max_hands: int = 2
 ) -> list[Segmentation]:
     """Up to ``max_hands`` hands of a ``(H, W)`` depth image, nearest first (see the module doc).
 
     The first is :func:`segment_hand`'s result (with ``max_hands=1`` nothing else is done: the single-hand cost);
-    the list holds only found hands, except that it is ``[not found]`` when there is none.
+    the list holds only found hands, except that it is ``[not found]`` when there is none. Each candidate whose blob
+    is longer than a hand carries the hand cut from the blob's other end (``other_end``; the first's is not set
+    aside for the search: it may be the other hand, touching the first in the image).
     """
     first = segment_hand(depth_mm, intr, params)
     if max_hands <= 1 or not first.found:
@@ -301,6 +340,9 @@ def segment_hands(
     taken = np.zeros(small.shape, bool)
     # The hand's own samples, not its whole blob: a second hand within the band may touch it in the image.
     _claim(taken, surfaces, step, first.hand_vu_px[:, 0] // STEP, first.hand_vu_px[:, 1] // STEP)
+    if first.blob_vu_px is not None:
+        vs, us = first.blob_vu_px[:, 0] // STEP, first.blob_vu_px[:, 1] // STEP
+        first.other_end = _other_end(small, vs, us, depth_mm, intr, params)
     hands = [first]
     first_xyz = uvd_to_xyz(first.com_uvd, intr)
     k = max(1, params.min_pixels // (STEP * STEP))
@@ -312,11 +354,12 @@ def segment_hands(
         d_near = float(np.partition(values, k - 1)[k - 1])
         band = (free & (small <= min(params.far_mm, d_near + params.band_mm))).view(np.uint8)
         picked = _pick_component(small, band, intr, params)
-        if isinstance(picked, str):
-            break
+        if isinstance(picked, str):  # nothing hand-sized this near (left-overs of the first arm): look farther
+            taken |= band.view(bool)
+            continue
         vs, us = picked
         ds = small[vs, us].astype(np.float64)
-        hand = _hand_points(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params)
+        hand, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
         com, radius_px = _palm_centre_radius(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
         radius_mm = radius_px * STEP * com[2] / intr.fx
         too_far = np.linalg.norm(uvd_to_xyz(com, intr) - first_xyz) > params.max_hand_distance_mm
@@ -327,8 +370,29 @@ def segment_hands(
         taken[vs, us] = True  # the rest of this band's blob too, so that the search moves on
         blob_vu = np.stack([vs, us], axis=1) * STEP
         hands.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
-                                  _mask_source=(depth_mm, params)))
+                                  _mask_source=(depth_mm, params),
+                                  other_end=None if other is None else _end(vs, us, ds, other, depth_mm, params)))
         if len(hands) == max_hands:
             break
     return hands
 
+
+_OTHER_HAND_GROW = np.ones((5, 5), np.uint8)  # the other hand's mask grown by 2 px: its rim goes with it
+
+
+def without_hands(depth: np.ndarray, others: list[Segmentation]) -> np.ndarray:
+    """``depth`` with the pixels of the ``others`` hands set to 0 (invalid); ``depth`` itself when there are none."""
+    if not others:
+        return depth
+    out = depth.copy()
+    grow = _OTHER_HAND_GROW.shape[0] // 2
+    for seg in others:
+        mask = seg.mask
+        if mask is None or seg.hand_vu_px is None:
+            continue
+        # Only the hand's bounding box (and the rim it grows by) is touched: a full-frame dilation costs ~10x more.
+        v0, u0 = np.maximum(seg.hand_vu_px.min(axis=0) - grow - STEP, 0)
+        v1, u1 = seg.hand_vu_px.max(axis=0) + grow + STEP + 1
+        box = mask[v0:v1, u0:u1]
+        out[v0:v1, u0:u1][cv2.dilate(box.view(np.uint8), _OTHER_HAND_GROW).view(bool)] = 0
+    return out

@@ -8,11 +8,14 @@ that space, and the joints are mirrored back at the end.
 A :class:`HandTrack` is one hand's state across frames: where it was last seen, its smoothing filters, one fit
 track per side hypothesis and the evidence for its side. While the side is open, both hypotheses run and each
 frame where one of them fits adds the difference of their fit residuals (the right-hand model fits the depth of a
-right hand more closely than of a mirrored one); the side is held once the evidence is clear
-(:class:`HandednessSettings`). Two hands in view at once are one left and one right: they get opposite sides, the
-more certain one deciding. :class:`HandTracks` matches each frame's hand candidates to the tracks (nearest palm),
-keeps lost tracks for a while so that a hand that leaves and comes back gets its side back, and forgets them after
-``forget_s``.
+right hand more closely than of a mirrored one). Where the left/right classifier is installed
+(:mod:`inference.runtime.side_classifier`), its logit on every frame's crop is a second, leaky vote (recent frames
+count most) that runs whether the side is held or not: it usually holds the side on the first frame (one hypothesis
+from then on) and turns a held side over when several frames in a row say otherwise. The side is held once the
+evidence is clear (:class:`HandednessSettings`). Two hands in view at once are one left and one right: they get
+opposite sides, the more certain one deciding. :class:`HandTracks` matches each frame's hand candidates to the tracks
+(nearest palm), keeps lost tracks for a while so that a hand that leaves and comes back gets its side back, and
+forgets them after ``forget_s``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,22 @@ class HandednessSettings:
             two-hand sequences: such frames pointed the wrong way as often as not).
         pair_prior_mm: the evidence worth of "a person faces the camera" for two hands in view (see
             :meth:`HandTracks.settle_pair`); below one frame's ``clip_mm``, so one good fit outweighs it.
-        decide_mm: accumulated evidence (mm of residual difference) at which the side is held for good.
+        decide_mm: evidence (mm of residual difference, plus the classifier's vote in mm) at which the side is held;
+            a held side turns over when the evidence reaches it the other way (only the classifier's vote moves
+            while a side is held).
+        mm_per_logit: what one unit of the classifier's side logit is worth in mm of residual difference.
+        logit_clip: one frame's classifier logit counts at most this much (side and hand alike).
+        vote_decay: the classifier's vote is ``decay * vote + clip(logit)`` each frame (a leaky sum: a steady
+            ``logit_clip`` saturates at ``logit_clip / (1 - decay)``, and as many frames against it turn it over).
+        hand_vote_mm: a candidate other than the nearest is reported as a hand once the classifier's leaky "a hand"
+            vote reaches this (in the same mm units; the vote saturates at 26.7 mm, so it takes a run of sure
+            frames) in a frame where a fit came within ``vote_fit_mm``, even if no fit came within ``confirm_mm`` (a
+            hand half hidden by the other is fitted poorly: on two-hand sequences such second hands went unreported
+            for 20-30 frames); one whose vote reaches it the other way is set aside as not a hand (not estimated, see
+            :meth:`HandTrack.skip`). 22 mm let a head behind the hand through on a one-hand sequence (the masked hand
+            leaves a hand-shaped hole in it).
+        vote_fit_mm: see ``hand_vote_mm`` (the fit's own acceptance bar).
+        hand_sure_mm: a hand vote this sure confirms the candidate whatever its fits.
         max_open_frames: after this many frames with both hypotheses the side shown is held (the second hypothesis
             costs a network pass and a fit per frame); it may come from the other hand or the position, not the fits.
         match_mm: a candidate belongs to a track whose last palm centre is within this (at 30 fps a hand moves
@@ -60,6 +78,12 @@ class HandednessSettings:
     good_fit_mm: float = 2.5
     pair_prior_mm: float = 2.0
     decide_mm: float = 6.0
+    mm_per_logit: float = 2.0
+    logit_clip: float = 4.0
+    vote_decay: float = 0.7
+    hand_vote_mm: float = 24.0
+    vote_fit_mm: float = 10.0
+    hand_sure_mm: float = 26.0
     max_open_frames: int = 30
     match_mm: float = 150.0
     return_mm: float = 400.0
@@ -81,6 +105,8 @@ class HandTrack:
         continued: seen in the previous frame too (not new, not back from being lost).
         confirmed: a hand model fitted it once (see ``HandednessSettings.confirm_mm``); not_a_hand: it never did.
         evidence_mm: sum over frames of ``clip(residual_left - residual_right)``: > 0 says right.
+        vote: the classifier's leaky vote for "right" (logit units; 0 without the classifier).
+        hand_vote: its leaky vote for "a hand".
         frames_open: frames with both hypotheses so far.
         held: the side once held (None while open).
         refiners: the fit track per side hypothesis (each in its own space: a left one in the mirrored image).
@@ -94,6 +120,8 @@ class HandTrack:
     smoothing_params: SmoothingParams
     present: bool = True
     evidence_mm: float = 0.0
+    vote: float = 0.0
+    hand_vote: float = 0.0
     frames_open: int = 0
     held: str | None = None
     side_shown: str | None = None
@@ -102,6 +130,7 @@ class HandTrack:
     confirmed: bool = False
     not_a_hand: bool = False
     frames_unconfirmed: int = 0
+    mm_per_logit: float = 2.0
     refiners: dict[str, HandRefiner] = field(default_factory=dict)
     smoother: JointSmoother = field(init=False)
     smoother36: JointSmoother = field(init=False)
@@ -118,33 +147,64 @@ class HandTrack:
     @property
     def leaning(self) -> str:
         """The side the evidence favours (right on a tie)."""
-        return self.held or (RIGHT if self.evidence_mm >= 0 else LEFT)
+        return self.held or (RIGHT if self.side_mm >= 0 else LEFT)
+
+    @property
+    def side_mm(self) -> float:
+        """All the side evidence in mm of residual difference (the fits' and the classifier's): > 0 says right."""
+        return self.evidence_mm + self.mm_per_logit * self.vote
 
     def hypotheses(self) -> tuple[str, ...]:
         """The sides to run this frame: the held one, or both while open."""
         return (self.held,) if self.held else SIDES
+
+    def add_classifier(self, side_logit: float, hand_logit: float, settings: HandednessSettings) -> None:
+        """One frame's classifier logits on this hand's crop (in the camera's space: > 0 says right / a hand)."""
+        clip, decay = settings.logit_clip, settings.vote_decay
+        self.vote = decay * self.vote + float(np.clip(side_logit, -clip, clip))
+        self.hand_vote = decay * self.hand_vote + float(np.clip(hand_logit, -clip, clip))
+        hand_mm = self.mm_per_logit * self.hand_vote
+        if hand_mm >= settings.hand_vote_mm:  # surely a hand: estimated, to be confirmed by a fair fit (confirm)
+            self.not_a_hand = False
+        elif hand_mm <= -settings.hand_vote_mm and not self.confirmed:  # surely not: not estimated (see skip)
+            self.not_a_hand = True
+        self.decide(settings, count_frame=False)
 
     def add_evidence(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
         """One frame's fit residuals per side (NaN/inf: that hypothesis found no fit)."""
         if self.held or len(residual_mm) < 2:
             return
         right, left = residual_mm[RIGHT], residual_mm[LEFT]
-        self.frames_open += 1
         if min(right, left) <= settings.good_fit_mm:
             big = settings.clip_mm
             diff = big if not np.isfinite(left) else -big if not np.isfinite(right) else left - right
             self.evidence_mm += float(np.clip(diff, -big, big))
-        if abs(self.evidence_mm) >= settings.decide_mm:
-            self.hold(self.leaning)
-        elif self.frames_open >= settings.max_open_frames:  # the fits told little: keep the side shown so far
+        self.decide(settings, count_frame=True)
+
+    def decide(self, settings: HandednessSettings, count_frame: bool) -> None:
+        """Hold the side once the evidence reaches ``decide_mm`` (or after ``max_open_frames`` open frames: the side
+        shown so far); turn a held side over when it reaches it the other way."""
+        side_mm = self.side_mm
+        if self.held is not None:
+            if abs(side_mm) >= settings.decide_mm and (RIGHT if side_mm > 0 else LEFT) != self.held:
+                self.hold(other_side(self.held))
+            return
+        self.frames_open += int(count_frame)
+        if abs(side_mm) >= settings.decide_mm:
+            self.hold(RIGHT if side_mm >= 0 else LEFT)
+        elif self.frames_open >= settings.max_open_frames:  # the evidence told little: keep the side shown so far
             self.hold(self.side_shown or self.leaning)
 
     def confirm(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
-        """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it; ``reject_after_frames`` frames
-        in a row without one set it aside (:attr:`skip` then says when it is tried again)."""
+        """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it, or one within ``vote_fit_mm``
+        while the classifier's hand vote is sure; ``reject_after_frames`` frames in a row without set it aside
+        (:attr:`skip` then says when it is tried again)."""
         if self.confirmed:
             return
-        if residual_mm and min(residual_mm.values()) <= settings.confirm_mm:
+        best_mm = min(residual_mm.values(), default=np.inf)
+        vote_mm = self.mm_per_logit * self.hand_vote
+        if (best_mm <= settings.confirm_mm or (vote_mm >= settings.hand_vote_mm and best_mm <= settings.vote_fit_mm)
+                or vote_mm >= settings.hand_sure_mm):
             self.confirmed, self.not_a_hand = True, False
             return
         self.frames_unconfirmed += 1
@@ -163,7 +223,7 @@ class HandTrack:
         run again until the evidence is clear (a different hand may have come into view where it left)."""
         if self.held is not None:
             self.evidence_mm = prior_mm if self.held == RIGHT else -prior_mm
-            self.held, self.frames_open = None, 0
+            self.held, self.frames_open, self.vote = None, 0, 0.0
 
     def hold(self, side: str) -> None:
         """Hold ``side`` from now on; the other hypothesis's fit track is dropped."""
@@ -179,10 +239,6 @@ class HandTrack:
         self.smoother36.reset(reason)
         for r in self.refiners.values():
             r.reset(reason)
-
-
-def _certainty(track: HandTrack) -> tuple[bool, float]:
-    return track.held is not None, abs(track.evidence_mm)
 
 
 def other_side(side: str) -> str:
@@ -236,7 +292,7 @@ class HandTracks:
         for k, c in enumerate(centres_xyz_mm):
             if out[k] is None:
                 track = HandTrack(self._next_id, np.asarray(c, np.float64), timestamp_s, self.refine_settings,
-                                  self.smoothing_params)
+                                  self.smoothing_params, mm_per_logit=s.mm_per_logit)
                 self._next_id += 1
                 self.tracks.append(track)
                 out[k] = track
@@ -266,7 +322,7 @@ class HandTracks:
 
         A track whose side is fixed (held, and only that side estimated this frame: ``ran`` per track id, None
         before estimating) keeps it and the other takes the opposite (two fixed on one side: the one with less
-        evidence moves). Otherwise the pair is settled together by ``evidence_a - evidence_b``, plus
+        evidence moves). Otherwise the pair is settled together by ``side_mm_a - side_mm_b``, plus
         ``pair_prior_mm`` toward "the hand on the camera's left is the right hand" (a person facing the camera),
         which decides only while the fits have told little.
         """
@@ -278,7 +334,7 @@ class HandTracks:
         fixed = [t for t in tracks if t.held is not None and (ran is None or len(ran[t.track_id]) == 1)]
         if len(fixed) == 2:
             if a.held == b.held:  # the hand followed from the last frame keeps its side, then the surer one
-                weak = min(tracks, key=lambda t: (t.continued, abs(t.evidence_mm)))
+                weak = min(tracks, key=lambda t: (t.continued, abs(t.side_mm)))
                 weak.hold(other_side(weak.held or RIGHT))
                 weak.side_shown = weak.held
             return
@@ -290,7 +346,7 @@ class HandTracks:
                 weak.hold(weak.side_shown)
             return
         prior = self.settings.pair_prior_mm * float(np.sign(b.com_xyz_mm[0] - a.com_xyz_mm[0]))
-        a.side_shown = RIGHT if a.evidence_mm - b.evidence_mm + prior >= 0 else LEFT
+        a.side_shown = RIGHT if a.side_mm - b.side_mm + prior >= 0 else LEFT
         b.side_shown = other_side(a.side_shown)
         for t in tracks:
             if t.held is not None and t.held != t.side_shown:

@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from inference.core.frame import Frame, HandCrop, HandPose
@@ -32,11 +31,18 @@ from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSettings
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import decode_prediction, make_crop
-from inference.preprocess.segmentation import Segmentation, SegmentationParams, segment_hand, segment_hands
+from inference.preprocess.segmentation import (
+    Segmentation,
+    SegmentationParams,
+    segment_hand,
+    segment_hands,
+    without_hands,
+)
 from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator, predict_crops
 from inference.runtime.gestures import classify_gesture
 from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTrack, HandTracks
 from inference.runtime.mirror import mirror_image, mirror_uvd, mirror_xyz
+from inference.runtime.side_classifier import SideClassifier, load_side_classifier
 from inference.runtime.smoothing import JointSmoother, SmoothingParams
 
 # Keys of HandPose.timings_ms; total = segment + crop + infer + fit + post (capture is reported apart).
@@ -65,6 +71,9 @@ class PipelineSettings:
             (:mod:`inference.runtime.hands`; crop networks with the 14 NYU joints only). ``pose.hands`` lists them,
             nearest first; the pose itself is the nearest.
         handedness: when a hand's side is held and how hands are followed across frames.
+        side_classifier: with two hands, also read each hand's side (and whether it is a hand) from its depth crop
+            with the left/right classifier (``models/side/sidenet.onnx``, :mod:`inference.runtime.side_classifier`) when
+            it is installed; off: from the fit residuals alone.
     """
 
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
@@ -78,6 +87,7 @@ class PipelineSettings:
     recentre_passes: int = 3
     max_hands: int = 1
     handedness: HandednessSettings = field(default_factory=HandednessSettings)
+    side_classifier: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_hands <= 2:
@@ -143,6 +153,8 @@ class _Job:
     joints36: np.ndarray | None = None
 
 
+_SAME_HAND_MM = 80.0  # two candidates' palm centres this close are one hand
+_SURE_HAND_LOGIT = 4.0  # the classifier's "a hand" logit above which a blob's other end is not read
 _NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
 _NEAR_MM = 80.0  # a hand's surface lies within this of its palm centre's depth
 
@@ -169,18 +181,33 @@ def _sanitised_depth(depth: np.ndarray) -> np.ndarray | None:
     return depth
 
 
-_OTHER_HAND_GROW = np.ones((5, 5), np.uint8)  # the other hand's mask grown by 2 px: its rim goes with it
-
-
-def _without(depth: np.ndarray, others: list[Segmentation]) -> np.ndarray:
-    """``depth`` with the pixels of the ``others`` hands set to 0 (invalid); ``depth`` itself when there are none."""
-    if not others:
-        return depth
-    out = depth.copy()
-    for seg in others:
-        if seg.mask is not None:
-            out[cv2.dilate(seg.mask.view(np.uint8), _OTHER_HAND_GROW).view(bool)] = 0
+def _others(segs: list[Segmentation], k: int, masked: list[bool], intr: Intrinsics) -> list[Segmentation]:
+    """What to take out of candidate ``k``'s depth: the other candidates (those ``masked``), with the other end of
+    their blobs too (the rest of the other arm, which the network would otherwise take for a part of this hand), but
+    not an end that lies where candidate ``k`` is (two hands touching in the image make one blob)."""
+    mine = uvd_to_xyz(segs[k].com_uvd, intr)
+    out = []
+    for j, seg in enumerate(segs):
+        if j == k or not masked[j]:
+            continue
+        out += [end for end in (seg, seg.other_end) if end is not None and
+                (end is seg or np.linalg.norm(uvd_to_xyz(end.com_uvd, intr) - mine) > _SAME_HAND_MM)]
     return out
+
+
+class _MaskedDepths:
+    """A frame's depth without some hands (:func:`without_hands`), each set of hands taken out once per frame (the
+    classifier's crops and the network's usually want the same)."""
+
+    def __init__(self, depth: np.ndarray) -> None:
+        self.depth = depth
+        self._made: dict[tuple[int, ...], np.ndarray] = {}
+
+    def without(self, others: list[Segmentation]) -> np.ndarray:
+        key = tuple(sorted(id(seg) for seg in others))
+        if key not in self._made:
+            self._made[key] = without_hands(self.depth, others)
+        return self._made[key]
 
 
 class Pipeline:
@@ -189,10 +216,15 @@ class Pipeline:
     Args:
         estimator: the network (ONNX or torch backend); its metadata sets crop size, cube and RGB statistics.
         settings: initial settings (defaults: the model's cube, smoothing on, gestures on).
+        side_classifier: the left/right classifier for two hands; default: the installed one
+            (:func:`inference.runtime.side_classifier.load_side_classifier`), loaded at the first two-hand frame.
     """
 
-    def __init__(self, estimator: Estimator | FrameEstimator, settings: PipelineSettings | None = None) -> None:
+    def __init__(self, estimator: Estimator | FrameEstimator, settings: PipelineSettings | None = None,
+                 side_classifier: SideClassifier | None = None) -> None:
         self.estimator = estimator
+        self._side_classifier = side_classifier
+        self._side_classifier_loaded = side_classifier is not None
         meta = estimator.metadata
         self._frame_level = isinstance(estimator, FrameEstimator)
         self._process = self._process_whole_frame if self._frame_level else self._process_crop
@@ -445,19 +477,24 @@ class Pipeline:
             timings.update(crop=0.0, infer=0.0, fit=0.0, post=0.0, total=timings["segment"])
             return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
         assert depth is not None
+        masked = _MaskedDepths(depth)
+        segs, logits, classify_s = self._classify(masked, segs, intr, settings)
         found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
+        if logits is not None:  # the classifier's votes, before a side decides which hypotheses run
+            for track, (side_logit, hand_logit) in zip(found_tracks, logits, strict=True):
+                track.add_classifier(float(side_logit), float(hand_logit), settings.handedness)
         # Candidates after the nearest that turned out not to be hands are not estimated again while followed.
         keep = [k for k, t in enumerate(found_tracks) if k == 0 or not t.skip(settings.handedness)]
         segs, found_tracks = [segs[k] for k in keep], [found_tracks[k] for k in keep]
+        # Each hand sees the depth without the other hands (and the far ends of their arms): a hand within the crop's
+        # cube would otherwise be estimated or fitted as part of this one. Not without a candidate that is not
+        # confirmed as a hand yet (a forearm, clutter).
+        owns = [masked.without(_others(segs, k, [j == 0 or t.confirmed for j, t in enumerate(found_tracks)], intr))
+                for k in range(len(segs))]
         tracks.settle_pair([t for k, t in enumerate(found_tracks) if k == 0 or t.confirmed])  # held on one side
         color = frame.color if self.estimator.metadata.uses_rgb else None
         jobs: list[list[_Job]] = []
-        for k, (seg, track) in enumerate(zip(segs, found_tracks, strict=True)):
-            # Each hand sees the depth without the other hands: a hand within the crop's cube would otherwise be
-            # estimated or fitted as part of this one. Not without a candidate that is not confirmed as a hand yet
-            # (a forearm, clutter): the nearest hand is then estimated exactly as on the single-hand path.
-            own = _without(depth, [other for j, other in enumerate(segs)
-                                   if j != k and (j == 0 or found_tracks[j].confirmed)])
+        for seg, track, own in zip(segs, found_tracks, owns, strict=True):
             hand_jobs = []
             for side in track.hypotheses():
                 if side == LEFT:
@@ -468,6 +505,7 @@ class Pipeline:
                     hand_jobs.append(_Job(RIGHT, own, color, seg.com_uvd, settings.recentre_passes))
             jobs.append(hand_jobs)
         crop_s, infer_s = self._network([j for hand_jobs in jobs for j in hand_jobs], intr, settings)
+        crop_s, infer_s = crop_s + classify_s[0], infer_s + classify_s[1]
         t3 = time.perf_counter()
         for track, hand_jobs in zip(found_tracks, jobs, strict=True):
             residual = {}
@@ -502,6 +540,55 @@ class Pipeline:
         first = hands[0]
         nearest = dataclasses.replace(first.pose, timings_ms=timings, hands=[h.pose for h in hands])
         return FrameResult(frame, nearest, first.crop, first.segmentation, first.fit, hands=hands)
+
+    def _classify(self, masked: _MaskedDepths, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
+                  ) -> tuple[list[Segmentation], np.ndarray | None, tuple[float, float]]:
+        """The left/right classifier on every candidate's crop at its centre (camera space, without the other
+        candidates' pixels), one batch -> (segs, logits ``(B, 2)`` of the segs, (crop_s, infer_s)); logits None
+        without the classifier.
+
+        A candidate whose blob is longer than a hand, and whose end is not surely a hand, is looked at from its
+        other end too (``Segmentation.other_end``, a second batch): the end more like a hand is kept (an arm reaching
+        toward the camera puts the segmentation's guess on the forearm). A later candidate that lands where the
+        nearest one is is the same hand, and is dropped.
+        """
+        if not settings.side_classifier:
+            return segs, None, (0.0, 0.0)
+        if not self._side_classifier_loaded:
+            self._side_classifier, self._side_classifier_loaded = load_side_classifier(), True
+        classifier = self._side_classifier
+        if classifier is None:
+            return segs, None, (0.0, 0.0)
+        ta = time.perf_counter()
+        owns = [masked.without(_others(segs, k, [True] * len(segs), intr)) for k in range(len(segs))]
+
+        def crop(k: int, end: Segmentation) -> HandCrop:
+            return make_crop(owns[k], end.com_uvd, intr, classifier.cube_mm, size=classifier.input_size)
+
+        crops = [crop(k, seg) for k, seg in enumerate(segs)]
+        tb = time.perf_counter()
+        logits = classifier.logits(crops)  # (N, 2): right, a hand
+        # The other end only where this one is not surely a hand (measured: a forearm's end reads -10 or less).
+        doubt = [k for k, seg in enumerate(segs) if seg.other_end is not None and logits[k, 1] < _SURE_HAND_LOGIT]
+        tc = time.perf_counter()
+        other_crops = [crop(k, segs[k].other_end) for k in doubt]  # type: ignore[arg-type]
+        td = time.perf_counter()
+        other_logits = dict(zip(doubt, classifier.logits(other_crops), strict=True))
+        te = time.perf_counter()
+        chosen: list[Segmentation] = []
+        out = []
+        for k, seg in enumerate(segs):
+            read = logits[k]
+            if k in other_logits and other_logits[k][1] > read[1]:
+                end, seg.other_end, read = seg.other_end, None, other_logits[k]
+                assert end is not None
+                end.other_end, seg = seg, end  # the end taken for the arm's root is now the other end
+            if chosen and np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - uvd_to_xyz(chosen[0].com_uvd, intr)) <= \
+                    _SAME_HAND_MM:
+                continue  # the nearest candidate's other end: the same hand
+            chosen.append(seg)
+            out.append(read)
+        return chosen, np.stack(out), ((tb - ta) + (td - tc), (tc - tb) + (te - td))
 
     def _hand_result(self, job: _Job, seg: Segmentation, track: HandTrack, frame: Frame,
                      settings: PipelineSettings) -> HandResult:

@@ -90,3 +90,19 @@ def test_the_shipped_right_hand_net_reads_left_hands_through_the_mirror() -> Non
         err_plain.append(np.linalg.norm(plain - labels_left, axis=1).mean())
     assert abs(np.mean(err_left) - np.mean(err_right)) < 3.0
     assert np.mean(err_plain) > np.mean(err_left) + 10.0
+
+
+def test_a_blob_longer_than_a_hand_offers_its_other_end() -> None:
+    """An arm reaching toward the camera, its end inside the image, is nearer than its hand: the root rule takes the
+    hand for the arm's root and the forearm for the hand. The blob's other end is then offered (``other_end``), and
+    it is the hand. Frames of an unseen two-hand sequence (subjects 700-703) where this happens: 66-72 to the right
+    hand (the second candidate), 219 and 221 to the left hand (the nearest)."""
+    specs = make_specs("sequence", 300, 1860, subject_ids(4, 700), hands=2)
+    for k, hand in ((66, 1), (70, 1), (219, 0), (221, 0)):
+        frame = render_frame(specs[k])
+        segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        palm = frame.joints_xyz_mm[32] if hand == 1 else frame.left_joints_xyz_mm[32]
+        seg = segs[hand]
+        assert np.linalg.norm(uvd_to_xyz(seg.com_uvd, NYU_INTRINSICS) - palm) > 150.0  # measured 184-412 mm: forearm
+        assert seg.other_end is not None
+        assert np.linalg.norm(uvd_to_xyz(seg.other_end.com_uvd, NYU_INTRINSICS) - palm) < 40.0  # measured 19-22 mm

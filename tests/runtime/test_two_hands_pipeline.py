@@ -78,8 +78,10 @@ def test_both_hands_found_each_with_its_side_and_one_network_batch(estimator: On
         hands = result.pose.hands
         assert hands is not None and len(hands) == len(result.hands) >= 1
         assert result.pose.joints_xyz_mm is hands[0].joints_xyz_mm  # the top level is the nearest hand
-        # One network run for every hand's first crop: both sides of both candidates while the sides are open.
-        assert counting.batches[0] == 4 if k == 0 else counting.batches[0] >= 2
+        # One network run for every hand's first crop: each hand's held side, both sides while a side is open. The
+        # left/right classifier holds a side on the first frame when it is sure (here the left hand's; the right
+        # hand's vote needs three frames): 3 crops, not the 4 of two open sides.
+        assert counting.batches[0] == 3 if k == 0 else counting.batches[0] >= 2
         if len(hands) == 2:
             both += 1
             assert {h.handedness for h in hands} == {LEFT, RIGHT}  # two hands in view: one of each
@@ -88,16 +90,19 @@ def test_both_hands_found_each_with_its_side_and_one_network_batch(estimator: On
             sides_right += side == hand.handedness
             errors_mm.append(np.linalg.norm(hand.joints_xyz_mm - truth, axis=1).mean())
             assert 0.0 <= hand.score <= 1.0
-    # Frames 0-3 show both hands (7-12 mm); on frames 4-7 the right hand's candidate is its forearm (61-106 mm off
-    # when it was reported): no hand model fits it, so it is not reported.
-    assert both >= 4
+    # Measured: both hands on all 8 frames, 7-19 mm. On frames 4-7 the segmentation's guess for the right hand is the
+    # end of its forearm (the arm reaches toward the camera); the classifier takes the blob's other end, the hand, and
+    # the left arm is taken out of its crop (without that the network walked onto the left forearm, 146 mm off).
+    assert both >= 7
     assert sides_right == len(errors_mm)
     assert max(errors_mm) < 25.0
 
 
 def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator: OnnxEstimator) -> None:
     """One-hand frames where the segmentation offers a second candidate (clutter of hand size behind the hand): no
-    second hand is reported, and the hand is the one of the single-hand path."""
+    second hand is reported, and the hand is the one of the single-hand path (the same crop, except where the
+    classifier took the other end of the hand's blob: 13 and 22 mm apart on 2 of 12 frames, the error equal or
+    lower)."""
     from inference.preprocess.segmentation import segment_hands
 
     pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
@@ -109,7 +114,7 @@ def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator
         result = pipeline.process(_frame(depth, 3 * k))  # not consecutive: every frame starts afresh
         assert len(result.pose.hands) == 1
         alone = single.process(_frame(depth, 3 * k)).pose
-        np.testing.assert_allclose(result.pose.hands[0].com_xyz_mm, alone.com_xyz_mm)
+        assert np.linalg.norm(result.pose.hands[0].com_xyz_mm - alone.com_xyz_mm) < 30.0
     assert offered >= 3  # the gate was tested (measured 4 of 12)
 
 
@@ -253,3 +258,43 @@ def test_each_hand_is_estimated_without_the_other_hands_pixels(estimator: OnnxEs
             inside += int(keep.sum())
             np.testing.assert_array_equal(crop.depth[cv[keep], cu[keep]], 1.0)
     assert inside > 100  # the other hand did lie inside some crop
+
+
+def test_without_the_side_classifier_both_sides_run_until_the_fits_decide(estimator: OnnxEstimator,
+                                                                          two_hand_sequence: list) -> None:
+    """``side_classifier=False``: the sides come from the fit residuals alone (both hypotheses of both hands on the
+    first frame: 4 crops), no vote moves."""
+    counting = CountingEstimator(estimator)
+    pipeline = Pipeline(counting, PipelineSettings(max_hands=2, side_classifier=False))
+    counts = []
+    for k, rendered in enumerate(two_hand_sequence):
+        counting.batches.clear()
+        counts.append(len(pipeline.process(_frame(rendered.depth_mm, k)).hands))
+        if k == 0:
+            assert counting.batches[0] == 4
+    assert all(t.vote == 0.0 and t.hand_vote == 0.0 for t in pipeline._tracks.tracks)
+    assert counts[:4] == [2, 2, 2, 2]
+
+
+def test_a_blobs_other_end_is_read_only_where_its_first_end_is_not_surely_a_hand(estimator: OnnxEstimator,
+                                                                                  two_hand_sequence: list) -> None:
+    """The classifier reads every candidate's end in one batch, and the other end of a blob longer than a hand only
+    where that end is not surely a hand: on frames 4-7 the right hand's candidate is the end of its forearm, read
+    from the other end too (and that end kept); on frames 0-3 both ends read are hands."""
+    from inference.runtime.side_classifier import SideClassifier
+
+    class Counting(SideClassifier):
+        batches: list[int]
+
+        def logits(self, crops, symmetric=True):
+            self.batches.append(len(crops))
+            return super().logits(crops, symmetric)
+
+    classifier = Counting()
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2), side_classifier=classifier)
+    per_frame = []
+    for k, rendered in enumerate(two_hand_sequence):
+        classifier.batches = []
+        pipeline.process(_frame(rendered.depth_mm, k))
+        per_frame.append([n for n in classifier.batches if n])
+    assert per_frame[:4] == [[2]] * 4 and per_frame[4:] == [[2, 1]] * 4

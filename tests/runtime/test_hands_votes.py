@@ -1,0 +1,72 @@
+"""A hand's side from the left/right classifier's leaky vote beside the fit residuals (inference.runtime.hands)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTracks
+
+SETTINGS = HandednessSettings()
+
+
+def _track():
+    tracks = HandTracks(SETTINGS)
+    (track,) = tracks.match([np.array([0.0, 0.0, 600.0])], 0.0)
+    return track
+
+
+def test_a_sure_classifier_holds_the_side_at_once_so_one_hypothesis_runs() -> None:
+    track = _track()
+    assert track.hypotheses() == (RIGHT, LEFT)
+    track.add_classifier(-5.0, 3.0, SETTINGS)  # clipped to -4: 8 mm of evidence, beyond decide_mm
+    assert track.held == LEFT and track.hypotheses() == (LEFT,)
+
+
+def test_an_unsure_classifier_leaves_the_side_open_and_the_votes_add_up() -> None:
+    track = _track()
+    track.add_classifier(1.0, 3.0, SETTINGS)
+    assert track.held is None and track.hypotheses() == (RIGHT, LEFT) and track.leaning == RIGHT
+    track.add_classifier(1.0, 3.0, SETTINGS)
+    track.add_classifier(1.5, 3.0, SETTINGS)  # 0.7 * (0.7 * 1 + 1) + 1.5 = 2.69 logits = 5.4 mm: still open
+    assert track.held is None
+    track.add_classifier(1.5, 3.0, SETTINGS)
+    assert track.held == RIGHT
+
+
+def test_a_held_side_turns_over_after_several_frames_against_it_not_after_one() -> None:
+    track = _track()
+    for _ in range(10):
+        track.add_classifier(4.0, 3.0, SETTINGS)
+    assert track.held == RIGHT
+    track.add_classifier(-4.0, 3.0, SETTINGS)
+    assert track.held == RIGHT  # one frame against a steady vote: held
+    track.add_classifier(-4.0, 3.0, SETTINGS)
+    track.add_classifier(-4.0, 3.0, SETTINGS)
+    track.add_classifier(-4.0, 3.0, SETTINGS)
+    assert track.held == LEFT and track.refiners.keys() <= {LEFT}
+
+
+def test_fit_evidence_and_classifier_vote_are_one_sum() -> None:
+    track = _track()
+    track.add_evidence({RIGHT: 1.0, LEFT: 4.0}, SETTINGS)  # 3 mm for right (a good right fit)
+    assert track.held is None
+    track.add_classifier(1.6, 3.0, SETTINGS)  # + 3.2 mm: together beyond decide_mm
+    assert track.held == RIGHT
+
+
+def test_without_the_classifier_the_fits_decide_as_before() -> None:
+    track = _track()
+    for _ in range(2):
+        track.add_evidence({RIGHT: 1.0, LEFT: 4.5}, SETTINGS)
+    assert track.held == RIGHT and track.vote == 0.0
+
+
+def test_a_sure_hand_vote_confirms_a_candidate_no_fit_came_close_to() -> None:
+    settings = HandednessSettings(hand_vote_mm=10.0)
+    track = _track()
+    track.add_classifier(0.0, 4.0, settings)  # 8 mm
+    track.confirm({RIGHT: 9.0, LEFT: 9.0}, settings)
+    assert not track.confirmed
+    track.add_classifier(0.0, 4.0, settings)  # 0.7 * 4 + 4 = 6.8 logits = 13.6 mm
+    track.confirm({RIGHT: 9.0, LEFT: 9.0}, settings)
+    assert track.confirmed
