@@ -16,7 +16,7 @@ import numpy as np
 
 from inference.core.skeleton import PALM_CENTRE, WRIST
 from inference.fit.model import HandParams, PosedHand, template
-from inference.fit.solver import FitResult, FitWeights, Problem, retry_fingers, solve
+from inference.fit.solver import FINGER_EVAL_JOINTS, FitResult, FitWeights, Problem, retry_fingers, solve
 from inference.handmodel import NUM_DOF, HandShape
 
 _PALM = [WRIST[0], WRIST[1], PALM_CENTRE]  # rigid in the model: the global pose's anchor
@@ -30,6 +30,7 @@ IK_WEIGHTS = FitWeights(data=0.0, silhouette=0.0, free_space=0.0, prior=1.0, ang
 # From the previous frame's fit the joints are close already: fewer steps.
 IK_TRACKING_STEPS = (1, 2)
 IK_SCALE_STEPS = 3  # from a relaxed hand: Gauss-Newton steps with the size free, after the fingers are bent
+IK_RETRY_MM = 10.0  # a finger whose joints stay farther than this from their targets tries the other bends
 
 # Finger bends (degrees, NUM_DOF) a start tries for each finger besides the one it has: an open hand, a loose fist,
 # the thumb held away from the palm as in an open hand.
@@ -70,7 +71,11 @@ def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: Hand
                              prior_weights=prior_weights), start, *IK_TRACKING_STEPS)
     start = palm_aligned(joints, REST_ANGLES_DEG, _palm_scale(joints, shape), shape)
     sized = Problem(shape, None, joints, start, IK_WEIGHTS, fit_scale=False, prior_weights=prior_weights)
-    bent = retry_fingers(sized, solve(sized, start), [CURLED_DEG, OPEN_DEG, SPREAD_DEG], IK_WEIGHTS.steps)
+    first = solve(sized, start)
+    # Only a finger left far from its joints tries the other bends (each try costs an evaluation).
+    off_mm = np.linalg.norm(first.hand.eval_joints - joints, axis=1)
+    astray = tuple(f for f, rows in enumerate(FINGER_EVAL_JOINTS) if off_mm[list(rows)].max() > IK_RETRY_MM)
+    bent = retry_fingers(sized, first, [CURLED_DEG, OPEN_DEG, SPREAD_DEG], IK_WEIGHTS.steps, fingers=astray)
     if not fit_scale:
         return bent
     free = Problem(shape, None, joints, bent.params, IK_WEIGHTS, fit_scale=True, prior_weights=prior_weights)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.core.skeleton import FINGERTIPS
 from inference.fit import kernels
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.model import (
@@ -241,6 +242,11 @@ def fit(problem: Problem, params: HandParams, start: Evaluation | None = None) -
 
 # The angles of each finger (NYU order: pinky, ring, middle, index; 4 each) and of the thumb.
 FINGER_DOFS: tuple[np.ndarray, ...] = (*(np.arange(4 * f, 4 * f + 4) for f in range(4)), np.arange(16, 20))
+# The 14 evaluation joints of each of those fingers (tip and middle joint; the thumb's three).
+FINGER_EVAL_JOINTS: tuple[tuple[int, ...], ...] = (
+    *((FINGERTIPS[f], FINGERTIPS[f] + 1) for f in ("pinky", "ring", "middle", "index")),
+    (FINGERTIPS["thumb"], FINGERTIPS["thumb"] + 1, FINGERTIPS["thumb"] + 2),
+)
 
 
 def retry_fingers(problem: Problem, result: FitResult, alternatives: list[np.ndarray], steps: int,

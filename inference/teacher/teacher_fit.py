@@ -32,10 +32,11 @@ import numpy as np
 
 from inference.core.frame import Frame
 from inference.core.geometry import xyz_to_uvd
-from inference.core.skeleton import EVAL_JOINT_IDS, FINGERTIPS
+from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement
+from inference.fit.solver import FINGER_EVAL_JOINTS
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import make_crop
 from inference.runtime.mirror import mirror_image
@@ -70,11 +71,6 @@ LANDMARK_JOINTS: dict[int, int] = {
 _LANDMARKS = np.array(list(LANDMARK_JOINTS))
 _MODEL_ROWS = np.array(list(LANDMARK_JOINTS.values()))
 _FLIP_X = np.array([-1.0, 1.0, 1.0])
-# The 14 NYU joints of each finger in the order of the fit's finger retries (inference.fit.solver.FINGER_DOFS).
-_FINGER_JOINTS: tuple[tuple[int, ...], ...] = (
-    *((FINGERTIPS[f], FINGERTIPS[f] + 1) for f in ("pinky", "ring", "middle", "index")),
-    (FINGERTIPS["thumb"], FINGERTIPS["thumb"] + 1, FINGERTIPS["thumb"] + 2),
-)
 STATUS_SURE = "not fitted: the teacher is sure of every joint"
 
 
@@ -106,7 +102,7 @@ def refine_hand(refiner: HandRefiner, frame: Frame, hand: TeacherHand, conventio
     unsure = np.asarray(hand.joint_confidence) < keep_confident
     if skip_when_sure and not unsure.any():
         return hand, Refinement(STATUS_SURE, scale=refiner.scale or 1.0)
-    retry = tuple(f for f, joints in enumerate(_FINGER_JOINTS) if unsure[list(joints)].any())
+    retry = tuple(f for f, joints in enumerate(FINGER_EVAL_JOINTS) if unsure[list(joints)].any())
     intr = frame.intrinsics
     depth = np.asarray(frame.depth_mm)
     if depth.dtype.kind == "f":
