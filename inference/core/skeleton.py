@@ -63,3 +63,10 @@ def to_eval_joints(joints36: np.ndarray) -> np.ndarray:
     if joints36.shape[-2] != NUM_NYU_JOINTS:
         raise ValueError(f"expected 36 NYU joints on axis -2, got shape {joints36.shape}")
     return joints36[..., list(EVAL_JOINT_IDS), :]
+
+
+def palm_vector(joints14: np.ndarray) -> np.ndarray:
+    """``(3,)`` from the wrist points' middle to the palm centre of ``(14, 3)`` joints: the palm's length and the
+    hand's long axis (the gesture rules' unit, the fit's half-turn axis and its size estimate)."""
+    j = np.asarray(joints14, np.float64)
+    return j[PALM_CENTRE] - j[list(WRIST)].mean(axis=0)

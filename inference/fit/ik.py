@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.core.skeleton import PALM_CENTRE, WRIST
+from inference.core.skeleton import PALM_CENTRE, WRIST, palm_vector
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.solver import FINGER_EVAL_JOINTS, FitResult, FitWeights, Problem, retry_fingers, solve
 from inference.handmodel import NUM_DOF, HandShape
@@ -87,6 +87,6 @@ def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: Hand
 def _palm_scale(joints_mm: np.ndarray, shape: HandShape) -> float:
     """The hand size the network's palm suggests: its wrist-to-palm-centre distance over the template's."""
     local = PosedHand.of(shape, HandParams(np.eye(3), np.zeros(3), REST_ANGLES_DEG, 1.0), surface=False).eval_joints
-    ref = np.linalg.norm(local[PALM_CENTRE] - local[list(WRIST)].mean(axis=0))
-    got = np.linalg.norm(joints_mm[PALM_CENTRE] - joints_mm[list(WRIST)].mean(axis=0))
+    ref = np.linalg.norm(palm_vector(local))
+    got = np.linalg.norm(palm_vector(joints_mm))
     return float(np.clip(got / max(ref, 1e-6), 0.8, 1.25))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.core.skeleton import PALM_CENTRE, WRIST
+from inference.core.skeleton import PALM_CENTRE, palm_vector
 from inference.fit.ik import CURLED_DEG, OPEN_DEG, SPREAD_DEG, solve_ik
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.model import HandParams, PosedHand, template
@@ -208,7 +208,7 @@ def flip_palm(joints_mm: np.ndarray) -> np.ndarray:
     the thumb on the other side."""
     j = np.asarray(joints_mm, np.float64)
     centre = palm_middle(j)
-    axis = j[PALM_CENTRE] - j[list(WRIST)].mean(axis=0)
+    axis = palm_vector(j)
     axis = axis / max(float(np.linalg.norm(axis)), 1e-9)
     rotation = 2.0 * np.outer(axis, axis) - np.eye(3)  # a half turn about the axis
     return centre + (j - centre) @ rotation.T

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference.core.gesture_names import GESTURES
-from inference.core.skeleton import FINGERTIPS, NUM_JOINTS, PALM_CENTRE, WRIST
+from inference.core.skeleton import FINGERTIPS, NUM_JOINTS, PALM_CENTRE, WRIST, palm_vector
 
 # Fingers in template order; the middle joint of a long finger is the joint after its tip.
 FINGERS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
@@ -81,7 +81,7 @@ def finger_probabilities(joints_xyz_mm: np.ndarray, rules: GestureRules = Gestur
     j = np.asarray(joints_xyz_mm, dtype=np.float64)
     centre = j[PALM_CENTRE]
     to_centre = np.sqrt(((j - centre) ** 2).sum(axis=1))  # (14,) every joint's distance to the palm centre
-    along = centre - j[list(WRIST)].mean(axis=0)  # wrist -> palm centre
+    along = palm_vector(j)  # wrist -> palm centre
     palm_mm = max(float(np.linalg.norm(along)), 1e-3)
     along = along / palm_mm
     across = j[WRIST[1]] - j[WRIST[0]]  # W1 (little-finger edge) -> W2: toward the thumb's side
