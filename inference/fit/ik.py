@@ -16,7 +16,7 @@ import numpy as np
 
 from inference.core.skeleton import PALM_CENTRE, WRIST, palm_vector
 from inference.fit.model import HandParams, PosedHand, template
-from inference.fit.solver import FINGER_EVAL_JOINTS, FitResult, FitWeights, Problem, retry_fingers, solve
+from inference.fit.solver import FitResult, FitWeights, Problem, fingers_with, retry_fingers, solve
 from inference.handmodel import NUM_DOF, HandShape
 
 _PALM = [WRIST[0], WRIST[1], PALM_CENTRE]  # rigid in the model: the global pose's anchor
@@ -74,7 +74,7 @@ def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: Hand
     first = solve(sized, start)
     # Only a finger left far from its joints tries the other bends (each try costs an evaluation).
     off_mm = np.linalg.norm(first.hand.eval_joints - joints, axis=1)
-    astray = tuple(f for f, rows in enumerate(FINGER_EVAL_JOINTS) if off_mm[list(rows)].max() > IK_RETRY_MM)
+    astray = fingers_with(off_mm > IK_RETRY_MM)
     bent = retry_fingers(sized, first, [CURLED_DEG, OPEN_DEG, SPREAD_DEG], IK_WEIGHTS.steps, fingers=astray)
     if not fit_scale:
         return bent

@@ -249,6 +249,12 @@ FINGER_EVAL_JOINTS: tuple[tuple[int, ...], ...] = (
 )
 
 
+def fingers_with(joints: np.ndarray) -> tuple[int, ...]:
+    """The fingers (indices into :data:`FINGER_DOFS`) with at least one of their evaluation joints set in the
+    ``(14,)`` bool ``joints``: e.g. those a retry should try (joints far off, or joints a caller keeps from the fit)."""
+    return tuple(f for f, rows in enumerate(FINGER_EVAL_JOINTS) if joints[list(rows)].any())
+
+
 def retry_fingers(problem: Problem, result: FitResult, alternatives: list[np.ndarray], steps: int,
                   local_step: bool = False, fingers: tuple[int, ...] | None = None) -> FitResult:
     """Try other bends finger by finger on a fit: a finger settled in a wrong bend (pointing back where the true one

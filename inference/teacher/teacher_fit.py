@@ -36,7 +36,7 @@ from inference.core.skeleton import EVAL_JOINT_IDS
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.observation import observe
 from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement
-from inference.fit.solver import FINGER_EVAL_JOINTS
+from inference.fit.solver import fingers_with
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import make_crop
 from inference.runtime.mirror import mirror_image
@@ -102,7 +102,7 @@ def refine_hand(refiner: HandRefiner, frame: Frame, hand: TeacherHand, conventio
     unsure = np.asarray(hand.joint_confidence) < keep_confident
     if skip_when_sure and not unsure.any():
         return hand, Refinement(STATUS_SURE, scale=refiner.scale or 1.0)
-    retry = tuple(f for f, joints in enumerate(FINGER_EVAL_JOINTS) if unsure[list(joints)].any())
+    retry = fingers_with(unsure)
     intr = frame.intrinsics
     depth = np.asarray(frame.depth_mm)
     if depth.dtype.kind == "f":
