@@ -182,21 +182,22 @@ def _hand_ends(
     b = params.border_px
     at_border = (us_px < b) | (vs_px < b) | (us_px >= width - b) | (vs_px >= height - b)
     root_sel = at_border if np.count_nonzero(at_border) >= 3 else ds_mm >= _percentile(ds_mm, 90)
-    root = (x[root_sel].mean(), y[root_sel].mean(), ds_mm[root_sel].mean())
-    dist2_root = (x - root[0]) ** 2 + (y - root[1]) ** 2 + (ds_mm - root[2]) ** 2
+
+    def dist2_from(sel: np.ndarray) -> np.ndarray:
+        """Squared distance (mm^2) of every point to the mean of the points ``sel``."""
+        c = (x[sel].mean(), y[sel].mean(), ds_mm[sel].mean())
+        return (x - c[0]) ** 2 + (y - c[1]) ** 2 + (ds_mm - c[2]) ** 2
+
+    dist2_root = dist2_from(root_sel)
     reach2 = params.hand_length_mm**2
     if dist2_root.max() <= reach2:
         return np.ones(len(x), bool), None  # the whole blob is hand-sized: nothing to cut
-    # The tip: mean of the farthest 1% (a single flying pixel must not decide it).
-    far = dist2_root >= _percentile(dist2_root, 99)
-    tip = (x[far].mean(), y[far].mean(), ds_mm[far].mean())
-    dist2_tip = (x - tip[0]) ** 2 + (y - tip[1]) ** 2 + (ds_mm - tip[2]) ** 2
+    # The tip: mean of the farthest 1% (a single flying pixel must not decide it); the other end likewise from it.
+    dist2_tip = dist2_from(dist2_root >= _percentile(dist2_root, 99))
     hand = dist2_tip <= reach2
     if not other_end:
         return hand, None
-    far = dist2_tip >= _percentile(dist2_tip, 99)
-    end = (x[far].mean(), y[far].mean(), ds_mm[far].mean())
-    return hand, (x - end[0]) ** 2 + (y - end[1]) ** 2 + (ds_mm - end[2]) ** 2 <= reach2
+    return hand, dist2_from(dist2_tip >= _percentile(dist2_tip, 99)) <= reach2
 
 
 def _palm_centre(vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float) -> np.ndarray:
