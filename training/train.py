@@ -86,7 +86,7 @@ class TrainConfig:
     momentum: float = RECIPE.momentum
     dropout: float = RECIPE.dropout
     plateau_patience: int = 4  # epochs without improvement before lr x0.5
-    early_stop_patience: int = 12  # epochs without improvement before stopping
+    early_stop_patience: int = 12  # epochs without improvement before stopping (plateau schedule only)
     val_fraction: float = RECIPE.val_fraction
     test_subjects: list[str] | None = None
     centre: str = RECIPE.centre
@@ -575,7 +575,10 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
                 bar.write(f"epoch {epoch + 1}: train {row['train_loss']:.5f} val {val['loss']:.5f} "
                           f"({val['mean_error_mm']:.1f} mm){' *' if improved else ''}", file=sys.stderr)
             spent["s"] += time.perf_counter() - t0
-            if epoch - state["best_epoch"] >= cfg.early_stop_patience:
+            # A per-step schedule (one-cycle, cosine) reaches its low learning rate only at its end: a plateau on
+            # the way is not convergence (a run from --init gets worse while the rate warms up), so only the
+            # plateau schedule stops early.
+            if not per_step and epoch - state["best_epoch"] >= cfg.early_stop_patience:
                 stopped_early = True
                 break
             if budget_s is not None and spent["s"] + (time.perf_counter() - t0) > budget_s:

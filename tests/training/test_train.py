@@ -123,3 +123,13 @@ def test_cli_values_training_cannot_use_are_one_line(tiny_seq: Path, tmp_path: P
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"handpose train: error: {message}")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("schedule", "epochs_run"), [("plateau", 1), ("onecycle", 3), ("cosine", 3)])
+def test_only_the_plateau_schedule_stops_early(tiny_seq: Path, tmp_path: Path, schedule: str, epochs_run: int) -> None:
+    """Patience 0 stops a plateau run after its first epoch; a one-cycle or cosine run (its learning rate low only at
+    its end, and rising at first from an --init) runs its course."""
+    cfg = tiny_config(tiny_seq, tmp_path / "run", tmp_path / "cache", epochs=3, schedule=schedule,
+                      early_stop_patience=0)
+    result = train(cfg, progress=False)
+    assert result["epochs"] == epochs_run and result["stopped_early"] == (schedule == "plateau")
