@@ -29,6 +29,20 @@ def _run_json(args: list[str]) -> dict:
     return json.loads(out)
 
 
+def gpu_section(summary: dict, run: str) -> dict:
+    """The card's record of a GPU training run: machine, data, training facts and the batch-1 latency there."""
+    runs = summary.get("models", {})
+    if run not in runs:
+        raise SystemExit(f"model_card: no run {run!r} in the GPU summary (runs: {', '.join(runs)})")
+    row = summary["models"][run]
+    return {"machine": f"{summary['gpu']}, {summary['cores']} CPU cores", "torch": summary["torch"],
+            "python": summary["python"], "frames": summary["frames"], "train_minutes": summary["train_minutes"],
+            "stages_s": summary["stages_s"],
+            **{k: row[k] for k in ("arch", "init", "epochs", "best_epoch", "train_time_s", "samples", "val_error_mm")},
+            "latency_ms": {**row["latency_ms"], "what": "batch 1, median; torch_backend = `--backend torch` (fp16 + "
+                           "CUDA graph), plain_fp32 = the net in fp32 without either; result copied back to the host"}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path, help="the .onnx file (its card is the .json beside it)")
@@ -38,6 +52,10 @@ def main() -> int:
     parser.add_argument("--data-command", action="append", default=[], help="command that made the data (repeat)")
     parser.add_argument("--train-command", default=None, help="command that trained the model")
     parser.add_argument("--note", action="append", default=[], help="free-text note for the card (repeat)")
+    parser.add_argument("--gpu-summary", type=Path, default=None,
+                        help="summary.json of the scripts/train_gpu.sh run that trained the model: its machine, "
+                        "training facts and batch-1 GPU latency go to the card's 'gpu' section")
+    parser.add_argument("--gpu-run", default=None, help="the run's NAME in that summary (default: the model's stem)")
     parser.add_argument("--no-refine", action="store_true",
                         help="pass --no-refine to eval and bench: the network's joints without model-based refinement")
     args = parser.parse_args()
@@ -61,6 +79,8 @@ def main() -> int:
         "result": _run_json(bench_cmd),
     }
     card["reproduce"] = {"data": args.data_command, "train": args.train_command}
+    if args.gpu_summary is not None:
+        card["gpu"] = gpu_section(json.loads(args.gpu_summary.read_text()), args.gpu_run or args.model.stem)
     if args.note:
         card["notes"] = args.note
     card_path.write_text(json.dumps(card, indent=2) + "\n")
