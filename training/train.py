@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from training.augment import Augment
 from training.crop_cache import CacheParams, build_cache, palm_convention, rgb_stats, split_indices
 from training.dataset import HandPoseDataset
 from training.defaults import RECIPE
+from training.device_batches import DeviceBatches
 from training.nets import (
     COMPACT,
     FuseNet,
@@ -106,6 +108,9 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads (None: torch's default, one per core)
     channels_last: bool = False
     compile: bool = False  # torch.compile the net for training
+    # Where training batches are cut and augmented: "workers" (DataLoader processes), "device" (the cache in the
+    # training device's memory, training.device_batches) or "auto" (device on CUDA, workers elsewhere).
+    augment_on: str = "auto"
     # Stop once this much training time is spent (at the end of the epoch that would overrun it); per-step
     # schedules then follow the clock (lr reaches its end when the time is up), not the step count.
     max_minutes: float | None = None
@@ -128,6 +133,9 @@ class TrainConfig:
         return d
 
 
+AUGMENT_ON = ("auto", "workers", "device")
+
+
 def _check_ranges(cfg: TrainConfig) -> None:
     """One line naming the flag of a value training cannot use, before any data is read."""
     check_seed(cfg.seed)
@@ -145,6 +153,8 @@ def _check_ranges(cfg: TrainConfig) -> None:
             raise HandposeError(f"--{name} must be within {limits}, got {value}")
     if cfg.workers < 0:
         raise HandposeError(f"--workers must be >= 0, got {cfg.workers}")
+    if cfg.augment_on not in AUGMENT_ON:
+        raise HandposeError(f"--augment-on must be one of {', '.join(AUGMENT_ON)}, got {cfg.augment_on!r}")
     if cfg.schedule not in SCHEDULES:
         raise HandposeError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {cfg.schedule!r}")
     if not 0.0 <= cfg.refresh_fraction <= 1.0:
@@ -443,6 +453,8 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
     if cfg.workers > 0:
         loader_kw |= {"prefetch_factor": 4}
     val_loader = DataLoader(val_ds, batch_size=per_rank_batch, shuffle=False, **loader_kw)
+    on_device = cfg.augment_on == "device" or (cfg.augment_on == "auto" and device.type == "cuda")
+    device_batches = DeviceBatches(cache, cfg.augment, rgb_mean, rgb_std, cfg.seed, device) if on_device else None
 
     # Model, optimizer, scheduler; resume from last.pt when the run exists.
     model = build_model(model_cfg)
@@ -523,11 +535,15 @@ def train(cfg: TrainConfig, stop_after_epochs: int | None = None, progress: bool
             train_ds.set_epoch(epoch)
             if cfg.refresh_data:
                 train_ds.indices = pool_indices(splits["train"], fresh, epoch, cfg.refresh_fraction, cfg.seed)
-            loader = DataLoader(train_ds, batch_size=per_rank_batch, sampler=_epoch_order(len(train_ds), cfg.seed,
-                                                                                          epoch, dist), **loader_kw)
+            order = _epoch_order(len(train_ds), cfg.seed, epoch, dist)
+            if device_batches is not None:
+                batches: Iterable[dict[str, Any]] = device_batches.batches(train_ds.indices[order], epoch,
+                                                                            per_rank_batch)
+            else:
+                batches = DataLoader(train_ds, batch_size=per_rank_batch, sampler=order, **loader_kw)
             model.train()
             total, count = 0.0, 0
-            for batch in loader:
+            for batch in batches:
                 inputs = model_inputs(batch, layout, device, cfg.channels_last)
                 target = batch["joints"].to(device, non_blocking=True)
                 with _autocast(device):

@@ -72,6 +72,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=R.seed, help=f"random seed (default: {R.seed})")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, one per core)")
     parser.add_argument("--channels-last", action="store_true", help="channels-last memory format")
+    parser.add_argument("--augment-on", choices=["auto", "workers", "device"], default="auto",
+                        help="where batches are cut and augmented: loader worker processes, or the training device "
+                        "(the crop cache in its memory, one warp per batch: what feeds a GPU fast enough); default "
+                        "auto = device on CUDA, workers elsewhere")
     parser.add_argument("--compile", action="store_true", help="torch.compile the net (needs a C++ compiler)")
 
 
@@ -116,7 +120,7 @@ def config_from_args(args: argparse.Namespace, out: str, **overrides: object):
         data=args.data, out=out, arch=args.arch, compact=args.compact, fc_width=args.fc_width, fuse_at=args.fuse_at,
         width=args.width, head=args.head, input_size=args.input_size, val_data=args.val_data,
         refresh_data=args.refresh_data, refresh_fraction=args.refresh_fraction, threads=args.threads,
-        channels_last=args.channels_last, compile=args.compile,
+        channels_last=args.channels_last, compile=args.compile, augment_on=args.augment_on,
         epochs=args.epochs, batch_size=args.batch_size, centre=args.centre, cube_mm=args.cube_mm,
         augment=None if args.no_augment else Augment(shift_mm=_jitter(args.centre_jitter_mm)),
         val_fraction=args.val_fraction,
