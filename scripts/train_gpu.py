@@ -33,9 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from inference.synth.sensor import SENSORS as SENSOR_MODELS  # noqa: E402 - after the path
+
 MAX_MODEL_BYTES = 16 * 2**20
 VAL_SUBJECTS = (480, 8)  # first id, count: above every training range (training subjects stay below 480)
-SENSORS = ("kinect", "kinect-edges", "sr305")
+SENSORS = tuple(SENSOR_MODELS)  # the generator's sensor models (handpose synth --sensor)
 
 
 @dataclass(frozen=True)
