@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from inference.core.errors import HandposeError
 from training.augment import Augment, crop_warps
 from training.crop_cache import Cache
 
@@ -43,10 +44,15 @@ class DeviceBatches:
         self.device, self.augment, self.seed = device, augment, seed
         self.cube_mm = float(cache.params.cube_mm)
         self.size = int(a["depth"].shape[1])
-        self.depth = torch.from_numpy(np.array(a["depth"])).to(device)  # (N, S, S) fp16
-        self.rgb = None
-        if rgb_mean is not None and rgb_std is not None:
-            self.rgb = torch.from_numpy(np.array(a["rgb"])).to(device)  # (N, 3, S, S) uint8
+        with_rgb = rgb_mean is not None and rgb_std is not None
+        try:
+            self.depth = torch.from_numpy(np.array(a["depth"])).to(device)  # (N, S, S) fp16
+            self.rgb = torch.from_numpy(np.array(a["rgb"])).to(device) if with_rgb else None  # (N, 3, S, S) uint8
+        except (torch.OutOfMemoryError, MemoryError):
+            gib = (a["depth"].nbytes + (a["rgb"].nbytes if with_rgb else 0)) / 2**30
+            raise HandposeError(f"the crop cache ({gib:.1f} GiB) does not fit in {device}'s memory: train with "
+                                "--augment-on workers") from None
+        if with_rgb:
             self.rgb_mean = torch.tensor(rgb_mean, dtype=torch.float32, device=device)[:, None, None]
             self.rgb_std = torch.tensor(rgb_std, dtype=torch.float32, device=device)[:, None, None]
         self.joints_uvd = np.asarray(a["joints_uvd"], np.float64)

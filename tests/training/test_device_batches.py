@@ -99,3 +99,14 @@ def test_a_bad_augment_on_is_one_line(tiny_seq: Path, tmp_path: Path) -> None:
 
     with pytest.raises(HandposeError, match="--augment-on must be one of auto, workers, device, got 'gpu'"):
         tiny_config(tiny_seq, tmp_path / "run", tmp_path / "cache", augment_on="gpu")
+
+
+def test_a_cache_too_large_for_the_device_is_one_line(cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inference.core.errors import HandposeError
+
+    def out_of_memory(_array):
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(torch, "from_numpy", out_of_memory)
+    with pytest.raises(HandposeError, match=r"crop cache \(0\.0 GiB\) does not fit in cpu's memory: .*--augment-on wo"):
+        DeviceBatches(cache, Augment(), MEAN, STD, 0, torch.device("cpu"))
