@@ -64,7 +64,10 @@ class Run:
         return cls(parts[0], parts[1], width, init)
 
 
-DEFAULT_RUNS = (Run("depthnet", "depthnet"), Run("fusenet", "fusenet-conv"))
+# The shipped nets, each continued from its weights-only checkpoint: what made them on the first GPU run
+# (docs/EXPERIMENTS.md); a width-0.5 net from scratch was behind after the same 3.8 minutes, and twice as slow on a CPU.
+DEFAULT_RUNS = (Run("depthnet", "depthnet", 0.25, Path("models/depthnet.pt")),
+                Run("fusenet", "fusenet-conv", 0.25, Path("models/fusenet.pt")))
 
 
 def _log(msg: str) -> None:
@@ -220,20 +223,23 @@ def main(argv: list[str] | None = None) -> int:
                    help="the whole command's limit (default: 8.5 of a 9-minute slot); training gets what is left")
     p.add_argument("--reserve-min", type=float, default=0.75,
                    help="kept after training for export and timing (default: 0.75)")
-    p.add_argument("--frames", type=int, default=24000, help="training frames to generate (default: 24000)")
+    p.add_argument("--frames", type=int, default=26000, help="training frames to generate (default: 26000)")
     p.add_argument("--val-frames", type=int, default=1000, help="validation frames (default: 1000)")
-    p.add_argument("--sensors", nargs="+", default=["kinect"], choices=SENSORS, metavar="SENSOR",
-                   help="depth sensor models of the training frames, an equal share each (list one twice for a "
-                   f"double share; {', '.join(SENSORS)}; default: kinect); validation is kinect")
-    p.add_argument("--subjects", type=int, default=48,
-                   help=f"training hand shapes, ids 0..N-1 (default: 48; at most {VAL_SUBJECTS[0]})")
-    p.add_argument("--hard-fraction", type=float, default=0.0,
-                   help="share of training frames with an object in front of the hand (default: 0)")
+    p.add_argument("--sensors", nargs="+", default=["kinect", "kinect", "kinect-edges", "sr305"], choices=SENSORS,
+                   metavar="SENSOR", help="depth sensor models of the training frames, an equal share each (list "
+                   f"one twice for a double share; {', '.join(SENSORS)}; default: kinect kinect kinect-edges "
+                   "sr305); validation is kinect")
+    p.add_argument("--subjects", type=int, default=400,
+                   help=f"training hand shapes, ids 0..N-1 (default: 400; at most {VAL_SUBJECTS[0]})")
+    p.add_argument("--hard-fraction", type=float, default=0.05,
+                   help="share of training frames with an object in front of the hand (default: 0.05)")
     p.add_argument("--run", dest="runs", type=Run.parse, action="append", metavar="NAME:ARCH[:WIDTH[:INIT]]",
-                   help="a net to train, repeatable (default: depthnet:depthnet and fusenet:fusenet-conv); WIDTH "
-                   "overrides --width, INIT a weights-only checkpoint to start from, e.g. "
-                   "depthnet:depthnet:0.25:models/depthnet.pt")
-    p.add_argument("--width", type=float, default=1.0, help="conv width (default: 1.0, the thesis' filters)")
+                   help="a net to train, repeatable; WIDTH overrides --width, INIT a weights-only checkpoint to "
+                   "start from (default: the shipped nets continued, depthnet:depthnet:0.25:models/depthnet.pt and "
+                   "fusenet:fusenet-conv:0.25:models/fusenet.pt; e.g. depthnet:depthnet for a thesis-width "
+                   "Depth-Net from scratch)")
+    p.add_argument("--width", type=float, default=1.0,
+                   help="conv width of a --run without WIDTH (default: 1.0, the thesis' filters)")
     p.add_argument("--fc-width", type=int, default=None, help="fc width (default: the compact head's 512)")
     p.add_argument("--input-size", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=128)

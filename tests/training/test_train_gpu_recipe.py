@@ -26,7 +26,8 @@ def test_gpu_recipe_runs_end_to_end_without_the_optional_packages(tmp_path: Path
     tiny = ["--val-frames", "8", "--minutes", "0.03", "--width", "0.125", "--fc-width", "16", "--input-size", "32",
             "--batch-size", "8", "--workers", "2", "--device", "cpu", "--latency-repeats", "3"]
     cmd = ["bash", str(ROOT / "scripts" / "train_gpu.sh"), "--out", str(out), "--frames", "33", "--sensors", "kinect",
-           "sr305", "--subjects", "3", "--hard-fraction", "0.5", *tiny]
+           "sr305", "--subjects", "3", "--hard-fraction", "0.5", "--run", "depthnet:depthnet", "--run",
+           "fusenet:fusenet-conv", *tiny]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)  # stdout holds exactly one JSON object
@@ -83,3 +84,15 @@ def test_a_run_starts_from_a_shipped_style_checkpoint_and_bad_runs_are_refused(t
                                 capture_output=True, text=True, env=env, timeout=60)
         assert result.returncode == 2 and says in result.stderr, (bad, result.stderr)
         assert not (tmp_path / "bad").exists()  # refused before anything is written
+
+
+def test_the_default_runs_continue_the_shipped_nets() -> None:
+    """With no --run the recipe continues models/depthnet.pt and models/fusenet.pt at their own widths (what made
+    the shipped models): a re-shipped net of another width must change the defaults too."""
+    from tests.helpers.scripts import load_script
+
+    recipe = load_script("train_gpu")
+    for run in recipe.DEFAULT_RUNS:
+        card = json.loads((ROOT / run.init).with_suffix(".json").read_text())
+        assert (ROOT / run.init).is_file() and card["architecture"] == run.arch, run
+        assert card["training"]["model_args"]["width"] == run.width, run
