@@ -36,10 +36,6 @@ class Augment:
         return rot, s, rng.normal(0.0, self.shift_mm, (n, 3))
 
 
-def _h(m2x3: np.ndarray) -> np.ndarray:
-    return np.vstack([m2x3, [0.0, 0.0, 1.0]])
-
-
 def cameras(focal: np.ndarray, shape: tuple[int, ...] = ()) -> Intrinsics:
     """Intrinsics whose fx, fy, cx, cy are arrays (``focal (n, 4)``), shaped ``(n, *shape)`` so that
     :func:`inference.core.geometry.uvd_to_xyz` / ``xyz_to_uvd`` broadcast them over each sample's points."""
@@ -49,7 +45,7 @@ def cameras(focal: np.ndarray, shape: tuple[int, ...] = ()) -> Intrinsics:
 
 @dataclass(frozen=True)
 class CropWarp:
-    """Augmentations as geometry, for ``n`` samples (or one, without the leading axis): ``warp`` ``(n, 2, 3)`` maps
+    """Augmentations of ``n`` samples as geometry: ``warp`` ``(n, 2, 3)`` maps
     old crop pixels to new crop pixels (OpenCV's convention, integer coordinates at pixel centres); ``rot``
     ``(n, 3, 3)`` the in-plane rotation of image pixels about the old centre; the new centre ``com_uvd`` /
     ``com_xyz_mm`` ``(n, 3)`` and cube edge ``cube_mm`` ``(n,)``; ``focal`` ``(n, 4)`` the intrinsics fx, fy, cx, cy."""
@@ -62,16 +58,11 @@ class CropWarp:
     focal: np.ndarray
 
     def joints(self, joints_uvd: np.ndarray) -> np.ndarray:
-        """``(n, J, 3)`` (or ``(J, 3)`` for one sample) full-image labels (u px, v px, d mm) -> the new cubes'
-        units, rotated as the crops."""
-        one = self.warp.ndim == 2
-        rot, uvd = (self.rot[None], joints_uvd[None]) if one else (self.rot, joints_uvd)
-        uv1 = np.concatenate([uvd[..., :2], np.ones((*uvd.shape[:-1], 1))], axis=-1)
-        new_uvd = np.concatenate([(uv1 @ np.swapaxes(rot, 1, 2))[..., :2], uvd[..., 2:3]], axis=-1)
+        """``(n, J, 3)`` full-image labels (u px, v px, d mm) -> the new cubes' units, rotated as the crops."""
+        uv1 = np.concatenate([joints_uvd[..., :2], np.ones((*joints_uvd.shape[:-1], 1))], axis=-1)
+        new_uvd = np.concatenate([(uv1 @ np.swapaxes(self.rot, 1, 2))[..., :2], joints_uvd[..., 2:3]], axis=-1)
         xyz = uvd_to_xyz(new_uvd, cameras(self.focal, (1,)))
-        com, cube = np.reshape(self.com_xyz_mm, (-1, 1, 3)), np.reshape(self.cube_mm, (-1, 1, 1))
-        out = (xyz - com) / (0.5 * cube)
-        return out[0] if one else out
+        return (xyz - self.com_xyz_mm[:, None]) / (0.5 * self.cube_mm[:, None, None])
 
 
 def crop_warps(com_uvd: np.ndarray, focal: np.ndarray, cube_mm: float, size: int, rotation_rad: np.ndarray,
@@ -109,11 +100,10 @@ def crop_warps(com_uvd: np.ndarray, focal: np.ndarray, cube_mm: float, size: int
 
 def crop_warp(com_uvd: np.ndarray, intr: Intrinsics, cube_mm: float, size: int, rotation_rad: float = 0.0,
               scale: float = 1.0, shift_mm: np.ndarray | None = None) -> CropWarp:
-    """:func:`crop_warps` of one sample (arrays without the leading axis)."""
+    """:func:`crop_warps` of one sample: a batch of one."""
     shift = np.zeros(3) if shift_mm is None else np.asarray(shift_mm, np.float64)
-    g = crop_warps(np.asarray(com_uvd, np.float64)[None], np.array([[intr.fx, intr.fy, intr.cx, intr.cy]]), cube_mm,
-                   size, np.array([rotation_rad]), np.array([scale]), shift[None])
-    return CropWarp(*(x[0] for x in (g.warp, g.rot, g.com_uvd, g.com_xyz_mm, g.cube_mm, g.focal)))
+    return crop_warps(np.asarray(com_uvd, np.float64)[None], np.array([[intr.fx, intr.fy, intr.cx, intr.cy]]),
+                      cube_mm, size, np.array([rotation_rad]), np.array([scale]), shift[None])
 
 
 def transform_sample(
@@ -145,14 +135,14 @@ def transform_sample(
     d = depth.astype(np.float32)
     background = d >= 1.0
     d_mm = np.where(background, np.float32(np.nan), d * np.float32(0.5 * cube_mm) + np.float32(com_uvd[2]))
-    d_mm = cv2.warpAffine(d_mm, g.warp, (size, size), flags=cv2.INTER_NEAREST,
+    d_mm = cv2.warpAffine(d_mm, g.warp[0], (size, size), flags=cv2.INTER_NEAREST,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
-    new_depth = (d_mm - np.float32(g.com_uvd[2])) / np.float32(0.5 * g.cube_mm)
+    new_depth = (d_mm - np.float32(g.com_uvd[0, 2])) / np.float32(0.5 * g.cube_mm[0])
     new_depth = np.where(np.isnan(new_depth) | (new_depth > 1.0), np.float32(1.0), np.maximum(new_depth, -1.0))
     new_rgb = None
     if rgb is not None:
         hwc = np.ascontiguousarray(np.asarray(rgb).transpose(1, 2, 0))
-        warped = cv2.warpAffine(hwc, g.warp, (size, size), flags=cv2.INTER_LINEAR,
+        warped = cv2.warpAffine(hwc, g.warp[0], (size, size), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
         new_rgb = warped.astype(np.float32).transpose(2, 0, 1) * (new_depth < 1.0)
-    return new_depth.astype(np.float32), new_rgb, g.joints(joints_uvd), g.com_xyz_mm, float(g.cube_mm)
+    return new_depth.astype(np.float32), new_rgb, g.joints(joints_uvd[None])[0], g.com_xyz_mm[0], float(g.cube_mm[0])

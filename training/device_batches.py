@@ -77,18 +77,16 @@ class DeviceBatches:
         n, s = len(rows), self.size
         rot, scale, shift = params if params is not None else (np.zeros(n), np.ones(n), np.zeros((n, 3)))
         g = crop_warps(self.com_uvd[rows], self.intrinsics[rows], self.cube_mm, s, rot, scale, shift)
-        full = np.concatenate([g.warp, np.broadcast_to([[[0.0, 0.0, 1.0]]], (n, 1, 3))], axis=1)
-        inverse = np.linalg.inv(full)[:, :2]  # new crop px -> old crop px
         joints = g.joints(self.joints_uvd[rows]).reshape(n, -1)
         com_xyz, cubes, com_d, new_d = g.com_xyz_mm, g.cube_mm, self.com_uvd[rows, 2], g.com_uvd[:, 2]
         dev = self.device
-        grid = F.affine_grid(torch.from_numpy(_normalised(inverse, s)).float().to(dev), [n, 1, s, s],
+        grid = F.affine_grid(torch.from_numpy(_sampling_thetas(g.warp, s)).float().to(dev), [n, 1, s, s],
                              align_corners=True)
         index = torch.from_numpy(np.ascontiguousarray(rows, np.int64)).to(dev)
         old = self.depth[index].float()  # (n, S, S): 1 = background
         valid = old < 1.0
-        half_old = torch.from_numpy(0.5 * self.cube_mm * np.ones(n)).float().to(dev)[:, None, None]
-        d_mm = torch.where(valid, old * half_old + torch.from_numpy(com_d).float().to(dev)[:, None, None], 0.0)
+        d_mm = torch.where(valid, old * (0.5 * self.cube_mm) + torch.from_numpy(com_d).float().to(dev)[:, None, None],
+                           0.0)
         warped = F.grid_sample(torch.stack([d_mm, valid.float()], 1), grid, mode="nearest", padding_mode="zeros",
                                align_corners=True)
         half_new = torch.from_numpy(0.5 * cubes).float().to(dev)[:, None, None]
@@ -108,10 +106,9 @@ class DeviceBatches:
         return out
 
 
-def _normalised(inverse: np.ndarray, size: int) -> np.ndarray:
-    """``(n, 2, 3)`` pixel affines (new px -> old px) -> ``affine_grid``'s thetas in ``align_corners`` units
-    (-1 and 1 at the centres of the first and last pixels)."""
+def _sampling_thetas(warp: np.ndarray, size: int) -> np.ndarray:
+    """``(n, 2, 3)`` crop warps (old px -> new px) -> ``affine_grid``'s thetas: each new pixel's place in the old
+    crop, in ``align_corners`` units (-1 and 1 at the centres of the first and last pixels)."""
     to_unit = np.array([[2.0 / (size - 1), 0.0, -1.0], [0.0, 2.0 / (size - 1), -1.0], [0.0, 0.0, 1.0]])
-    to_px = np.linalg.inv(to_unit)
-    full = np.concatenate([inverse, np.broadcast_to([[[0.0, 0.0, 1.0]]], (len(inverse), 1, 3))], axis=1)
-    return (to_unit @ full @ to_px)[:, :2]
+    full = np.concatenate([warp, np.broadcast_to([[[0.0, 0.0, 1.0]]], (len(warp), 1, 3))], axis=1)
+    return (to_unit @ np.linalg.inv(full) @ np.linalg.inv(to_unit))[:, :2]
