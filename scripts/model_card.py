@@ -34,7 +34,7 @@ def gpu_section(summary: dict, run: str) -> dict:
     runs = summary.get("models", {})
     if run not in runs:
         raise SystemExit(f"model_card: no run {run!r} in the GPU summary (runs: {', '.join(runs)})")
-    row = summary["models"][run]
+    row = runs[run]
     return {"machine": f"{summary['gpu']}, {summary['cores']} CPU cores", "torch": summary["torch"],
             "python": summary["python"], "frames": summary["frames"], "train_minutes": summary["train_minutes"],
             "stages_s": summary["stages_s"],
