@@ -18,24 +18,43 @@ from numba import njit
 _NEWTON_STEPS = 16
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def closest(x, caps, centres, axes, semi):  # pragma: no cover - compiled; tested through fit.surface
     """For points ``x (N, 3)``: signed distance to the nearest primitive ``(N,)``, the outward unit normal at the
-    closest point ``(N, 3)`` and that primitive's index ``(N,)``."""
+    closest point ``(N, 3)`` and that primitive's index ``(N,)``.
+
+    A primitive is measured exactly only when a cheap bound says it may beat the best so far: a capsule when its
+    squared axis distance is below ``(best + radius)^2`` (no square root otherwise), an ellipsoid when both its
+    bounding sphere and its scaled bound come closer than the best. The scaled bound: ``y -> y / semi`` maps the
+    ellipsoid to the unit sphere and scales distances by ``1 / max semi`` to ``1 / min semi``, so a point at
+    ``q = |y / semi|`` lies at least ``min semi * (q - 1)`` outside it, or at most ``max semi * (1 - q)`` inside.
+    """
     n, n_caps, n_ells = x.shape[0], caps.shape[0], centres.shape[0]
     dist = np.empty(n)
     normal = np.empty((n, 3))
     prim = np.empty(n, np.int64)
+    seg = np.empty((n_caps, 4))  # each capsule's axis vector and its squared length
+    for c in range(n_caps):
+        sx, sy, sz = caps[c, 3] - caps[c, 0], caps[c, 4] - caps[c, 1], caps[c, 5] - caps[c, 2]
+        seg[c, 0], seg[c, 1], seg[c, 2], seg[c, 3] = sx, sy, sz, max(sx * sx + sy * sy + sz * sz, 1e-12)
+    s_min = np.empty(n_ells)
+    s_max = np.empty(n_ells)
+    for e in range(n_ells):
+        s_min[e] = min(semi[e, 0], min(semi[e, 1], semi[e, 2]))
+        s_max[e] = max(semi[e, 0], max(semi[e, 1], semi[e, 2]))
     y = np.empty(3)
     for i in range(n):
         best = np.inf
         for c in range(n_caps):
-            sx, sy, sz = caps[c, 3] - caps[c, 0], caps[c, 4] - caps[c, 1], caps[c, 5] - caps[c, 2]
+            sx, sy, sz, len2 = seg[c, 0], seg[c, 1], seg[c, 2], seg[c, 3]
             rx, ry, rz = x[i, 0] - caps[c, 0], x[i, 1] - caps[c, 1], x[i, 2] - caps[c, 2]
-            len2 = max(sx * sx + sy * sy + sz * sz, 1e-12)
             t = min(max((rx * sx + ry * sy + rz * sz) / len2, 0.0), 1.0)
             ox, oy, oz = rx - t * sx, ry - t * sy, rz - t * sz
-            olen = np.sqrt(ox * ox + oy * oy + oz * oz)
+            olen2 = ox * ox + oy * oy + oz * oz
+            reach = best + caps[c, 6]  # the capsule wins only if its axis is nearer than this
+            if reach <= 0.0 or olen2 >= reach * reach:
+                continue
+            olen = np.sqrt(olen2)
             d = olen - caps[c, 6]
             if d < best:
                 best = d
@@ -48,9 +67,11 @@ def closest(x, caps, centres, axes, semi):  # pragma: no cover - compiled; teste
             for k in range(3):
                 y[k] = (axes[e, k, 0] * (x[i, 0] - centres[e, 0]) + axes[e, k, 1] * (x[i, 1] - centres[e, 1])
                         + axes[e, k, 2] * (x[i, 2] - centres[e, 2]))
-            smax = max(semi[e, 0], max(semi[e, 1], semi[e, 2]))
-            if np.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2]) - smax >= best:
+            if np.sqrt(y[0] * y[0] + y[1] * y[1] + y[2] * y[2]) - s_max[e] >= best:
                 continue  # even the bounding sphere is farther than the best so far
+            q = np.sqrt((y[0] / semi[e, 0]) ** 2 + (y[1] / semi[e, 1]) ** 2 + (y[2] / semi[e, 2]) ** 2)
+            if (s_min[e] if q >= 1.0 else s_max[e]) * (q - 1.0) >= best:
+                continue
             d, nx, ny, nz = ellipsoid_distance(y, semi[e])
             if d < best:
                 best = d
@@ -62,7 +83,7 @@ def closest(x, caps, centres, axes, semi):  # pragma: no cover - compiled; teste
     return dist, normal, prim
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ellipsoid_distance(y, semi):  # pragma: no cover - compiled
     """Signed distance from local point ``y (3,)`` to the axis-aligned ellipsoid of ``semi (3,)`` and the outward
     unit normal (local axes) at the closest point. Closest point ``z_k = s_k^2 y_k / (t + s_k^2)`` with
@@ -114,7 +135,7 @@ def ellipsoid_distance(y, semi):  # pragma: no cover - compiled
     return (-d if inside else d), nx / nn, ny / nn, nz / nn
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _depth_at(depth, u, v):  # pragma: no cover - compiled
     """Observed depth (mm) at the pixel nearest ``(u, v)``; -1 outside the image, 0 where invalid."""
     ui, vi = int(np.floor(u + 0.5)), int(np.floor(v + 0.5))
@@ -123,7 +144,7 @@ def _depth_at(depth, u, v):  # pragma: no cover - compiled
     return float(depth[vi, ui])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def silhouette(points, dist_map, grad_u, grad_v, u0, v0, step, fx, fy, cx, cy, depth,
                occluder_mm):  # pragma: no cover - compiled
     """Model points ``(M, 3)`` projecting outside the silhouette: a mask ``(M,)``, their distance to it in mm
@@ -160,7 +181,7 @@ def silhouette(points, dist_map, grad_u, grad_v, u0, v0, step, fx, fy, cx, cy, d
     return use, res, dirs
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def free_space(points, depth, fx, fy, cx, cy, margin_mm, observed):  # pragma: no cover - compiled
     """Camera-facing model points ``(M, 3)`` where the camera sees empty space (nothing at their pixel, or an
     observed surface ``margin_mm`` behind them): a mask ``(M,)``, the distance to the nearest observed point
@@ -190,7 +211,7 @@ def free_space(points, depth, fx, fy, cx, cy, margin_mm, observed):  # pragma: n
     return use, res, dirs
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row(out, k, px, py, pz, vx, vy, vz, chain, gen_axes, gen_moments, dof_weights, tx, ty, tz, with_scale):
     """Jacobian row ``k`` of the residual ``v . p`` for a point ``p`` moving with the model (see fit.model):
     rotation ``(p - t) x v``, translation ``v``, angles ``sum_g chain_g w[g, :] (a_g . (p x v) - v . m_g)``,
@@ -213,7 +234,7 @@ def _row(out, k, px, py, pz, vx, vy, vz, chain, gen_axes, gen_moments, dof_weigh
     out[k, 6 + n_dof] = vx * rx + vy * ry + vz * rz if with_scale else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axis_chains, fractions,
              joints14, joint_chains14, targets14, prior_weights14, dist_map, grad_u, grad_v, map_u0, map_v0,
              map_step, fx, fy, cx, cy, depth, gen_axes, gen_moments, dof_weights, translation, with_scale,
@@ -348,7 +369,7 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
     return jac[:k], res[:k], wts[:k], energy, mean_abs, rms
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def to_camera(rot, t, s, caps_l, ells_l, joints_l, axes_l, origins_l):  # pragma: no cover - compiled
     """The hand-local pose moved into the camera: ``p -> rot (s p) + t``. Returns capsules ``(C, 7)``, ellipsoid
     rows ``(E, 12)`` with their centres ``(E, 3)``, unit axes as rows ``(E, 3, 3)`` and semi-axes ``(E, 3)``, joints,
@@ -397,3 +418,102 @@ def to_camera(rot, t, s, caps_l, ells_l, joints_l, axes_l, origins_l):  # pragma
         moments[g, 1] = axes[g, 2] * origins[g, 0] - axes[g, 0] * origins[g, 2]
         moments[g, 2] = axes[g, 0] * origins[g, 1] - axes[g, 1] * origins[g, 0]
     return caps, ells, centres, ell_axes, semi, joints, axes, origins, moments
+
+
+@njit(cache=True, nogil=True)
+def damped_step(jtj, jtr, free, damping):  # pragma: no cover - compiled; tested through fit.solver
+    """The Levenberg-Marquardt step of the unknowns marked in ``free (U,)`` (the others stay 0): the solution of
+    ``(H + damping diag(H) + 1e-6 I) delta = -g`` with ``H = jtj (U, U)``, ``g = jtr (U,)`` restricted to them.
+
+    The matrix is symmetric positive definite (a sum of ``J^T W J`` with non-negative weights, plus the damping), so
+    a Cholesky factorisation solves it; returns ``(delta (U,), True)``, or zeros and False when a pivot is not
+    positive (a degenerate system, e.g. NaN in the inputs).
+    """
+    n = jtr.shape[0]
+    idx = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        if free[i]:
+            idx[m] = i
+            m += 1
+    a = np.empty((m, m))
+    x = np.empty(m)
+    for i in range(m):
+        for j in range(i + 1):
+            a[i, j] = jtj[idx[i], idx[j]]
+        a[i, i] += damping * jtj[idx[i], idx[i]] + 1e-6
+        x[i] = -jtr[idx[i]]
+    delta = np.zeros(n)
+    for j in range(m):  # a = L L^T, L in the lower triangle
+        s = a[j, j]
+        for k in range(j):
+            s -= a[j, k] * a[j, k]
+        if not s > 0.0:  # also NaN
+            return delta, False
+        a[j, j] = np.sqrt(s)
+        for i in range(j + 1, m):
+            s = a[i, j]
+            for k in range(j):
+                s -= a[i, k] * a[j, k]
+            a[i, j] = s / a[j, j]
+    for i in range(m):  # L y = x
+        s = x[i]
+        for k in range(i):
+            s -= a[i, k] * x[k]
+        x[i] = s / a[i, i]
+    for i in range(m - 1, -1, -1):  # L^T delta = y
+        s = x[i]
+        for k in range(i + 1, m):
+            s -= a[k, i] * x[k]
+        x[i] = s / a[i, i]
+    for i in range(m):
+        delta[idx[i]] = x[i]
+    return delta, True
+
+
+@njit(cache=True, nogil=True)
+def rotate_left(omega, rotation):  # pragma: no cover - compiled; tested through fit.model
+    """``exp([omega]_x) @ rotation`` for a rotation vector ``omega (3,)`` (rad) and ``rotation (3, 3)`` (Rodrigues)."""
+    theta = np.sqrt(omega[0] * omega[0] + omega[1] * omega[1] + omega[2] * omega[2])
+    r = np.eye(3)
+    if theta >= 1e-12:
+        kx, ky, kz = omega[0] / theta, omega[1] / theta, omega[2] / theta
+        s, c = np.sin(theta), 1.0 - np.cos(theta)
+        r[0, 0] = 1.0 - c * (ky * ky + kz * kz)
+        r[0, 1] = -s * kz + c * kx * ky
+        r[0, 2] = s * ky + c * kx * kz
+        r[1, 0] = s * kz + c * kx * ky
+        r[1, 1] = 1.0 - c * (kx * kx + kz * kz)
+        r[1, 2] = -s * kx + c * ky * kz
+        r[2, 0] = -s * ky + c * kx * kz
+        r[2, 1] = s * kx + c * ky * kz
+        r[2, 2] = 1.0 - c * (kx * kx + ky * ky)
+    out = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            out[i, j] = r[i, 0] * rotation[0, j] + r[i, 1] * rotation[1, j] + r[i, 2] * rotation[2, j]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def cube_points(depth, r0, r1, c0, c1, step, centre_d, half, fx, fy, cx, cy, palm, reach):  # pragma: no cover
+    """The hand's pixels on the grid of every ``step``-th image pixel, rows ``r0:r1``, columns ``c0:c1`` (grid cells):
+    ``inside (r1 - r0, c1 - c0)`` bool, valid depth within ``half`` (mm) of ``centre_d``; and ``(N, 3)`` their points
+    (mm, camera space, row-major cell order) within ``reach`` (mm) of ``palm (3,)`` (see fit.observation.observe)."""
+    h, w = r1 - r0, c1 - c0
+    inside = np.zeros((h, w), np.bool_)
+    points = np.empty((h * w, 3))
+    n = 0
+    for i in range(h):
+        v = (i + r0) * float(step)
+        for j in range(w):
+            d = float(depth[(i + r0) * step, (j + c0) * step])
+            if not (d > 0.0 and abs(d - centre_d) <= half):  # NaN is not inside
+                continue
+            inside[i, j] = True
+            u = (j + c0) * float(step)
+            x, y = (u - cx) * d / fx, (cy - v) * d / fy
+            if (x - palm[0]) ** 2 + (y - palm[1]) ** 2 + (d - palm[2]) ** 2 <= reach * reach:
+                points[n, 0], points[n, 1], points[n, 2] = x, y, d
+                n += 1
+    return inside, points[:n]

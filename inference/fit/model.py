@@ -40,6 +40,9 @@ NUM_UNKNOWNS = 3 + 3 + len(FIT_DOFS) + 1
 ROT, TRANS, ANGLES, SCALE = slice(0, 3), slice(3, 6), slice(6, 6 + len(FIT_DOFS)), 6 + len(FIT_DOFS)
 
 
+_EYE3 = np.eye(3)
+
+
 def cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cross product of ``(N, 3)`` arrays (``np.cross`` without its generic-axis overhead)."""
     out = np.empty(np.broadcast_shapes(a.shape, b.shape))
@@ -51,12 +54,7 @@ def cross_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def rotation_from_vector(omega: np.ndarray) -> np.ndarray:
     """Rodrigues: the rotation matrix ``(3, 3)`` of the rotation vector ``omega`` (rad)."""
-    theta = float(np.linalg.norm(omega))
-    if theta < 1e-12:
-        return np.eye(3)
-    k = np.asarray(omega, float) / theta
-    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + np.sin(theta) * kx + (1.0 - np.cos(theta)) * (kx @ kx)
+    return kernels.rotate_left(np.asarray(omega, np.float64), _EYE3)
 
 
 @dataclass
@@ -83,7 +81,7 @@ class HandParams:
         angles = self.angles_deg.copy()
         angles[FIT_DOFS] = angles[FIT_DOFS] + np.degrees(delta[ANGLES])
         scale = self.scale * float(np.exp(np.clip(delta[SCALE], -0.1, 0.1))) if with_scale else self.scale
-        return HandParams(rotation_from_vector(delta[ROT]) @ self.rotation, self.translation_mm + delta[TRANS],
+        return HandParams(kernels.rotate_left(delta[ROT], self.rotation), self.translation_mm + delta[TRANS],
                           clip_angles(angles), scale)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from inference.core.frame import HandCrop
 from inference.core.geometry import Intrinsics
+from inference.fit import kernels
 
 MAX_POINTS = 256
 GRID_STEP = 2  # image pixels between the samples (a hand at 1.5 m still has > 100 of them)
@@ -76,16 +77,9 @@ def observe(depth_mm: np.ndarray, crop: HandCrop, intr: Intrinsics, palm_mm: np.
     c1, r1 = min(int(np.ceil(u1 / g)), (width - 1) // g + 1), min(int(np.ceil(v1 / g)), (height - 1) // g + 1)
     if c1 - c0 < 2 or r1 - r0 < 2:
         return "the hand's cube lies outside the image"
-    grid = depth_mm[r0 * g: r1 * g: g, c0 * g: c1 * g: g].astype(np.float64)
-    half = 0.5 * crop.cube_mm
-    inside = (grid > 0) & (np.abs(grid - float(crop.com_uvd[2])) <= half)  # NaN compares False
-    rows, cols = np.nonzero(inside)
-    d = grid[rows, cols]
-    u, v = (cols + c0) * float(g), (rows + r0) * float(g)
-    points = np.stack([(u - intr.cx) * d / intr.fx, (intr.cy - v) * d / intr.fy, d], axis=1)
     centre = crop.com_xyz_mm if palm_mm is None else np.asarray(palm_mm, np.float64)
-    near = ((points - centre) ** 2).sum(axis=1) <= REACH_MM**2
-    points = points[near]
+    inside, points = kernels.cube_points(depth_mm, r0, r1, c0, c1, g, float(crop.com_uvd[2]), 0.5 * crop.cube_mm,
+                                         intr.fx, intr.fy, intr.cx, intr.cy, centre, REACH_MM)
     if len(points) < 10:
         return f"only {len(points)} depth pixels on the hand"
     points = points[np.linspace(0, len(points) - 1, min(max_points, len(points))).astype(np.intp)]  # even spread

@@ -224,6 +224,10 @@ _GLOBAL = np.zeros(NUM_UNKNOWNS, bool)
 _GLOBAL[:6] = True
 _GLOBAL[6 + 20: 6 + 22] = True
 _GLOBAL[SCALE] = True
+# The unknowns a step moves, by (a global step?, the scale free?).
+_FREE = {(is_global, with_scale): np.array([(_GLOBAL[u] if is_global else True) and (u != SCALE or with_scale)
+                                            for u in range(NUM_UNKNOWNS)])
+         for is_global in (False, True) for with_scale in (False, True)}
 
 
 def fit(problem: Problem, params: HandParams, start: Evaluation | None = None) -> FitResult:
@@ -289,12 +293,8 @@ def _finger_step(problem: Problem, params: HandParams, evaluation: Evaluation, d
     """One damped Gauss-Newton step of the angles ``dofs`` only (the rest held) -> (params, their evaluation)."""
     free = np.zeros(NUM_UNKNOWNS, bool)
     free[6 + dofs] = True
-    h = evaluation.jtj[np.ix_(free, free)]
-    h = h + problem.weights.damping * np.diag(np.diag(h)) + 1e-6 * np.eye(len(h))
-    delta = np.zeros(NUM_UNKNOWNS)
-    try:
-        delta[free] = np.linalg.solve(h, -evaluation.jtr[free])
-    except np.linalg.LinAlgError:
+    delta, ok = kernels.damped_step(evaluation.jtj, evaluation.jtr, free, problem.weights.damping)
+    if not ok:
         return params, evaluation
     stepped = params.step(delta, problem.fit_scale)
     return stepped, problem.evaluate(stepped)
@@ -310,16 +310,9 @@ def solve(problem: Problem, params: HandParams, global_steps: int | None = None,
     best, best_params = current, params
     evaluations = 1
     for k in range(n_global + n_all):
-        free = _GLOBAL if k < n_global else np.ones(NUM_UNKNOWNS, bool)
-        if not problem.fit_scale:
-            free = free.copy()
-            free[SCALE] = False
-        h = current.jtj[np.ix_(free, free)]
-        h = h + w.damping * np.diag(np.diag(h)) + 1e-6 * np.eye(len(h))
-        delta = np.zeros(NUM_UNKNOWNS)
-        try:
-            delta[free] = np.linalg.solve(h, -current.jtr[free])
-        except np.linalg.LinAlgError:
+        free = _FREE[k < n_global, bool(problem.fit_scale)]
+        delta, ok = kernels.damped_step(current.jtj, current.jtr, free, w.damping)
+        if not ok:
             break
         params = params.step(delta, problem.fit_scale)
         current = problem.evaluate(params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from inference.fit.kernels import ellipsoid_distance
+from inference.fit.kernels import closest, ellipsoid_distance
 from inference.fit.model import HandParams, PosedHand
 from inference.fit.surface import closest_on_surface
 from inference.handmodel import NUM_DOF, mean_shape
@@ -42,3 +42,33 @@ def test_closest_points_lie_on_the_hand_and_distances_are_exact_outside() -> Non
     side = np.cross(cap[3:6] - cap[:3], [0.0, 0.0, 1.0])
     probe = middle + 3.0 * cap[6] * side / np.linalg.norm(side)
     assert closest_on_surface(hand, probe[None]).distance_mm[0] <= 2.0 * cap[6] + 1e-9
+
+
+def _nearest_by_brute_force(hand: PosedHand, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance to every primitive, measured one by one (no bounds), and the index of the nearest."""
+    per_primitive = []
+    for cap in hand.capsules:
+        axis = cap[3:6] - cap[:3]
+        t = np.clip((x - cap[:3]) @ axis / (axis @ axis), 0.0, 1.0)
+        per_primitive.append(np.linalg.norm(x - cap[:3] - t[:, None] * axis, axis=1) - cap[6])
+    for centre, axes, semi in zip(hand.ellipsoid_centres, hand.ellipsoid_axes, hand.ellipsoid_semi, strict=True):
+        per_primitive.append(np.array([ellipsoid_distance(axes @ (p - centre), semi)[0] for p in x]))
+    d = np.stack(per_primitive, axis=1)
+    return d.min(axis=1), d.argmin(axis=1)
+
+
+def test_the_bounded_search_finds_the_nearest_primitive_inside_and_out() -> None:
+    # closest() skips a primitive when a bound says it cannot win; a bound that is wrong (e.g. for points inside
+    # an ellipsoid, where the scaled bound must use the longest semi-axis) picks the wrong primitive.
+    rng = np.random.default_rng(2)
+    for trial in range(6):
+        angles = rng.uniform(0.0, 60.0, NUM_DOF)
+        hand = PosedHand.of(mean_shape(), HandParams(np.eye(3), np.array([0.0, 0.0, 600.0]), angles))
+        x = np.concatenate([hand.joints[rng.integers(0, 36, 300)] + rng.normal(0, 15, (300, 3)),
+                            hand.ellipsoid_centres[rng.integers(0, len(hand.ellipsoid_centres), 200)]
+                            + rng.normal(0, 6, (200, 3))])  # many inside the palm and the forearm
+        want, nearest = _nearest_by_brute_force(hand, x)
+        got, _, prim = closest(x, hand.capsules, hand.ellipsoid_centres, hand.ellipsoid_axes, hand.ellipsoid_semi)
+        np.testing.assert_allclose(got, want, atol=1e-9, err_msg=f"trial {trial}")
+        assert (got < 0).sum() > 50  # the inside case is exercised
+        np.testing.assert_array_equal(prim, nearest)
