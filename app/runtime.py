@@ -112,8 +112,9 @@ def position_of(source: FrameSource, index: int) -> int:
 
 
 def load_model(path: str | Path) -> Any:
-    """An ONNX model file, or the teacher (``mediapipe``, ``mediapipe-full``)."""
-    return load_estimator(path)
+    """An ONNX model file, or the teacher (``mediapipe``, ``mediapipe-full``). The app shares the cores between its
+    UI, capture, the network and the fit: onnxruntime's threads do not spin between frames."""
+    return load_estimator(path, spin=False)
 
 
 def pipeline_settings(s: AppSettings) -> PipelineSettings:

@@ -30,7 +30,7 @@ try:  # compiled forward kinematics when numba is there (the fitter needs the sp
     from numba import njit as _njit
 
     def _compiled(fn):
-        return _njit(cache=True)(fn)
+        return _njit(cache=True, nogil=True)(fn)
 except ImportError:  # pragma: no cover - exercised on machines without numba
     def _compiled(fn):
         return fn

@@ -140,6 +140,10 @@ class OnnxEstimator:
         path: the ``.onnx`` file.
         providers: provider names in order of preference, ``"auto"`` = TensorRT -> CUDA -> CPU.
         threads: intra-op threads for the CPU provider (0 = onnxruntime's default, all cores).
+        spin: let those threads busy-wait for work between inferences (onnxruntime's default): the lowest latency
+            on an otherwise idle machine, but on a few cores shared with other busy threads (the app's UI, capture
+            and the model fit) the spinning takes the time they need (the app on 2 cores: 21.8 frames/s with it,
+            27.8 without).
         warmup_runs: inferences run on a blank crop before the first real one (allocations, kernel choice).
 
     Raises:
@@ -147,7 +151,8 @@ class OnnxEstimator:
     """
 
     def __init__(
-        self, path: str | Path, providers: Sequence[str] | str = ("auto",), threads: int = 0, warmup_runs: int = 2
+        self, path: str | Path, providers: Sequence[str] | str = ("auto",), threads: int = 0, warmup_runs: int = 2,
+        spin: bool = True,
     ) -> None:
         import onnxruntime as ort
 
@@ -163,6 +168,8 @@ class OnnxEstimator:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads > 0:
             options.intra_op_num_threads = threads
+        if not spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # onnxruntime's own warnings would break the one-line rule
         names = providers.split(",") if isinstance(providers, str) else list(providers)
         auto = "auto" in [n.strip().lower() for n in names]
@@ -306,13 +313,14 @@ def predict_crops(estimator: Estimator, crops: Sequence[HandCrop]) -> np.ndarray
 
 
 def load_estimator(
-    path: str | Path | None = None, providers: Sequence[str] | str = ("auto",)
+    path: str | Path | None = None, providers: Sequence[str] | str = ("auto",), spin: bool = True
 ) -> OnnxEstimator | FrameEstimator:
     """The estimator ``path`` names (default: :func:`default_model_path`): a teacher (``mediapipe``,
-    ``mediapipe-full``: :class:`inference.teacher.estimator.TeacherEstimator`) or an ONNX file."""
+    ``mediapipe-full``: :class:`inference.teacher.estimator.TeacherEstimator`) or an ONNX file (``spin``: see
+    :class:`OnnxEstimator`)."""
     from inference.teacher.estimator import TeacherEstimator, is_teacher_model
 
     path = default_model_path() if path is None else path
     if is_teacher_model(path):
         return TeacherEstimator(str(path))
-    return OnnxEstimator(path, providers=providers)
+    return OnnxEstimator(path, providers=providers, spin=spin)

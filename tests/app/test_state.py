@@ -203,3 +203,13 @@ def test_fit_text_says_why_the_network_was_kept() -> None:
     assert fit_text(state, True) == "fit rejected: residual 8.4 mm"
     state.fit_status = None  # a model the fit cannot start from (the RGB teacher)
     assert fit_text(state, True) == "fit –" and fit_text(None, True) == "fit –"
+
+
+def test_the_apps_network_threads_do_not_spin_between_frames(model_path) -> None:
+    # On a few cores the UI, capture and the fit need the time onnxruntime's spinning threads would take.
+    from app.runtime import load_model
+
+    option = "session.intra_op.allow_spinning"
+    assert load_model(model_path).session.get_session_options().get_session_config_entry(option) == "0"
+    with pytest.raises(RuntimeError):  # the command line keeps onnxruntime's default (the entry is not set)
+        OnnxEstimator(model_path).session.get_session_options().get_session_config_entry(option)
