@@ -312,6 +312,16 @@ def _end(vs: np.ndarray, us: np.ndarray, ds: np.ndarray, sel: np.ndarray, depth_
                         _mask_source=(depth_mm, params))
 
 
+def _plausible_palm(vs: np.ndarray, us: np.ndarray, ds: np.ndarray, hand: np.ndarray, first_xyz: np.ndarray,
+                    intr: Intrinsics, params: SegmentationParams) -> np.ndarray | None:
+    """The palm centre ``(u px, v px, d mm)`` of the blob samples ``hand`` when they can be a hand: a palm no wider
+    than ``max_palm_radius_mm`` within ``max_hand_distance_mm`` of the first hand ``first_xyz``; else None."""
+    com, radius_px = _palm_centre_radius(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
+    radius_mm = radius_px * STEP * com[2] / intr.fx
+    too_far = np.linalg.norm(uvd_to_xyz(com, intr) - first_xyz) > params.max_hand_distance_mm
+    return None if radius_mm > params.max_palm_radius_mm or too_far else com
+
+
 def _other_end(small: np.ndarray, vs: np.ndarray, us: np.ndarray, depth_mm: np.ndarray, intr: Intrinsics,
                params: SegmentationParams) -> Segmentation | None:
     """The hand cut from the other end of the blob ``(vs, us)`` (decimated grid), or None (see :func:`_hand_ends`)."""
@@ -361,10 +371,13 @@ def segment_hands(
         vs, us = picked
         ds = small[vs, us].astype(np.float64)
         hand, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
-        com, radius_px = _palm_centre_radius(vs[hand], us[hand], ds[hand], params.centre_depth_offset_mm)
-        radius_mm = radius_px * STEP * com[2] / intr.fx
-        too_far = np.linalg.norm(uvd_to_xyz(com, intr) - first_xyz) > params.max_hand_distance_mm
-        if radius_mm > params.max_palm_radius_mm or too_far:  # a head, a torso, something across the room
+        com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
+        if com is None and other is not None:
+            # The root rule guessed which end is the arm (see _hand_ends) and may have guessed wrong: an elbow nearer
+            # than its fist, the arm's far end cut by the band rather than the image border. The other end decides.
+            hand, other = other, hand
+            com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
+        if com is None:  # a head, a torso, something across the room
             _claim(taken, surfaces, step, vs, us)
             continue
         _claim(taken, surfaces, step, vs[hand], us[hand])

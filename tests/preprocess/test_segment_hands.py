@@ -106,3 +106,17 @@ def test_a_blob_longer_than_a_hand_offers_its_other_end() -> None:
         assert np.linalg.norm(uvd_to_xyz(seg.com_uvd, NYU_INTRINSICS) - palm) > 150.0  # measured 184-412 mm: forearm
         assert seg.other_end is not None
         assert np.linalg.norm(uvd_to_xyz(seg.other_end.com_uvd, NYU_INTRINSICS) - palm) < 40.0  # measured 19-22 mm
+
+
+def test_a_candidate_whose_guessed_hand_end_is_no_hand_is_tried_from_its_other_end() -> None:
+    """The root rule may take a second hand's arm for its hand (an elbow nearer than the fist; the arm's far end cut
+    by the depth band, not the image border): that end's palm is too wide, and the candidate used to be dropped with
+    the hand at its other end. Frames of an unseen two-hand sequence (subjects 900-903) where this happens; the
+    nearest hand is found either way."""
+    specs = make_specs("sequence", 300, 1871, subject_ids(4, 900), hands=2)
+    for k in (95, 98, 220, 222, 223):
+        frame = render_frame(specs[k])
+        segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        centres = [uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) for s in segs]
+        for palm in (frame.joints_xyz_mm[32], frame.left_joints_xyz_mm[32]):
+            assert min(np.linalg.norm(c - palm) for c in centres) < 60.0, f"frame {k}"
