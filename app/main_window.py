@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -396,6 +396,17 @@ class MainWindow(QMainWindow):
     def save_screenshot(self, path: str | Path) -> Path:
         """Grab the whole window (including the GL view) to a PNG."""
         return snapshots.save_screenshot(self, path)
+
+    def grab(self, *args: object) -> QPixmap:
+        """The window's pixels, the 3D view's drawn in: it is a window of its own (app.view3d), which a widget grab
+        leaves blank. With arguments (a part of the window), Qt's grab as is."""
+        pixmap = super().grab(*args)
+        if args or not self.view3d.isVisible():
+            return pixmap
+        painter = QPainter(pixmap)
+        painter.drawImage(QRect(self.view3d.mapTo(self, QPoint(0, 0)), self.view3d.size()), self.view3d.grab_image())
+        painter.end()
+        return pixmap
 
     def _screenshot_requested(self, path: str) -> None:
         try:

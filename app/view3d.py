@@ -1,6 +1,11 @@
 """The embedded 3D view (pyqtgraph.opengl): the hand's point cloud, the 3D skeleton and the fitted hand model (points
 on its surface, magenta); orbit/zoom by mouse.
 
+The scene is a ``QOpenGLWindow`` (:class:`HandScene`, pyqtgraph's ``GLViewMixin``) in a window container
+(:class:`HandView3D`), not a ``QOpenGLWidget``: a ``QOpenGLWidget`` makes Qt compose the whole main window through
+OpenGL on every repaint, which under software OpenGL (a virtual display, a remote desktop, a machine without a GPU
+driver) cost about a third of a core at the app's frame rate; the window renders only its own pixels.
+
 Camera space (mm, x right, y up, z away from the camera) is shown in GL coordinates (x, z, y) so that
 "up" is up and the view orbits around the hand's centre; everything is in metres relative to the hand
 centre so the default camera distance fits any hand position.
@@ -12,7 +17,10 @@ import numpy as np
 import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLOptions
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6.QtGui import QImage
+from PySide6.QtOpenGL import QOpenGLWindow
+from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 
@@ -38,13 +46,50 @@ FIT_RGB = (255, 80, 200)  # magenta: in neither the turbo depth map nor the fing
 _OVER_THE_CLOUD = {**GLOptions["translucent"], GL.GL_DEPTH_TEST: False}
 
 
-class HandView3D(gl.GLViewWidget):
-    """Point cloud coloured by depth or RGB, with the predicted 3D skeleton and the fitted model (``show_fit``)."""
+class HandView3D(QWidget):
+    """The 3D view as a widget: :class:`HandScene` in a window container (see the module docstring)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(260, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.scene = HandScene()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QWidget.createWindowContainer(self.scene, self))
+
+    @property
+    def colour_mode(self) -> str:
+        """How the cloud is coloured: ``"depth"`` or ``"rgb"``."""
+        return self.scene.colour_mode
+
+    @colour_mode.setter
+    def colour_mode(self, mode: str) -> None:
+        self.scene.colour_mode = mode
+
+    @property
+    def show_fit(self) -> bool:
+        """Draw the fitted hand model."""
+        return self.scene.show_fit
+
+    @show_fit.setter
+    def show_fit(self, show: bool) -> None:
+        self.scene.show_fit = show
+
+    def show_state(self, state) -> None:
+        """Draw an :class:`app.state.ViewState` (see :meth:`HandScene.show_state`)."""
+        self.scene.show_state(state)
+
+    def grab_image(self) -> QImage:
+        """What the view shows now (its own pixels: a widget grab of the window around it leaves this area blank)."""
+        return self.scene.grabFramebuffer()
+
+
+class HandScene(GLViewMixin, QOpenGLWindow):
+    """Point cloud coloured by depth or RGB, with the predicted 3D skeleton and the fitted model (``show_fit``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.setBackgroundColor((18, 18, 22))
         # Look at the hand from the camera's side (azimuth -90 puts the GL -y axis, i.e. the camera, in front).
         self.setCameraPosition(distance=0.55, elevation=8, azimuth=-90)

@@ -78,11 +78,11 @@ def test_3d_view_shows_both_skeletons_and_their_letters(qtbot, display, two_hand
     view.show()
     qtbot.waitExposed(view)
     view.show_state(state)
-    assert len(view.bones.pos) == 2 * 2 * len(BONES)  # two hands' bones, two ends each
-    shown = [label for label in view.labels if label.visible()]
+    assert len(view.scene.bones.pos) == 2 * 2 * len(BONES)  # two hands' bones, two ends each
+    shown = [label for label in view.scene.labels if label.visible()]
     assert sorted(label.text for label in shown) == ["L", "R"]
     view.show_state(type(state)(**{**state.__dict__, "hands": []}))  # back to one hand: no letters left over
-    assert not any(label.visible() for label in view.labels)
+    assert not any(label.visible() for label in view.scene.labels)
 
 
 def test_gesture_panel_shows_each_hands_gesture(qtbot, two_hand_state) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QImage
 
 from inference.core.errors import SourceError
@@ -267,9 +268,13 @@ def test_settings_persist_in_the_given_file(qtbot, window, settings_path) -> Non
 
 def _magenta_pixels(view) -> int:
     """Pixels of the 3D view in the fitted model's colour (neither the turbo depth map, the grid nor a finger's)."""
+    return _magenta_pixels_of(view.grab_image())
+
+
+def _magenta_pixels_of(image: QImage) -> int:
     from app.view3d import FIT_RGB
 
-    image = view.grabFramebuffer().convertToFormat(QImage.Format.Format_RGB888)
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
     pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
     rgb = pixels[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(int)
     return int((np.abs(rgb - np.array(FIT_RGB)).max(axis=2) <= 40).sum())
@@ -286,21 +291,21 @@ def test_refinement_fits_draws_the_model_and_toggles_live(qtbot, demo_window) ->
     assert state.fit_status == "ok" and w.status_labels["fit"].text() == f"fit {state.fit_residual_mm:.1f} mm"
     assert state.timings_ms["fit"] > 0 and w.history.median("fit") > 0 and "fit" in w.plots.legend.text()
     # The fitted model is in the 3D view's data, where the view puts camera-space points, and on its pixels.
-    view = w.view3d
-    assert view.fit.visible() and len(state.fit_points_xyz_mm) > 500
-    np.testing.assert_allclose(view.fit.pos, camera_to_gl(state.fit_points_xyz_mm, state.com_xyz_mm))
+    view, scene = w.view3d, w.view3d.scene
+    assert scene.fit.visible() and len(state.fit_points_xyz_mm) > 500
+    np.testing.assert_allclose(scene.fit.pos, camera_to_gl(state.fit_points_xyz_mm, state.com_xyz_mm))
     assert _magenta_pixels(view) > 100
     w.controls.fit_check.setChecked(False)  # hidden at once, on the frame shown
-    assert not view.fit.visible()
+    assert not scene.fit.visible()
     # Nothing of the model is drawn: the view looks exactly as without the item (some frames have a few pixels of
     # blended finger colours near the model's magenta, so the reference is the same frame, not zero).
     hidden = _magenta_pixels(view)
-    view.removeItem(view.fit)
+    scene.removeItem(scene.fit)
     without = _magenta_pixels(view)
-    view.addItem(view.fit)
+    scene.addItem(scene.fit)
     assert hidden == without
     w.controls.fit_check.setChecked(True)
-    assert view.fit.visible()
+    assert scene.fit.visible()
 
     # Refinement off while running: the next frames come without a fit.
     w.set_paused(False)
@@ -311,10 +316,10 @@ def test_refinement_fits_draws_the_model_and_toggles_live(qtbot, demo_window) ->
     w.frame_shown.connect(shown.append)
     wait_frames(qtbot, w, 3)
     assert all(s.found and s.fit_status is None and s.fit_residual_mm is None for s in shown)
-    assert all(s.fit_points_xyz_mm is None for s in shown) and not view.fit.visible()
+    assert all(s.fit_points_xyz_mm is None for s in shown) and not scene.fit.visible()
     # ... and on again.
     w.controls.refine_check.setChecked(True)
-    qtbot.waitUntil(lambda: w.last_state.fit_status == "ok" and view.fit.visible(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: w.last_state.fit_status == "ok" and scene.fit.visible(), timeout=TIMEOUT_MS)
 
 
 @pytest.mark.slow  # importing Open3D alone takes ~3 s here
@@ -404,3 +409,15 @@ def test_a_frame_level_model_runs_and_refuses_a_depth_only_source(qtbot, window,
     window.open_source(f"replay:{tmp_path / 'depth_only'}")
     assert window.banner.isVisible() and "has no colour images" in window.banner.text()
     assert window.worker.tracker is None  # nothing runs on it
+
+
+def test_a_screenshot_holds_the_3d_views_pixels(qtbot, demo_window, tmp_path) -> None:
+    # The 3D view is a window of its own inside the main window; a plain widget grab leaves its area blank.
+    w = demo_window
+    qtbot.waitUntil(lambda: w.last_state is not None and w.last_state.fit_status == "ok", timeout=TIMEOUT_MS)
+    pause_and_settle(qtbot, w)
+    shot = QImage(str(w.save_screenshot(tmp_path / "shot.png"))).convertToFormat(QImage.Format.Format_RGB888)
+    corner = w.view3d.mapTo(w, QPoint(0, 0))
+    area = shot.copy(corner.x(), corner.y(), w.view3d.width(), w.view3d.height())
+    view = w.view3d.grab_image().convertToFormat(QImage.Format.Format_RGB888).scaled(area.size())
+    assert area == view and _magenta_pixels_of(area) > 100
