@@ -7,9 +7,12 @@ overlays are drawn in image pixel coordinates through the same transform, so
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
@@ -17,6 +20,40 @@ from inference.core.skeleton import BONES, FINGER_COLOURS, JOINT_FINGER
 BONE_WIDTH_PX = 3.0
 JOINT_RADIUS_PX = 3.5
 LABEL_SIZE_PX = 18.0  # the L/R badge of a hand (screen pixels)
+
+
+# Each finger's bones, in BONES order: drawn with one pen in one call.
+_BONES_BY_FINGER: dict[str, list[tuple[int, int]]] = {}
+for _parent, _child, _finger in BONES:
+    _BONES_BY_FINGER.setdefault(_finger, []).append((_parent, _child))
+
+
+@dataclass(frozen=True)
+class _Styles:
+    """The pens and brushes the overlays draw with, made once: building them per bone and frame was most of the
+    skeleton's drawing time, on the UI thread."""
+
+    bone_pens: dict[str, QPen]
+    joint_brushes: dict[str, QBrush]
+    truth_pen: QPen
+    edge_pen: QPen
+
+
+@cache
+def _styles() -> _Styles:
+    def pen(colour: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+        out = QPen(colour, width, style)
+        out.setCosmetic(True)
+        if style == Qt.PenStyle.SolidLine:
+            out.setCapStyle(Qt.PenCapStyle.RoundCap)
+        return out
+
+    return _Styles(
+        bone_pens={f: pen(QColor(*rgb), BONE_WIDTH_PX) for f, rgb in FINGER_COLOURS.items()},
+        joint_brushes={f: QBrush(QColor(*rgb).lighter(130)) for f, rgb in FINGER_COLOURS.items()},
+        truth_pen=pen(QColor(255, 255, 255, 200), 1.5),
+        edge_pen=pen(QColor(255, 255, 255, 150), 1.0, Qt.PenStyle.DashLine),
+    )
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -102,31 +139,28 @@ class ImageCanvas(QWidget):
         painter.end()
 
     def _draw_edges(self, painter: QPainter) -> None:
-        pen = QPen(QColor(255, 255, 255, 150), 1.0, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        for (u0, v0), (u1, v1) in self._edges_uv:
-            if np.all(np.isfinite([u0, v0, u1, v1])):
-                painter.drawLine(QPointF(u0, v0), QPointF(u1, v1))
+        painter.setPen(_styles().edge_pen)
+        edges = np.asarray(self._edges_uv, np.float64).reshape(-1, 4)
+        painter.drawLines([QLineF(*e) for e in edges[np.isfinite(edges).all(axis=1)].tolist()])
 
     def draw_skeleton(self, painter: QPainter, uv: np.ndarray, ground_truth: bool) -> None:
         if not np.all(np.isfinite(uv)):
             return
-        for parent, child, finger in BONES:
-            colour = QColor(255, 255, 255, 200) if ground_truth else QColor(*FINGER_COLOURS[finger])
-            pen = QPen(colour, 1.5 if ground_truth else BONE_WIDTH_PX)
-            pen.setCosmetic(True)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            painter.setPen(pen)
-            painter.drawLine(QPointF(*uv[parent]), QPointF(*uv[child]))
+        styles = _styles()
+        points = np.asarray(uv, np.float64).tolist()
         if ground_truth:
+            painter.setPen(styles.truth_pen)
+            painter.drawLines([QLineF(*points[p], *points[c]) for p, c, _ in BONES])
             return
+        for finger, bones in _BONES_BY_FINGER.items():  # one pen per finger: its bones in one call
+            painter.setPen(styles.bone_pens[finger])
+            painter.drawLines([QLineF(*points[p], *points[c]) for p, c in bones])
         # Joint markers: a fixed screen radius regardless of the image scale.
         scale = painter.transform().m11() or 1.0
         radius = JOINT_RADIUS_PX / scale
         painter.setPen(Qt.PenStyle.NoPen)
-        for j, (u, v) in enumerate(uv):
-            painter.setBrush(QColor(*FINGER_COLOURS[JOINT_FINGER[j]]).lighter(130))
+        for j, (u, v) in enumerate(points):
+            painter.setBrush(styles.joint_brushes[JOINT_FINGER[j]])
             painter.drawEllipse(QPointF(u, v), radius, radius)
 
     def draw_side_skeleton(self, painter: QPainter, hand, bones: bool = True) -> None:
