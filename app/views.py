@@ -39,21 +39,31 @@ class _Styles:
     edge_pen: QPen
 
 
+def _pen(colour: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    """A cosmetic pen (width in screen pixels whatever the image scale); solid lines end round."""
+    out = QPen(colour, width, style)
+    out.setCosmetic(True)
+    if style == Qt.PenStyle.SolidLine:
+        out.setCapStyle(Qt.PenCapStyle.RoundCap)
+    return out
+
+
 @cache
 def _styles() -> _Styles:
-    def pen(colour: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
-        out = QPen(colour, width, style)
-        out.setCosmetic(True)
-        if style == Qt.PenStyle.SolidLine:
-            out.setCapStyle(Qt.PenCapStyle.RoundCap)
-        return out
-
     return _Styles(
-        bone_pens={f: pen(QColor(*rgb), BONE_WIDTH_PX) for f, rgb in FINGER_COLOURS.items()},
+        bone_pens={f: _pen(QColor(*rgb), BONE_WIDTH_PX) for f, rgb in FINGER_COLOURS.items()},
         joint_brushes={f: QBrush(QColor(*rgb).lighter(130)) for f, rgb in FINGER_COLOURS.items()},
-        truth_pen=pen(QColor(255, 255, 255, 200), 1.5),
-        edge_pen=pen(QColor(255, 255, 255, 150), 1.0, Qt.PenStyle.DashLine),
+        truth_pen=_pen(QColor(255, 255, 255, 200), 1.5),
+        edge_pen=_pen(QColor(255, 255, 255, 150), 1.0, Qt.PenStyle.DashLine),
     )
+
+
+def _bone_lines(points: list[list[float]], bones: list[tuple[int, int]]) -> list[QLineF]:
+    """The lines ``points[parent] -> points[child]`` of ``bones`` (image pixels), for one ``drawLines`` call."""
+    return [QLineF(*points[p], *points[c]) for p, c in bones]
+
+
+_ALL_BONES = [(p, c) for p, c, _ in BONES]
 
 
 def to_qimage(rgb: np.ndarray) -> QImage:
@@ -150,11 +160,11 @@ class ImageCanvas(QWidget):
         points = np.asarray(uv, np.float64).tolist()
         if ground_truth:
             painter.setPen(styles.truth_pen)
-            painter.drawLines([QLineF(*points[p], *points[c]) for p, c, _ in BONES])
+            painter.drawLines(_bone_lines(points, _ALL_BONES))
             return
         for finger, bones in _BONES_BY_FINGER.items():  # one pen per finger: its bones in one call
             painter.setPen(styles.bone_pens[finger])
-            painter.drawLines([QLineF(*points[p], *points[c]) for p, c in bones])
+            painter.drawLines(_bone_lines(points, bones))
         # Joint markers: a fixed screen radius regardless of the image scale.
         scale = painter.transform().m11() or 1.0
         radius = JOINT_RADIUS_PX / scale
@@ -172,12 +182,8 @@ class ImageCanvas(QWidget):
         colour = QColor(*hand.colour)
         scale = painter.transform().m11() or 1.0
         if bones:
-            pen = QPen(colour, BONE_WIDTH_PX)
-            pen.setCosmetic(True)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            painter.setPen(pen)
-            for parent, child, _ in BONES:
-                painter.drawLine(QPointF(*uv[parent]), QPointF(*uv[child]))
+            painter.setPen(_pen(colour, BONE_WIDTH_PX))
+            painter.drawLines(_bone_lines(np.asarray(uv, np.float64).tolist(), _ALL_BONES))
             radius = JOINT_RADIUS_PX / scale
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour.lighter(140))
