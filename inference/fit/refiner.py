@@ -7,7 +7,10 @@ Every frame (:meth:`HandRefiner.refine`):
    depth is kept (a network that errs on one frame does not throw the fit away; a fit that lost the hand is
    replaced by the network's view);
 3. the fit (:mod:`inference.fit.solver`) registers the model to the hand's points and silhouette;
-4. the result is accepted when the observed points lie close to the fitted surface (``max_residual_mm``); else the
+4. where that fit stays poor (``view_residual_mm``), the network's other views of the hand (the crop turned in the
+   image plane, :mod:`inference.runtime.turned_views`) and its own view are each fitted afresh, and the lowest
+   energy wins: the network errs differently on each view, and one of them often starts in the right basin;
+5. the result is accepted when the observed points lie close to the fitted surface (``max_residual_mm``); else the
    network's joints are kept and tracking starts afresh.
 
 The hand's size (one scale of the template) is estimated over the first ``scale_frames`` accepted frames after
@@ -18,6 +21,7 @@ shape: the model is the template, sized by the fit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +61,11 @@ class RefineSettings:
             0.32-0.77 of the energy (3.6-4.8 mm against 4.9-6.6 mm); on synthetic development frames (500, each a
             start) it won 13 times, always wrong (7 of them at 0.85 or more, 3 below 0.7), and only where the first
             view was already 50-60 mm off (docs/fitting.md).
+        view_residual_mm: a fit (tracked or a start) above this residual also fits, each as a fresh start (start
+            weights, no previous frame), the network's own joints and its views of the crop turned by each of
+            ``view_angles_deg``; the lowest energy wins. A fit of about 1 mm pays nothing. On random frames
+            (every frame a cut) the mean error went 18.2 -> 14.3 mm (docs/fitting.md, "Turned views").
+        view_angles_deg: the turns of the crop (degrees) whose network views are fitted (empty: no views).
     """
 
     weights: FitWeights = field(default_factory=lambda: FitWeights(prior=0.0, global_steps=1, steps=4))
@@ -70,6 +79,8 @@ class RefineSettings:
     try_flip: bool = True
     flip_residual_mm: float = 4.0
     flip_energy_ratio: float = 0.8
+    view_residual_mm: float = 1.5
+    view_angles_deg: tuple[float, ...] = (15.0, -15.0, 30.0, -30.0, 45.0, -45.0)
 
 
 @dataclass
@@ -119,13 +130,16 @@ class HandRefiner:
 
     def refine(self, obs: Observation | str, network_joints_mm: np.ndarray, index: int,
                landmarks: LandmarkTargets | None = None, prior_weights: np.ndarray | None = None,
-               mirrored: bool = False, retry: tuple[int, ...] | None = None) -> Refinement:
+               mirrored: bool = False, retry: tuple[int, ...] | None = None,
+               views: Callable[[tuple[float, ...]], np.ndarray] | None = None) -> Refinement:
         """Fit frame ``index`` given its observation (or why there is none) and the network's ``(14, 3)`` joints
         (the start and the prior; ``prior_weights (14,)`` weighs the prior per joint); ``landmarks``: 2-D targets
         of model joints (the RGB teacher's landmarks), a term of the fit's energy; ``mirrored``: the frame is a
         left hand mirrored into a right one (a track does not carry over between the two); ``retry``: the fingers
         (indices into :data:`inference.fit.solver.FINGER_DOFS`) a poor fit tries other bends for (None: all; a
-        caller that keeps only some fingers of the fit need not pay for the others)."""
+        caller that keeps only some fingers of the fit need not pay for the others); ``views``: given the turns of
+        the crop (degrees), the network's ``(K, 14, 3)`` joints for the crop turned by each (in the space of
+        ``network_joints_mm``; asked only when the fit stays poor, see ``view_residual_mm``)."""
         s = self.settings
         net = np.asarray(network_joints_mm, np.float64)
         if mirrored != self.mirrored:
@@ -152,6 +166,14 @@ class HandRefiner:
             flipped, _ = self._fit(obs, flip_palm(net), weights, estimating, prior_weights, None, retry, None)
             if flipped.energy < s.flip_energy_ratio * result.energy:
                 result, self.flipped = flipped, True
+        if (views is not None and s.view_angles_deg and landmarks is None
+                and not result.mean_distance_mm <= s.view_residual_mm):
+            # Each of the network's views afresh, its own too: a track or a start in a wrong basin is left for
+            # whichever start fits best. The track then follows the network's own (unflipped) view.
+            for joints_view in (net, *views(s.view_angles_deg)):
+                fresh, _ = self._fit(obs, joints_view, s.start_weights, estimating, prior_weights, None, retry, None)
+                if fresh.energy < result.energy:
+                    result, self.flipped = fresh, False
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
             self.reset(f"fit rejected: residual {residual:.1f} mm")
