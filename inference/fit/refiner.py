@@ -21,6 +21,7 @@ shape: the model is the template, sized by the fit.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ from inference.fit.observation import Observation
 from inference.fit.solver import FitResult, FitWeights, Problem, fit, retry_fingers
 from inference.handmodel import HandShape
 from inference.handmodel.palm_convention import palm_middle
+
+_FLOOR_FRAMES = 30  # accepted fits that tell the sensor's residual floor
+_FLOOR_MIN_FRAMES = 5  # fewer: the floor is not known yet, the bar is view_residual_mm
 
 # fit_status values (JSONL "fit_status"): "ok", or why the network's joints were kept.
 STATUS_OK = "ok"
@@ -64,8 +68,12 @@ class RefineSettings:
         view_residual_mm: a fit (tracked or a start) above this residual also fits, each as a fresh start (start
             weights, no previous frame), the network's own joints and its views of the crop turned by each of
             ``view_angles_deg``; the lowest energy wins. A fit of about 1 mm pays nothing. On random frames
-            (every frame a cut) the mean error went 18.2 -> 14.3 mm (docs/fitting.md, "Turned views").
+            (every frame a cut) the mean error went 18.2 -> 14.7 mm (docs/fitting.md, "Turned views").
         view_angles_deg: the turns of the crop (degrees) whose network views are fitted (empty: no views).
+        view_floor_ratio: the bar is at least this times the sensor's floor, the 20th percentile of the last 30
+            accepted residuals (once there are 5): a real sensor's noise leaves 3-9 mm on good fits, and a fixed
+            1.5 mm bar would ask for the views (about 80 ms) on every frame. On synthetic sequences the floor is
+            about 0.8 mm (the bar stays 1.5 mm), on random frames about 1.0 mm (bar 1.5-2.0 mm).
     """
 
     weights: FitWeights = field(default_factory=lambda: FitWeights(prior=0.0, global_steps=1, steps=4))
@@ -81,6 +89,7 @@ class RefineSettings:
     flip_energy_ratio: float = 0.8
     view_residual_mm: float = 1.5
     view_angles_deg: tuple[float, ...] = (15.0, -15.0, 30.0, -30.0, 45.0, -45.0)
+    view_floor_ratio: float = 1.5
 
 
 @dataclass
@@ -111,10 +120,15 @@ class HandRefiner:
     def __init__(self, settings: RefineSettings | None = None, shape: HandShape | None = None) -> None:
         self.settings = settings or RefineSettings()
         self.shape = template() if shape is None else shape
+        # The accepted fits' residuals (mm), kept across resets: how closely this sensor's depth can be fitted at all.
+        self.residuals: deque[float] = deque(maxlen=_FLOOR_FRAMES)
         self.reset()
 
-    def reset(self, reason: str = "reset") -> None:
-        """Forget the track: the next frame starts from the network alone and re-estimates the hand's size."""
+    def reset(self, reason: str = "reset", sensor: bool = False) -> None:
+        """Forget the track: the next frame starts from the network alone and re-estimates the hand's size;
+        ``sensor``: forget the sensor's residual floor too (another source)."""
+        if sensor:
+            self.residuals.clear()
         self.previous: HandParams | None = None
         self.last_index: int | None = None
         self.last_palm: np.ndarray | None = None
@@ -167,25 +181,41 @@ class HandRefiner:
             if flipped.energy < s.flip_energy_ratio * result.energy:
                 result, self.flipped = flipped, True
         if (views is not None and s.view_angles_deg and landmarks is None
-                and not result.mean_distance_mm <= s.view_residual_mm):
-            # Each of the network's views afresh, its own too: a track or a start in a wrong basin is left for
-            # whichever start fits best. The track then follows the network's own (unflipped) view.
-            for joints_view in (net, *views(s.view_angles_deg)):
-                fresh, _ = self._fit(obs, joints_view, s.start_weights, estimating, prior_weights, None, retry, None)
-                if fresh.energy < result.energy:
-                    result, self.flipped = fresh, False
+                and not result.mean_distance_mm <= self._view_bar()):
+            result = self._fit_views(obs, net, views, result, estimating, prior_weights, retry)
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
             self.reset(f"fit rejected: residual {residual:.1f} mm")
             return Refinement(f"rejected: residual {residual:.1f} mm", residual_mm=float(residual),
                               network_residual_mm=float(network_residual), scale=self._scale())
         self.previous = result.params
+        self.residuals.append(float(residual))
         if estimating:
             self.scale_samples.append(result.params.scale)
             if len(self.scale_samples) >= s.scale_frames:
                 self.scale = float(np.median(self.scale_samples))
         return Refinement(STATUS_OK, result.hand.joints.copy(), float(residual), float(network_residual), result.params,
                           self._scale())
+
+    def _view_bar(self) -> float:
+        """The residual (mm) above which a fit asks for the turned views: ``view_residual_mm``, or ``view_floor_ratio``
+        times this sensor's floor (the 20th percentile of the recent accepted residuals) where that is higher."""
+        s = self.settings
+        if len(self.residuals) < _FLOOR_MIN_FRAMES:
+            return s.view_residual_mm
+        return max(s.view_residual_mm, s.view_floor_ratio * float(np.percentile(self.residuals, 20)))
+
+    def _fit_views(self, obs: Observation, net: np.ndarray, views: Callable[[tuple[float, ...]], np.ndarray],
+                   result: FitResult, estimating: bool, prior_weights: np.ndarray | None,
+                   retry: tuple[int, ...] | None) -> FitResult:
+        """Each of the network's views afresh, its own too: a track or a start in a wrong basin is left for whichever
+        start fits best (the track then follows the network's own, unflipped, view)."""
+        s = self.settings
+        for joints_view in (net, *views(s.view_angles_deg)):
+            fresh, _ = self._fit(obs, joints_view, s.start_weights, estimating, prior_weights, None, retry, None)
+            if fresh.energy < result.energy:
+                result, self.flipped = fresh, False
+        return result
 
     def _fit(self, obs: Observation, joints: np.ndarray, weights: FitWeights, estimating: bool,
              prior_weights: np.ndarray | None, landmarks: LandmarkTargets | None, retry: tuple[int, ...] | None,

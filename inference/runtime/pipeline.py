@@ -282,8 +282,8 @@ class Pipeline:
             return new
 
     def reset(self) -> None:
-        """Forget the smoothing history, the fit's track and a frame estimator's tracking (e.g. when the source is
-        switched or seeks), from the next frame on.
+        """Forget the smoothing history, the fit's track (and the sensor's residual floor) and a frame estimator's
+        tracking (e.g. when the source is switched or seeks), from the next frame on.
 
         Safe from any thread: the reset is applied by the thread that processes frames, at the start of its next
         frame, never in the middle of one (a fit or a filter that is half-way through a frame would otherwise see
@@ -300,7 +300,7 @@ class Pipeline:
         self._reset_pending = False
         self._filter.reset("pipeline reset")
         self._filter36.reset("pipeline reset")
-        self._refiner.reset("pipeline reset")
+        self._refiner.reset("pipeline reset", sensor=True)
         self._tracks = self._tracks.fresh()
         if self._frame_level:
             self.estimator.reset()
