@@ -81,9 +81,9 @@ class Segmentation:
         blob_vu_px: ``(M, 2)`` the same for the whole blob the hand was cut from (hand and arm), or None.
         mask: ``(H, W)`` bool, the hand's pixels at full resolution, or None; made from the samples when first
             read (most frames never need it).
-        other_end: (:func:`segment_hands` only) the hand cut from the other end of the same blob when the blob is
-            longer than a hand: which end is the hand is a guess (see :func:`_hand_ends`) that a caller able to
-            look at both (the pipeline's hand classifier) may revise.
+        other_end: (:func:`segment_hands`, :func:`with_other_end`) the hand cut from the other end of the same blob
+            when the blob is longer than a hand: which end is the hand is a guess (see :func:`_hand_ends`) that a
+            caller able to look at both (the pipeline's hand classifier) may revise.
     """
 
     found: bool
@@ -328,6 +328,17 @@ def _other_end(small: np.ndarray, vs: np.ndarray, us: np.ndarray, depth_mm: np.n
     ds = small[vs, us].astype(np.float64)
     _, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
     return None if other is None else _end(vs, us, ds, other, depth_mm, params)
+
+
+def with_other_end(seg: Segmentation, depth_mm: np.ndarray, intr: Intrinsics,
+                   params: SegmentationParams = SegmentationParams()) -> Segmentation:
+    """``seg`` (a found hand of :func:`segment_hand` in the ``(H, W)`` depth ``depth_mm``) with ``other_end`` set: the
+    hand cut from its blob's other end, or None when the blob is no longer than a hand."""
+    if seg.found and seg.blob_vu_px is not None:
+        small = np.ascontiguousarray(np.asarray(depth_mm)[::STEP, ::STEP])
+        vs, us = seg.blob_vu_px[:, 0] // STEP, seg.blob_vu_px[:, 1] // STEP
+        seg.other_end = _other_end(small, vs, us, np.asarray(depth_mm), intr, params)
+    return seg
 
 
 def segment_hands(

@@ -36,6 +36,7 @@ from inference.preprocess.segmentation import (
     SegmentationParams,
     segment_hand,
     segment_hands,
+    with_other_end,
     without_hands,
 )
 from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator, predict_crops
@@ -156,6 +157,10 @@ class _Job:
 
 _SAME_HAND_MM = 80.0  # two candidates' palm centres this close are one hand
 _SURE_HAND_LOGIT = 4.0  # the classifier's "a hand" logit above which a blob's other end is not read
+# The other end must read this much more like a hand to be taken: where both ends read alike (two forearm ends, -13.4
+# against -13.6) the choice is a coin toss that lost the hand on a development sequence; where the other end is the
+# hand, it reads 15-30 higher.
+_OTHER_END_MARGIN = 4.0
 _NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
 _NEAR_MM = 80.0  # a hand's surface lies within this of its palm centre's depth
 
@@ -420,7 +425,8 @@ class Pipeline:
         elif com_uvd is not None:
             seg = Segmentation(True, com_uvd=np.asarray(com_uvd, np.float64))
         else:
-            seg = segment_hand(depth, frame.intrinsics, settings.segmentation)
+            seg = self._hand_end(depth, segment_hand(depth, frame.intrinsics, settings.segmentation), frame.intrinsics,
+                                 settings)
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not seg.found:
@@ -551,6 +557,39 @@ class Pipeline:
         nearest = dataclasses.replace(first.pose, timings_ms=timings, hands=[h.pose for h in hands])
         return FrameResult(frame, nearest, first.crop, first.segmentation, first.fit, hands=hands)
 
+    def _hand_end(self, depth: np.ndarray, seg: Segmentation, intr: Intrinsics, settings: PipelineSettings
+                  ) -> Segmentation:
+        """The single-hand path's hand: of a blob longer than a hand, the end the classifier reads as more like a hand
+        when the segmentation's end is not surely one (as :meth:`_classify` does for two hands). A forearm across the
+        view whose end is nearer than its hand fools the segmentation's guess (docs/fitting.md). A blob no longer
+        than a hand, or an end surely a hand, costs one classifier reading or nothing."""
+        if not seg.found or not settings.side_classifier or seg.hand_vu_px is None or seg.blob_vu_px is None:
+            return seg
+        if len(seg.hand_vu_px) == len(seg.blob_vu_px):
+            return seg  # nothing was cut off: the blob is hand-sized
+        classifier = self._classifier()
+        if classifier is None:
+            return seg
+
+        def hand_logit(end: Segmentation) -> float:
+            crop = make_crop(depth, end.com_uvd, intr, classifier.cube_mm, size=classifier.input_size)
+            return float(classifier.logits([crop])[0, 1])
+
+        read = hand_logit(seg)
+        if read >= _SURE_HAND_LOGIT:
+            return seg
+        other = with_other_end(seg, depth, intr, settings.segmentation).other_end
+        if other is None or not hand_logit(other) > read + _OTHER_END_MARGIN:
+            return seg
+        seg.other_end, other.other_end = None, seg  # the end taken for the arm's root is now the other end
+        return other
+
+    def _classifier(self) -> SideClassifier | None:
+        """The left/right classifier, loaded at its first use (None: not installed)."""
+        if not self._side_classifier_loaded:
+            self._side_classifier, self._side_classifier_loaded = load_side_classifier(), True
+        return self._side_classifier
+
     def _classify(self, masked: _MaskedDepths, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
                   ) -> tuple[list[Segmentation], np.ndarray | None, tuple[float, float]]:
         """The left/right classifier on every candidate's crop at its centre (camera space, without the other
@@ -564,9 +603,7 @@ class Pipeline:
         """
         if not settings.side_classifier:
             return segs, None, (0.0, 0.0)
-        if not self._side_classifier_loaded:
-            self._side_classifier, self._side_classifier_loaded = load_side_classifier(), True
-        classifier = self._side_classifier
+        classifier = self._classifier()
         if classifier is None:
             return segs, None, (0.0, 0.0)
         ta = time.perf_counter()
@@ -589,7 +626,7 @@ class Pipeline:
         out = []
         for k, seg in enumerate(segs):
             read = logits[k]
-            if k in other_logits and other_logits[k][1] > read[1]:
+            if k in other_logits and other_logits[k][1] > read[1] + _OTHER_END_MARGIN:
                 end, seg.other_end, read = seg.other_end, None, other_logits[k]
                 assert end is not None
                 end.other_end, seg = seg, end  # the end taken for the arm's root is now the other end
