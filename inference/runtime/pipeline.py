@@ -425,8 +425,9 @@ class Pipeline:
         elif com_uvd is not None:
             seg = Segmentation(True, com_uvd=np.asarray(com_uvd, np.float64))
         else:
-            seg = self._hand_end(depth, segment_hand(depth, frame.intrinsics, settings.segmentation), frame.intrinsics,
-                                 settings)
+            seg = segment_hand(depth, frame.intrinsics, settings.segmentation)
+            if not self._follows_track(seg, refiner, frame.intrinsics):
+                seg = self._hand_end(depth, seg, frame.intrinsics, settings)
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not seg.found:
@@ -583,6 +584,14 @@ class Pipeline:
             return seg
         seg.other_end, other.other_end = None, seg  # the end taken for the arm's root is now the other end
         return other
+
+    @staticmethod
+    def _follows_track(seg: Segmentation, refiner: HandRefiner, intr: Intrinsics) -> bool:
+        """The segmentation's hand lies where the fit is tracking a hand (its palm within ``_SAME_HAND_MM`` of the
+        last frame's): the end it took was read right then, and need not be read again."""
+        if not seg.found or seg.com_uvd is None or not refiner.tracking or refiner.last_palm is None:
+            return False
+        return bool(np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - refiner.last_palm) <= _SAME_HAND_MM)
 
     def _classifier(self) -> SideClassifier | None:
         """The left/right classifier, loaded at its first use (None: not installed)."""
