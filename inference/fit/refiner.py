@@ -181,6 +181,7 @@ class HandRefiner:
             if flipped.energy < s.flip_energy_ratio * result.energy:
                 result, self.flipped = flipped, True
         if (views is not None and s.view_angles_deg and landmarks is None
+                and not result.mean_distance_mm <= s.view_residual_mm  # the floor's percentile only when needed
                 and not result.mean_distance_mm <= self._view_bar()):
             result = self._fit_views(obs, net, views, result, estimating, prior_weights, retry)
         residual = result.mean_distance_mm
