@@ -180,9 +180,7 @@ class HandRefiner:
             flipped, _ = self._fit(obs, flip_palm(net), weights, estimating, prior_weights, None, retry, None)
             if flipped.energy < s.flip_energy_ratio * result.energy:
                 result, self.flipped = flipped, True
-        if (views is not None and s.view_angles_deg and landmarks is None
-                and not result.mean_distance_mm <= s.view_residual_mm  # the floor's percentile only when needed
-                and not result.mean_distance_mm <= self._view_bar()):
+        if views is not None and s.view_angles_deg and landmarks is None and self._asks_for_views(result):
             result = self._fit_views(obs, net, views, result, estimating, prior_weights, retry)
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
@@ -198,13 +196,17 @@ class HandRefiner:
         return Refinement(STATUS_OK, result.hand.joints.copy(), float(residual), float(network_residual), result.params,
                           self._scale())
 
-    def _view_bar(self) -> float:
-        """The residual (mm) above which a fit asks for the turned views: ``view_residual_mm``, or ``view_floor_ratio``
-        times this sensor's floor (the 20th percentile of the recent accepted residuals) where that is higher."""
+    def _asks_for_views(self, result: FitResult) -> bool:
+        """Whether a fit is poor enough for the turned views: its residual above ``view_residual_mm`` and above
+        ``view_floor_ratio`` times this sensor's floor (the 20th percentile of the recent accepted residuals, once
+        known; read only past the first bar). A NaN residual asks."""
         s = self.settings
+        residual = result.mean_distance_mm
+        if residual <= s.view_residual_mm:
+            return False
         if len(self.residuals) < _FLOOR_MIN_FRAMES:
-            return s.view_residual_mm
-        return max(s.view_residual_mm, s.view_floor_ratio * float(np.percentile(self.residuals, 20)))
+            return True
+        return not residual <= s.view_floor_ratio * float(np.percentile(self.residuals, 20))
 
     def _fit_views(self, obs: Observation, net: np.ndarray, views: Callable[[tuple[float, ...]], np.ndarray],
                    result: FitResult, estimating: bool, prior_weights: np.ndarray | None,

@@ -331,11 +331,13 @@ def _other_end(small: np.ndarray, vs: np.ndarray, us: np.ndarray, depth_mm: np.n
 
 
 def with_other_end(seg: Segmentation, depth_mm: np.ndarray, intr: Intrinsics,
-                   params: SegmentationParams = SegmentationParams()) -> Segmentation:
+                   params: SegmentationParams = SegmentationParams(), small: np.ndarray | None = None) -> Segmentation:
     """``seg`` (a found hand of :func:`segment_hand` in the ``(H, W)`` depth ``depth_mm``) with ``other_end`` set: the
-    hand cut from its blob's other end, or None when the blob is no longer than a hand."""
+    hand cut from its blob's other end, or None when the blob is no longer than a hand. ``small``: the depth on the
+    decimated grid, when the caller has it."""
     if seg.found and seg.blob_vu_px is not None:
-        small = np.ascontiguousarray(np.asarray(depth_mm)[::STEP, ::STEP])
+        if small is None:
+            small = np.ascontiguousarray(np.asarray(depth_mm)[::STEP, ::STEP])
         vs, us = seg.blob_vu_px[:, 0] // STEP, seg.blob_vu_px[:, 1] // STEP
         seg.other_end = _other_end(small, vs, us, np.asarray(depth_mm), intr, params)
     return seg
@@ -362,9 +364,7 @@ def segment_hands(
     taken = np.zeros(small.shape, bool)
     # The hand's own samples, not its whole blob: a second hand within the band may touch it in the image.
     _claim(taken, surfaces, step, first.hand_vu_px[:, 0] // STEP, first.hand_vu_px[:, 1] // STEP)
-    if first.blob_vu_px is not None:
-        vs, us = first.blob_vu_px[:, 0] // STEP, first.blob_vu_px[:, 1] // STEP
-        first.other_end = _other_end(small, vs, us, depth_mm, intr, params)
+    with_other_end(first, depth_mm, intr, params, small)
     hands = [first]
     first_xyz = uvd_to_xyz(first.com_uvd, intr)
     k = max(1, params.min_pixels // (STEP * STEP))

@@ -161,6 +161,19 @@ _SURE_HAND_LOGIT = 4.0  # the classifier's "a hand" logit above which a blob's o
 # against -13.6) the choice is a coin toss that lost the hand on a development sequence; where the other end is the
 # hand, it reads 15-30 higher.
 _OTHER_END_MARGIN = 4.0
+
+
+def _more_like_a_hand(other_logit: float, logit: float) -> bool:
+    """A blob's other end reads clearly more like a hand than the segmentation's end (``_OTHER_END_MARGIN``)."""
+    return other_logit > logit + _OTHER_END_MARGIN
+
+
+def _take_other_end(seg: Segmentation) -> Segmentation:
+    """``seg``'s other end as the hand; the end taken for the arm's root is now its other end."""
+    end = seg.other_end
+    assert end is not None
+    seg.other_end, end.other_end = None, seg
+    return end
 _NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
 _NEAR_MM = 80.0  # a hand's surface lies within this of its palm centre's depth
 
@@ -580,10 +593,9 @@ class Pipeline:
         if read >= _SURE_HAND_LOGIT:
             return seg
         other = with_other_end(seg, depth, intr, settings.segmentation).other_end
-        if other is None or not hand_logit(other) > read + _OTHER_END_MARGIN:
+        if other is None or not _more_like_a_hand(hand_logit(other), read):
             return seg
-        seg.other_end, other.other_end = None, seg  # the end taken for the arm's root is now the other end
-        return other
+        return _take_other_end(seg)
 
     @staticmethod
     def _follows_track(seg: Segmentation, refiner: HandRefiner, intr: Intrinsics) -> bool:
@@ -635,10 +647,8 @@ class Pipeline:
         out = []
         for k, seg in enumerate(segs):
             read = logits[k]
-            if k in other_logits and other_logits[k][1] > read[1] + _OTHER_END_MARGIN:
-                end, seg.other_end, read = seg.other_end, None, other_logits[k]
-                assert end is not None
-                end.other_end, seg = seg, end  # the end taken for the arm's root is now the other end
+            if k in other_logits and _more_like_a_hand(float(other_logits[k][1]), float(read[1])):
+                seg, read = _take_other_end(seg), other_logits[k]
             if chosen and np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - uvd_to_xyz(chosen[0].com_uvd, intr)) <= \
                     _SAME_HAND_MM:
                 continue  # the nearest candidate's other end: the same hand
