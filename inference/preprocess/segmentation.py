@@ -22,11 +22,15 @@ Several hands (:func:`segment_hands`): the first is exactly :func:`segment_hand`
 (its blob and everything joined to it without a depth step: its forearm beyond the band) is set aside, and the
 search runs again on what is left, from the nearest remaining depth; a candidate must also look like a hand (palm
 no wider than ``max_palm_radius_mm``: not a head or a torso) and lie within ``max_hand_distance_mm`` of the first
-(two hands of one person). Up to ``max_hands``, nearest first, each with its own centre.
+(two hands of one person). Up to ``max_hands``, nearest first, each with its own centre. Two hands that touch in
+the image at about one depth are one surface: when fewer than ``max_hands`` are found, the pieces of the first hand's
+blob beyond ``touching_split_mm`` of its palm are offered too (``touching``; its own forearm is one of them, so the
+caller must read them: the pipeline's classifier does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import cv2
@@ -66,6 +70,11 @@ class SegmentationParams:
     # Two palms of one person are at most an arm span apart; anything farther is not the other hand.
     max_hand_distance_mm: float = 900.0
     max_candidates: int = 6  # blobs tried after the first (bounds the cost when nothing else is a hand)
+    # segment_hands only. Two hands that touch in the image at about one depth are one blob, and the first hand's
+    # surface takes both. The blob's pieces farther than this from the first palm centre are tried as hands of their
+    # own: beyond a palm's width (two touching palms' centres are 100+ mm apart), and the first hand's fingers
+    # left beyond it are too small to pass as a hand.
+    touching_split_mm: float = 90.0
 
 
 @dataclass
@@ -84,6 +93,8 @@ class Segmentation:
         other_end: (:func:`segment_hands`, :func:`with_other_end`) the hand cut from the other end of the same blob
             when the blob is longer than a hand: which end is the hand is a guess (see :func:`_hand_ends`) that a
             caller able to look at both (the pipeline's hand classifier) may revise.
+        touching: (:func:`segment_hands`) cut from the first hand's blob (a hand touching it in the image, or its own
+            forearm: a caller able to tell them apart keeps it only when it reads as a hand).
     """
 
     found: bool
@@ -92,6 +103,7 @@ class Segmentation:
     hand_vu_px: np.ndarray | None = None
     blob_vu_px: np.ndarray | None = None
     other_end: Segmentation | None = field(default=None, repr=False)
+    touching: bool = False
     _mask: np.ndarray | None = field(default=None, repr=False)
     _mask_source: tuple[np.ndarray, SegmentationParams] | None = field(default=None, repr=False)
 
@@ -399,7 +411,71 @@ def segment_hands(
                                   other_end=None if other is None else _end(vs, us, ds, other, depth_mm, params)))
         if len(hands) == max_hands:
             break
+    if len(hands) < max_hands:
+        hands += _touching_hands(first, small, depth_mm, intr, params)[:max_hands - len(hands)]
     return hands
+
+
+def _touching_hands(first: Segmentation, small: np.ndarray, depth_mm: np.ndarray, intr: Intrinsics,
+                    params: SegmentationParams) -> list[Segmentation]:
+    """Hands cut from the pieces of ``first``'s blob beyond ``touching_split_mm`` of its palm centre, largest piece
+    first (``touching`` set), except one where ``first.other_end`` is (offered already). Its own forearm is such a
+    piece too: which is a hand is for the caller to read."""
+    assert first.blob_vu_px is not None and first.com_uvd is not None
+    vs, us = first.blob_vu_px[:, 0] // STEP, first.blob_vu_px[:, 1] // STEP
+    ds = small[vs, us].astype(np.float64)
+    xyz = uvd_to_xyz(np.stack([us * float(STEP), vs * float(STEP), ds], axis=1), intr)
+    first_xyz = uvd_to_xyz(first.com_uvd, intr)
+    # The blob's other end is offered already (first.other_end), and the caller reads it in first's own depth.
+    other_end_xyz = None if first.other_end is None else uvd_to_xyz(first.other_end.com_uvd, intr)
+    far = np.einsum("ij,ij->i", xyz - first_xyz, xyz - first_xyz) > params.touching_split_mm ** 2
+    k = max(1, params.min_pixels // (STEP * STEP))
+    if np.count_nonzero(far) < k:
+        return []
+    vs, us, ds = vs[far], us[far], ds[far]
+    v0, u0 = int(vs.min()), int(us.min())
+    grid = np.zeros((int(vs.max()) - v0 + 1, int(us.max()) - u0 + 1), np.uint8)
+    grid[vs - v0, us - u0] = 1
+    n, labels = cv2.connectedComponents(grid, connectivity=8, ltype=cv2.CV_32S)
+    piece_of = labels[vs - v0, us - u0]
+    sizes = np.bincount(piece_of, minlength=n)
+    out = []
+    for label in np.argsort(-sizes):
+        sel = piece_of == label
+        count = int(sizes[label])
+        if label == 0 or count < k:
+            continue
+        d_med = float(np.median(ds[sel]))
+        if count * STEP * STEP * (d_med / intr.fx) * (d_med / intr.fy) < params.min_area_mm2:
+            continue
+        pv, pu, pd = vs[sel], us[sel], ds[sel]
+        hand, other = _hand_ends(pu * float(STEP), pv * float(STEP), pd, depth_mm.shape, intr, params, other_end=True)
+        com = _plausible_palm(pv, pu, pd, hand, first_xyz, intr, params)
+        if com is None and other is not None:
+            hand, other = other, hand
+            com = _plausible_palm(pv, pu, pd, hand, first_xyz, intr, params)
+        if com is None or (other_end_xyz is not None and
+                           np.linalg.norm(uvd_to_xyz(com, intr) - other_end_xyz) <= params.touching_split_mm):
+            continue
+        blob_vu = np.stack([pv, pu], axis=1) * STEP
+        out.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
+                                _mask_source=(depth_mm, params), touching=True,
+                                other_end=None if other is None else _end(pv, pu, pd, other, depth_mm, params)))
+    return out
+
+
+def without_piece(seg: Segmentation, piece: Segmentation) -> Segmentation:
+    """``seg`` without the hand samples that lie in ``piece``'s blob: a hand that touches ``seg``'s in the image was
+    cut from its blob (:func:`_touching_hands`), and its fingers must not count as ``seg``'s (nor be masked out of its
+    own depth as ``seg``'s)."""
+    if seg.hand_vu_px is None or piece.blob_vu_px is None:
+        return seg
+    width = int(max(seg.hand_vu_px[:, 1].max(), piece.blob_vu_px[:, 1].max())) + 1
+    theirs = np.isin(seg.hand_vu_px[:, 0] * width + seg.hand_vu_px[:, 1],
+                     piece.blob_vu_px[:, 0] * width + piece.blob_vu_px[:, 1])
+    if not theirs.any() or theirs.all():
+        return seg
+    return dataclasses.replace(seg, hand_vu_px=seg.hand_vu_px[~theirs], _mask=None)
 
 
 _OTHER_HAND_GROW = np.ones((5, 5), np.uint8)  # the other hand's mask grown by 2 px: its rim goes with it

@@ -8,7 +8,7 @@ import pytest
 from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
 from inference.core.skeleton import to_eval_joints
 from inference.preprocess.crop import decode_prediction, make_crop
-from inference.preprocess.segmentation import segment_hand, segment_hands
+from inference.preprocess.segmentation import SegmentationParams, segment_hand, segment_hands, without_piece
 from inference.runtime.estimator import OnnxEstimator, project_root
 from inference.runtime.mirror import estimate_left_hand, mirror_crop
 from inference.synth.generate import make_specs, render_frame, subject_ids
@@ -38,10 +38,12 @@ def test_two_hands_found_each_at_its_own_palm(two_hand_frames: list) -> None:
 
 
 def test_one_hand_gives_one_candidate_and_never_its_own_forearm() -> None:
+    """Apart from the pieces of the first hand's own blob (``touching``: its forearm is one, and the pipeline's
+    classifier reads them), a second candidate is never a piece of the hand's own arm."""
     seconds = 0
     for spec in make_specs("random", 12, 22, subject_ids(4, 620)):
         frame = render_frame(spec)
-        segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        segs = [s for s in segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2) if not s.touching]
         assert len(segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=1)) == 1
         if len(segs) == 2:
             seconds += 1
@@ -120,3 +122,35 @@ def test_a_candidate_whose_guessed_hand_end_is_no_hand_is_tried_from_its_other_e
         centres = [uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) for s in segs]
         for palm in (frame.joints_xyz_mm[32], frame.left_joints_xyz_mm[32]):
             assert min(np.linalg.norm(c - palm) for c in centres) < 60.0, f"frame {k}"
+
+
+def test_a_hand_touching_the_first_in_the_image_is_cut_from_its_blob() -> None:
+    """Two hands that touch in the image at about one depth make one blob, and the first hand's surface took both:
+    the second hand had no candidate. Frames of an unseen two-hand development sequence (seed 701, subjects 800-803)
+    where the left hand touches the right: the piece of the blob beyond ``touching_split_mm`` of the right palm is
+    the left hand (candidate measured 16-34 mm from its palm), marked ``touching``; without the split there is none."""
+    specs = make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)
+    without_split = SegmentationParams(touching_split_mm=1e9)
+    for k in (60, 65, 66):
+        frame = render_frame(specs[k])
+        right, left = frame.joints_xyz_mm[32], frame.left_joints_xyz_mm[32]
+        segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        assert len(segs) == 2 and not segs[0].touching and segs[1].touching, f"frame {k}"
+        assert np.linalg.norm(uvd_to_xyz(segs[0].com_uvd, NYU_INTRINSICS) - right) < 40.0
+        assert np.linalg.norm(uvd_to_xyz(segs[1].com_uvd, NYU_INTRINSICS) - left) < 45.0
+        assert len(segment_hands(frame.depth_mm, NYU_INTRINSICS, without_split, max_hands=2)) == 1
+
+
+def test_without_piece_takes_the_touching_hands_samples_out_of_the_first() -> None:
+    specs = make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)
+    frame = render_frame(specs[65])
+    first, touching = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+    trimmed = without_piece(first, touching)
+    assert first.hand_vu_px is not None and trimmed.hand_vu_px is not None and touching.blob_vu_px is not None
+    theirs = {tuple(p) for p in touching.blob_vu_px}
+    shared = sum(tuple(p) in theirs for p in first.hand_vu_px)
+    assert shared >= 10  # the right hand's cut reached over the left hand's fingers (measured 15 samples)
+    assert len(trimmed.hand_vu_px) == len(first.hand_vu_px) - shared
+    assert not any(tuple(p) in theirs for p in trimmed.hand_vu_px)
+    np.testing.assert_array_equal(trimmed.com_uvd, first.com_uvd)
+    assert trimmed.mask is not None and first.mask is not None and trimmed.mask.sum() < first.mask.sum()

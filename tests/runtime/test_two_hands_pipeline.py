@@ -298,3 +298,26 @@ def test_a_blobs_other_end_is_read_only_where_its_first_end_is_not_surely_a_hand
         pipeline.process(_frame(rendered.depth_mm, k))
         per_frame.append([n for n in classifier.batches if n])
     assert per_frame[:4] == [[2]] * 4 and per_frame[4:] == [[2, 1]] * 4
+
+
+@pytest.mark.slow
+def test_a_hand_touching_the_other_in_the_image_is_found_and_estimated_with_its_fingers(
+        estimator: OnnxEstimator) -> None:
+    """An unseen two-hand development sequence (seed 701, subjects 800-803), frames 0-66: on 60, 65 and 66 the left
+    hand touches the right one in the image at about one depth, and only the cut of the blob beyond the right palm
+    (``Segmentation.touching``) is a candidate for it. The classifier reads that piece with its own fingers (the
+    right hand's cut reached over them) and keeps it: both hands reported, their palms measured 2-14 mm from their
+    own. Read without its fingers, the piece read -3 to -7 and was dropped (only the right hand reported)."""
+    specs = make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)[:67]
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
+    got: dict[int, dict[str, float]] = {}
+    for k, spec in enumerate(specs):
+        rendered = render_frame(spec)
+        pose = pipeline.process(_frame(rendered.depth_mm, k)).pose
+        if k in (60, 65, 66):
+            got[k] = {}
+            for hand in pose.hands or []:
+                side, truth = _truth(rendered, hand)
+                got[k][side] = float(np.linalg.norm(hand.joints_xyz_mm[PALM_CENTRE] - truth[PALM_CENTRE]))
+    for k, palms in got.items():
+        assert set(palms) == {LEFT, RIGHT} and max(palms.values()) < 30.0, f"frame {k}: {palms}"
