@@ -25,7 +25,9 @@ no wider than ``max_palm_radius_mm``: not a head or a torso) and lie within ``ma
 (two hands of one person). Up to ``max_hands``, nearest first, each with its own centre. Two hands that touch in
 the image at about one depth are one surface: when fewer than ``max_hands`` are found, the pieces of the first hand's
 blob beyond ``touching_split_mm`` of its palm are offered too (``touching``; its own forearm is one of them, so the
-caller must read them: the pipeline's classifier does).
+caller must read them: the pipeline's classifier does). A candidate after the first is its band's blob grown to
+``candidate_depth_mm`` behind its nearest depth (while arm-sized): a forearm reaching toward the camera puts its hand
+behind the band, where the first hand's band would also take the forearm alone.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class SegmentationParams:
     # own: beyond a palm's width (two touching palms' centres are 100+ mm apart), and the first hand's fingers
     # left beyond it are too small to pass as a hand.
     touching_split_mm: float = 90.0
+    # segment_hands only. A candidate after the first is the blob of the band grown this deep behind its nearest
+    # depth, while that stays arm-sized: an arm reaching toward the camera puts its hand behind the band.
+    candidate_depth_mm: float = 300.0
 
 
 @dataclass
@@ -391,7 +396,7 @@ def segment_hands(
         if isinstance(picked, str):  # nothing hand-sized this near (left-overs of the first arm): look farther
             taken |= band.view(bool)
             continue
-        vs, us = picked
+        vs, us = _deeper(small, free, picked, d_near, intr, params)
         ds = small[vs, us].astype(np.float64)
         hand, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
         com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
@@ -414,6 +419,22 @@ def segment_hands(
     if len(hands) < max_hands:
         hands += _touching_hands(first, small, depth_mm, intr, params)[:max_hands - len(hands)]
     return hands
+
+
+def _deeper(small: np.ndarray, free: np.ndarray, picked: tuple[np.ndarray, np.ndarray], d_near: float,
+            intr: Intrinsics, params: SegmentationParams) -> tuple[np.ndarray, np.ndarray]:
+    """The blob ``picked`` (decimated ``(vs, us)``) grown through the ``free`` samples up to ``candidate_depth_mm``
+    behind ``d_near``; ``picked`` itself when that is no deeper than the band or grows past ``max_area_mm2`` (an arm
+    joined to the body)."""
+    if params.candidate_depth_mm <= params.band_mm:
+        return picked
+    deep = (free & (small <= min(params.far_mm, d_near + params.candidate_depth_mm))).view(np.uint8)
+    _, labels = cv2.connectedComponents(deep, connectivity=8, ltype=cv2.CV_32S)
+    vs, us = np.nonzero(labels == labels[picked[0][0], picked[1][0]])
+    d_med = float(np.median(small[vs, us]))
+    if len(vs) * STEP * STEP * (d_med / intr.fx) * (d_med / intr.fy) > params.max_area_mm2:
+        return picked
+    return vs, us
 
 
 def _touching_hands(first: Segmentation, small: np.ndarray, depth_mm: np.ndarray, intr: Intrinsics,

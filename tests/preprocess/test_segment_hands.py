@@ -154,3 +154,20 @@ def test_without_piece_takes_the_touching_hands_samples_out_of_the_first() -> No
     assert not any(tuple(p) in theirs for p in trimmed.hand_vu_px)
     np.testing.assert_array_equal(trimmed.com_uvd, first.com_uvd)
     assert trimmed.mask is not None and first.mask is not None and trimmed.mask.sum() < first.mask.sum()
+
+
+def test_a_second_hand_behind_its_own_forearm_is_found_through_a_deeper_band() -> None:
+    """An arm reaching toward the camera with its hand leaning back: the band (150 mm behind the nearest depth) holds
+    only the forearm, both of its ends are arm, and the hand behind was never a candidate. Frames of a development
+    two-hand sequence (seed 1881, subjects 930-933): with the candidate's blob grown to ``candidate_depth_mm`` behind
+    its nearest depth, the second candidate lands on the left palm (measured 35-42 mm); with the band alone it was
+    232-235 mm off, on the forearm."""
+    specs = make_specs("sequence", 300, 1881, [930, 931, 932, 933], hands=2)
+    band_only = SegmentationParams(candidate_depth_mm=150.0)
+    for k in (225, 235, 295):
+        frame = render_frame(specs[k])
+        left = frame.left_joints_xyz_mm[32]
+        for params, near in ((SegmentationParams(), True), (band_only, False)):
+            segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, params, max_hands=2)
+            best = min(np.linalg.norm(uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) - left) for s in segs)
+            assert (best < 50.0) == near, f"frame {k}, candidate_depth_mm={params.candidate_depth_mm}: {best:.0f} mm"
