@@ -361,9 +361,12 @@ def with_other_end(seg: Segmentation, depth_mm: np.ndarray, intr: Intrinsics,
 
 
 def segment_hands(
-    depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(), max_hands: int = 2
+    depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(), max_hands: int = 2,
+    spare: int = 0,
 ) -> list[Segmentation]:
-    """Up to ``max_hands`` hands of a ``(H, W)`` depth image, nearest first (see the module doc).
+    """Up to ``max_hands`` hands of a ``(H, W)`` depth image, nearest first (see the module doc); with ``spare``,
+    up to that many more candidates, for a caller that can tell a hand from an arm (a forearm that passes the size
+    tests would otherwise end the search before the hand beyond it).
 
     The first is :func:`segment_hand`'s result (with ``max_hands=1`` nothing else is done: the single-hand cost);
     the list holds only found hands, except that it is ``[not found]`` when there is none. Each candidate whose blob
@@ -414,7 +417,7 @@ def segment_hands(
         hands.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
                                   _mask_source=(depth_mm, params),
                                   other_end=None if other is None else _end(vs, us, ds, other, depth_mm, params)))
-        if len(hands) == max_hands:
+        if len(hands) == max_hands + spare:
             break
     if len(hands) < max_hands:
         hands += _touching_hands(first, small, depth_mm, intr, params)[:max_hands - len(hands)]

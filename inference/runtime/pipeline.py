@@ -503,7 +503,10 @@ class Pipeline:
             segs = [Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape "
                                                f"{frame.depth_mm.shape}")]
         else:
-            segs = segment_hands(depth, intr, settings.segmentation, settings.max_hands)
+            # One spare candidate where the classifier can choose: a forearm in front of the other hand passes the
+            # segmentation's size tests and would end the search before that hand.
+            spare = 1 if settings.side_classifier and self._classifier() is not None else 0
+            segs = segment_hands(depth, intr, settings.segmentation, settings.max_hands, spare)
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not segs[0].found:
@@ -672,6 +675,10 @@ class Pipeline:
                 chosen[0] = without_piece(chosen[0], seg)
             chosen.append(seg)
             out.append(read)
+        if len(chosen) > settings.max_hands:  # the spare candidate: keep the ones that read most like hands
+            rest = sorted(range(1, len(chosen)), key=lambda k: -float(out[k][1]))[:settings.max_hands - 1]
+            keep = [0, *sorted(rest)]
+            chosen, out = [chosen[k] for k in keep], [out[k] for k in keep]
         return chosen, np.stack(out), ((tb - ta) + (td - tc), (tc - tb) + (te - td))
 
     def _hand_result(self, job: _Job, seg: Segmentation, track: HandTrack, frame: Frame,

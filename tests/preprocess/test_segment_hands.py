@@ -171,3 +171,19 @@ def test_a_second_hand_behind_its_own_forearm_is_found_through_a_deeper_band() -
             segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, params, max_hands=2)
             best = min(np.linalg.norm(uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) - left) for s in segs)
             assert (best < 50.0) == near, f"frame {k}, candidate_depth_mm={params.candidate_depth_mm}: {best:.0f} mm"
+
+
+def test_a_spare_candidate_finds_the_hand_beyond_a_forearm_that_passes_as_one() -> None:
+    """A forearm crossing in front of the other arm cuts that arm's hand from it in the image; the arm's lower part,
+    nearer than the hand, passes the size tests and ended the search. Development sequence seed 1882 (subjects
+    940-943): with one spare candidate the right hand's palm is under one (measured 14-15 mm), without it not
+    (225-242 mm: the forearm)."""
+    specs = make_specs("sequence", 300, 1882, [940, 941, 942, 943], hands=2)
+    for k in (78, 92):
+        frame = render_frame(specs[k])
+        right = frame.joints_xyz_mm[32]
+        for spare, near in ((1, True), (0, False)):
+            segs = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2, spare=spare)
+            assert len(segs) == 2 + spare
+            best = min(np.linalg.norm(uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) - right) for s in segs)
+            assert (best < 30.0) == near, f"frame {k}, spare {spare}: {best:.0f} mm"
