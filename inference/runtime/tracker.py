@@ -65,6 +65,7 @@ class Tracker:
         self._finished = threading.Event()
         self._paused = False
         self._steps = 0
+        self._in_flight = False
         self._threads: list[threading.Thread] = []
 
     # --- control (any thread) ---------------------------------------------------------------------
@@ -98,6 +99,12 @@ class Tracker:
     def wait(self, timeout_s: float | None = None) -> bool:
         """Block until the source ended and every frame was processed (or stop()); True if so."""
         return self._finished.wait(timeout_s)
+
+    @property
+    def in_flight(self) -> bool:
+        """A frame is being processed (taken from the queue, its result not yet delivered): after :meth:`pause` one
+        more result may still arrive while this is True."""
+        return self._in_flight
 
     def pause(self) -> None:
         with self._cond:
@@ -163,6 +170,7 @@ class Tracker:
                     if self._paused and self._queue[0] is not _END:
                         self._steps -= 1
                     item = self._queue.popleft()
+                    self._in_flight = item is not _END  # set under the lock: pause() callers may wait on it
                     self._cond.notify_all()  # room in the replay queue
                     return item
                 self._cond.wait(0.1)
@@ -182,6 +190,8 @@ class Tracker:
                 except Exception as exc:  # a model or sink failure ends tracking; the caller decides what next
                     self._report(exc)
                     break
+                finally:
+                    self._in_flight = False
         finally:
             self._stop.set()
             with self._cond:

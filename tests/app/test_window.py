@@ -30,18 +30,11 @@ def wait_frames(qtbot, window, n: int = 3) -> None:
 
 
 def pause_and_settle(qtbot, window) -> None:
-    """Pause and wait until no more results arrive (the tracker may finish the frame in flight)."""
+    """Pause and wait until the frame in flight (if any) is processed and its result delivered: a count that
+    merely stopped changing for a while is not enough on a loaded machine, where one frame can take longer."""
     window.set_paused(True)
-    last = [-1]
-
-    def settled() -> bool:
-        done = window.worker.processed == last[0]
-        last[0] = window.worker.processed
-        return done
-
-    qtbot.waitUntil(settled, timeout=TIMEOUT_MS)
-    qtbot.wait(300)
-    qtbot.waitUntil(settled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.worker.tracker.in_flight, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.worker.has_pending(), timeout=TIMEOUT_MS)
 
 
 def test_window_opens_on_a_replay_and_frames_advance(qtbot, window, replay_dir) -> None:

@@ -142,6 +142,28 @@ def test_pause_step_resume(estimator: OnnxEstimator, replay_dir: Path) -> None:
     assert [r.frame.index for r in results] == list(range(12))
 
 
+def test_a_frame_in_flight_when_paused_is_delivered_and_then_nothing(estimator: OnnxEstimator,
+                                                                   replay_dir: Path) -> None:
+    """``in_flight`` is True from the moment a frame leaves the queue until its result was delivered: once a pause
+    sees it False, no more results come (what the app's tests wait for on a loaded machine)."""
+    results: list[FrameResult] = []
+    tracker = Tracker(open_source(f"replay:{replay_dir}"), Pipeline(SlowEstimator(estimator, 0.3)), results.append)
+    assert not tracker.in_flight
+    tracker.start()
+    deadline = time.monotonic() + 5
+    while not tracker.in_flight and time.monotonic() < deadline:
+        time.sleep(0.005)
+    tracker.pause()
+    assert tracker.in_flight  # the slow network holds the frame it took
+    while tracker.in_flight and time.monotonic() < deadline:
+        time.sleep(0.005)
+    delivered = len(results)
+    assert delivered >= 1
+    time.sleep(0.8)  # longer than two frames of the slow network
+    assert len(results) == delivered and not tracker.in_flight
+    tracker.stop()
+
+
 def test_stop_mid_stream_joins_threads_and_closes_the_source(estimator: OnnxEstimator) -> None:
     source = CameraLike(period_s=0.005)  # endless
     tracker = Tracker(source, Pipeline(estimator), lambda r: None)
