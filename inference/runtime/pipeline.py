@@ -629,13 +629,12 @@ class Pipeline:
         A candidate whose blob is longer than a hand, and whose end is not surely a hand, is looked at from its
         other end too (``Segmentation.other_end``, a second batch): the end more like a hand is kept (an arm reaching
         toward the camera puts the segmentation's guess on the forearm). A later candidate that lands where the
-        nearest one is is the same hand, and is dropped.
+        nearest one is is the same hand, and is dropped. Without the classifier, a piece cut from the first hand's
+        blob (``Segmentation.touching``) is dropped: nothing can tell it from the first hand's forearm.
         """
-        if not settings.side_classifier:
-            return segs, None, (0.0, 0.0)
-        classifier = self._classifier()
+        classifier = self._classifier() if settings.side_classifier else None
         if classifier is None:
-            return segs, None, (0.0, 0.0)
+            return [seg for seg in segs if not seg.touching], None, (0.0, 0.0)
         ta = time.perf_counter()
         # A hand cut from the first one's blob is read without the first hand, but not without its own fingers,
         # which the first hand's cut may have reached over.

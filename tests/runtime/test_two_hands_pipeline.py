@@ -13,10 +13,11 @@ import pytest
 from inference.core.frame import Frame, HandCrop
 from inference.core.geometry import NYU_INTRINSICS
 from inference.core.skeleton import EVAL_JOINT_IDS, PALM_CENTRE
+from inference.preprocess.segmentation import segment_hands
 from inference.runtime.estimator import OnnxEstimator, project_root
 from inference.runtime.hands import LEFT, RIGHT, HandTracks
 from inference.runtime.mirror import mirror_image
-from inference.runtime.pipeline import Pipeline, PipelineSettings
+from inference.runtime.pipeline import Pipeline, PipelineSettings, _MaskedDepths
 from inference.synth.generate import make_specs, render_frame, subject_ids
 
 MODEL = project_root() / "models" / "depthnet.onnx"
@@ -103,7 +104,6 @@ def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator
     second hand is reported, and the hand is the one of the single-hand path (the same crop, except where the
     classifier took the other end of the hand's blob: 13 and 22 mm apart on 2 of 12 frames, the error equal or
     lower)."""
-    from inference.preprocess.segmentation import segment_hands
 
     pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
     single = Pipeline(estimator, PipelineSettings(max_hands=1))
@@ -120,7 +120,6 @@ def test_a_second_candidate_is_reported_only_once_a_hand_model_fits_it(estimator
 
 def test_predict_batch_is_predict_for_each_crop(estimator: OnnxEstimator, two_hand_sequence: list) -> None:
     from inference.preprocess.crop import make_crop
-    from inference.preprocess.segmentation import segment_hands
 
     depth = two_hand_sequence[0].depth_mm
     crops = [make_crop(depth, s.com_uvd, NYU_INTRINSICS) for s in segment_hands(depth, NYU_INTRINSICS)]
@@ -322,3 +321,14 @@ def test_a_hand_touching_the_other_in_the_image_is_found_and_estimated_with_its_
                 got[k][side] = float(np.linalg.norm(hand.joints_xyz_mm[PALM_CENTRE] - truth[PALM_CENTRE]))
     for k, palms in got.items():
         assert set(palms) == {LEFT, RIGHT} and max(palms.values()) < 30.0, f"frame {k}: {palms}"
+
+
+def test_without_the_classifier_no_piece_of_the_first_blob_is_taken_for_a_hand(estimator: OnnxEstimator) -> None:
+    """A piece cut from the first hand's blob may be its own forearm, and only the classifier can tell: without it
+    the piece is not a candidate (frame 65 of development sequence 701, where the piece is the left hand)."""
+    rendered = render_frame(make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)[65])
+    segs = segment_hands(rendered.depth_mm, NYU_INTRINSICS, max_hands=2)
+    assert [s.touching for s in segs] == [False, True]
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, side_classifier=False))
+    kept, logits, _ = pipeline._classify(_MaskedDepths(rendered.depth_mm), segs, NYU_INTRINSICS, pipeline.settings)
+    assert logits is None and kept == segs[:1]
