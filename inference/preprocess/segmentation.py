@@ -156,12 +156,17 @@ def _pick_component(
         points = cv2.findNonZero((labels == label).view(np.uint8)).reshape(-1, 2)  # (N, 2) (u, v), row-major
         vs, us = points[:, 1].astype(np.intp) + y0, points[:, 0].astype(np.intp) + x0
         d_med = float(np.median(small[vs, us]))
-        area_mm2 = int(counts[label]) * STEP * STEP * (d_med / intr.fx) * (d_med / intr.fy)
+        area_mm2 = _area_mm2(int(counts[label]), d_med, intr)
         if params.min_area_mm2 <= area_mm2 <= params.max_area_mm2 and d_med < best_depth:
             best, best_depth = (vs, us), d_med
     if best is None:
         return "no blob of hand size near the camera"
     return best
+
+
+def _area_mm2(samples: int, depth_mm: float, intr: Intrinsics) -> float:
+    """The metric area (mm^2) of ``samples`` decimated-grid samples at ``depth_mm``."""
+    return samples * STEP * STEP * (depth_mm / intr.fx) * (depth_mm / intr.fy)
 
 
 def _percentile(values: np.ndarray, q: float) -> float:
@@ -400,23 +405,14 @@ def segment_hands(
             taken |= band.view(bool)
             continue
         vs, us = _deeper(small, free, picked, d_near, intr, params)
-        ds = small[vs, us].astype(np.float64)
-        hand, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
-        com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
-        if com is None and other is not None:
-            # The root rule guessed which end is the arm (see _hand_ends) and may have guessed wrong: an elbow nearer
-            # than its fist, the arm's far end cut by the band rather than the image border. The other end decides.
-            hand, other = other, hand
-            com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
-        if com is None:  # a head, a torso, something across the room
+        seg = _candidate(vs, us, small[vs, us].astype(np.float64), depth_mm, first_xyz, intr, params)
+        if seg is None:  # a head, a torso, something across the room
             _claim(taken, surfaces, step, vs, us)
             continue
-        _claim(taken, surfaces, step, vs[hand], us[hand])
+        assert seg.hand_vu_px is not None
+        _claim(taken, surfaces, step, seg.hand_vu_px[:, 0] // STEP, seg.hand_vu_px[:, 1] // STEP)
         taken[vs, us] = True  # the rest of this band's blob too, so that the search moves on
-        blob_vu = np.stack([vs, us], axis=1) * STEP
-        hands.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
-                                  _mask_source=(depth_mm, params),
-                                  other_end=None if other is None else _end(vs, us, ds, other, depth_mm, params)))
+        hands.append(seg)
         if len(hands) == max_hands + spare:
             break
     if len(hands) < max_hands:
@@ -437,7 +433,7 @@ def _deeper(small: np.ndarray, free: np.ndarray, picked: tuple[np.ndarray, np.nd
     vs, us = np.nonzero(deep[v0:v0 + h, u0:u0 + w] == 2)
     vs, us = vs + v0, us + u0
     d_med = float(np.median(small[vs, us]))
-    if len(vs) * STEP * STEP * (d_med / intr.fx) * (d_med / intr.fy) > params.max_area_mm2:
+    if _area_mm2(len(vs), d_med, intr) > params.max_area_mm2:
         return picked
     return vs, us
 
@@ -472,22 +468,33 @@ def _touching_hands(first: Segmentation, small: np.ndarray, depth_mm: np.ndarray
         if label == 0 or count < k:
             continue
         d_med = float(np.median(ds[sel]))
-        if count * STEP * STEP * (d_med / intr.fx) * (d_med / intr.fy) < params.min_area_mm2:
+        if _area_mm2(count, d_med, intr) < params.min_area_mm2:
             continue
-        pv, pu, pd = vs[sel], us[sel], ds[sel]
-        hand, other = _hand_ends(pu * float(STEP), pv * float(STEP), pd, depth_mm.shape, intr, params, other_end=True)
-        com = _plausible_palm(pv, pu, pd, hand, first_xyz, intr, params)
-        if com is None and other is not None:
-            hand, other = other, hand
-            com = _plausible_palm(pv, pu, pd, hand, first_xyz, intr, params)
-        if com is None or (other_end_xyz is not None and
-                           np.linalg.norm(uvd_to_xyz(com, intr) - other_end_xyz) <= params.touching_split_mm):
+        seg = _candidate(vs[sel], us[sel], ds[sel], depth_mm, first_xyz, intr, params, touching=True)
+        if seg is None or (other_end_xyz is not None and
+                           np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - other_end_xyz) <= params.touching_split_mm):
             continue
-        blob_vu = np.stack([pv, pu], axis=1) * STEP
-        out.append(Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
-                                _mask_source=(depth_mm, params), touching=True,
-                                other_end=None if other is None else _end(pv, pu, pd, other, depth_mm, params)))
+        out.append(seg)
     return out
+
+
+def _candidate(vs: np.ndarray, us: np.ndarray, ds: np.ndarray, depth_mm: np.ndarray, first_xyz: np.ndarray,
+               intr: Intrinsics, params: SegmentationParams, touching: bool = False) -> Segmentation | None:
+    """The hand of the blob samples ``(vs, us)`` (decimated grid, depth ``ds`` mm) when one of its ends can be a
+    hand (:func:`_plausible_palm`), with the other end kept as ``other_end``; else None."""
+    hand, other = _hand_ends(us * float(STEP), vs * float(STEP), ds, depth_mm.shape, intr, params, other_end=True)
+    com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
+    if com is None and other is not None:
+        # The root rule guessed which end is the arm (see _hand_ends) and may have guessed wrong: an elbow nearer
+        # than its fist, the arm's far end cut by the band rather than the image border. The other end decides.
+        hand, other = other, hand
+        com = _plausible_palm(vs, us, ds, hand, first_xyz, intr, params)
+    if com is None:
+        return None
+    blob_vu = np.stack([vs, us], axis=1) * STEP
+    return Segmentation(True, com_uvd=com, hand_vu_px=blob_vu[hand], blob_vu_px=blob_vu,
+                        _mask_source=(depth_mm, params), touching=touching,
+                        other_end=None if other is None else _end(vs, us, ds, other, depth_mm, params))
 
 
 def without_piece(seg: Segmentation, piece: Segmentation) -> Segmentation:

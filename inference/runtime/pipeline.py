@@ -180,6 +180,8 @@ def _take_other_end(seg: Segmentation) -> Segmentation:
     assert end is not None
     seg.other_end, end.other_end = None, seg
     return end
+
+
 _NEAR_WINDOW_PX = 7  # half-size of the window looked at around a proposed centre
 _NEAR_MM = 80.0  # a hand's surface lies within this of its palm centre's depth
 
