@@ -243,7 +243,8 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
     """Every residual of the fit's energy and its Jacobian row, in one pass (see fit.solver for the terms).
 
     ``terms``: bit 1 data, 2 silhouette, 4 free space, 8 prior (per joint weighted by ``prior_weights14``), 16
-    landmarks (a term whose bit is clear, or whose weight is 0, is left out). The landmark term: model points
+    landmarks (a term whose bit is clear, or whose weight is 0, is left out); bit 32: the energy only (the Jacobian rows
+    are not filled: what an energy comparison needs, at about half the cost). The landmark term: model points
     ``lm_points (L, 3)`` (moved by ``lm_chains (L, G)``) projected into the image against targets ``lm_uv (L, 2)``
     (px), each residual in mm as ``lm_mm_per_px (L,)`` (a constant per point: the Jacobian is exact) times the
     pixel offset, robust (Cauchy at ``sqrt(lm_c2)`` mm on the 2-D offset) and weighted by ``lm_weights (L,)``.
@@ -260,6 +261,7 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
     res = np.empty(cap_rows)
     wts = np.empty(cap_rows)
     tx, ty, tz = translation[0], translation[1], translation[2]
+    rows = (terms & 32) == 0
     k = 0
     energy = 0.0
     mean_abs = 0.0
@@ -279,8 +281,9 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
             n_vis += 1
             sq += d * d
             # Cauchy: rho(d) = c^2 log(1 + (d/c)^2); its gradient 2 d / (1 + (d/c)^2) gives the IRLS weight
-            _row(jac, k, sx, sy, sz, -normal[i, 0], -normal[i, 1], -normal[i, 2], prim_chains[prim[i]], gen_axes,
-                 gen_moments, dof_weights, tx, ty, tz, with_scale)
+            if rows:
+                _row(jac, k, sx, sy, sz, -normal[i, 0], -normal[i, 1], -normal[i, 2], prim_chains[prim[i]], gen_axes,
+                     gen_moments, dof_weights, tx, ty, tz, with_scale)
             res[k] = d
             wts[k] = w_data / n_obs / (1.0 + d * d / c2)
             energy += w_data / n_obs * c2 * np.log1p(d * d / c2)
@@ -315,8 +318,9 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
             scale = w_silhouette / n_axis
             for a in range(n_axis):
                 if use[a]:
-                    _row(jac, k, axis[a, 0], axis[a, 1], axis[a, 2], g[a, 0], g[a, 1], g[a, 2], axis_chains[a],
-                         gen_axes, gen_moments, dof_weights, tx, ty, tz, with_scale)
+                    if rows:
+                        _row(jac, k, axis[a, 0], axis[a, 1], axis[a, 2], g[a, 0], g[a, 1], g[a, 2], axis_chains[a],
+                             gen_axes, gen_moments, dof_weights, tx, ty, tz, with_scale)
                     res[k], wts[k] = r[a], scale
                     energy += scale * r[a] * r[a]
                     k += 1
@@ -325,8 +329,9 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
             scale = w_free / n_axis
             for a in range(n_axis):
                 if use[a]:
-                    _row(jac, k, front[a, 0], front[a, 1], front[a, 2], g[a, 0], g[a, 1], g[a, 2], axis_chains[a],
-                         gen_axes, gen_moments, dof_weights, tx, ty, tz, with_scale)
+                    if rows:
+                        _row(jac, k, front[a, 0], front[a, 1], front[a, 2], g[a, 0], g[a, 1], g[a, 2], axis_chains[a],
+                             gen_axes, gen_moments, dof_weights, tx, ty, tz, with_scale)
                     res[k], wts[k] = r[a], scale / (1.0 + r[a] * r[a] / c2)
                     energy += scale * c2 * np.log1p(r[a] * r[a] / c2)
                     k += 1
@@ -335,9 +340,10 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
             scale = w_prior / joints14.shape[0] * prior_weights14[i]
             for j in range(3):
                 d = joints14[i, j] - targets14[i, j]
-                _row(jac, k, joints14[i, 0], joints14[i, 1], joints14[i, 2], 1.0 if j == 0 else 0.0,
-                     1.0 if j == 1 else 0.0, 1.0 if j == 2 else 0.0, joint_chains14[i], gen_axes, gen_moments,
-                     dof_weights, tx, ty, tz, with_scale)
+                if rows:
+                    _row(jac, k, joints14[i, 0], joints14[i, 1], joints14[i, 2], 1.0 if j == 0 else 0.0,
+                         1.0 if j == 1 else 0.0, 1.0 if j == 2 else 0.0, joint_chains14[i], gen_axes, gen_moments,
+                         dof_weights, tx, ty, tz, with_scale)
                 res[k], wts[k] = d, scale
                 energy += scale * d * d
                 k += 1
@@ -356,12 +362,14 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
             irls = scale / (1.0 + d2 / lm_c2)
             # d(u)/dp = (fx / z, 0, -fx x / z^2), d(v)/dp = (0, -fy / z, fy y / z^2), times mm per pixel
             px, py, pz = lm_points[i, 0], lm_points[i, 1], lm_points[i, 2]
-            _row(jac, k, px, py, pz, s * fx / z, 0.0, -s * fx * x / (z * z), lm_chains[i], gen_axes, gen_moments,
-                 dof_weights, tx, ty, tz, with_scale)
+            if rows:
+                _row(jac, k, px, py, pz, s * fx / z, 0.0, -s * fx * x / (z * z), lm_chains[i], gen_axes, gen_moments,
+                     dof_weights, tx, ty, tz, with_scale)
             res[k], wts[k] = ru, irls
             k += 1
-            _row(jac, k, px, py, pz, 0.0, -s * fy / z, s * fy * y / (z * z), lm_chains[i], gen_axes, gen_moments,
-                 dof_weights, tx, ty, tz, with_scale)
+            if rows:
+                _row(jac, k, px, py, pz, 0.0, -s * fy / z, s * fy * y / (z * z), lm_chains[i], gen_axes, gen_moments,
+                     dof_weights, tx, ty, tz, with_scale)
             res[k], wts[k] = rv, irls
             k += 1
             energy += scale * lm_c2 * np.log1p(d2 / lm_c2)
