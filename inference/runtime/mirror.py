@@ -9,6 +9,8 @@ negating their x; decoding with the original crop then gives the left hand's joi
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -48,12 +50,19 @@ def estimate_left_hand(estimator: Estimator, crop: HandCrop, intr: Intrinsics) -
 
 def mirror_image(image: np.ndarray, intrinsics: Intrinsics, nearest: bool) -> np.ndarray:
     """``image`` reflected about the principal point's column (``u' = 2 cx - u``); uncovered pixels 0."""
-    h, w = image.shape[:2]
-    map_x = np.broadcast_to((2.0 * intrinsics.cx - np.arange(w, dtype=np.float32))[None, :], (h, w))
-    map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
-    return cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                     cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                     borderValue=0)
+    map_x, map_y = _mirror_maps(image.shape[0], image.shape[1], float(intrinsics.cx))
+    return cv2.remap(image, map_x, map_y, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+@functools.lru_cache(maxsize=4)
+def _mirror_maps(h: int, w: int, cx: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mirror_image`'s ``(h, w)`` float32 source columns and rows (read-only), made once per camera: making
+    them took longer than the remap."""
+    map_x = np.ascontiguousarray(np.broadcast_to((2.0 * cx - np.arange(w, dtype=np.float32))[None, :], (h, w)))
+    map_y = np.ascontiguousarray(np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w)))
+    map_x.flags.writeable = map_y.flags.writeable = False
+    return map_x, map_y
 
 
 def mirror_uvd(uvd: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
