@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +33,10 @@ from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSett
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import decode_prediction, make_crop
 from inference.preprocess.segmentation import (
+    HandSearch,
     Segmentation,
     SegmentationParams,
     segment_hand,
-    segment_hands,
     with_other_end,
     without_hands,
     without_piece,
@@ -162,6 +163,10 @@ _SURE_HAND_LOGIT = 4.0  # the classifier's "a hand" logit above which a blob's o
 # against -13.6) the choice is a coin toss that lost the hand on a development sequence; where the other end is the
 # hand, it reads 15-30 higher.
 _OTHER_END_MARGIN = 4.0
+# A spare candidate is searched for where a candidate reads less surely as a hand than this. Measured on the development
+# sequences: wherever the spare was kept, a candidate read 5.3 or less, except one stretch (9.7-10.5 against the
+# spare's 12.3-14.3); second hands read 15-25.
+_SPARE_LOGIT = 12.0
 # A candidate cut from the first hand's blob (Segmentation.touching) is a hand only when the classifier reads it as
 # surely one: the piece is more often the first hand's own forearm. Measured on the development sets: the forearm
 # pieces of one-hand frames read -11.2 (median of 125 on a sequence) to 4.2 (the most of 57 on random frames),
@@ -220,6 +225,15 @@ def _others(segs: list[Segmentation], k: int, masked: list[bool], intr: Intrinsi
         out += [end for end in (seg, seg.other_end) if end is not None and
                 (end is seg or np.linalg.norm(uvd_to_xyz(end.com_uvd, intr) - mine) > _SAME_HAND_MM)]
     return out
+
+
+@dataclass
+class _ClassifyTimes:
+    """Where :meth:`Pipeline._classify` spent its time (s): the spare's search, the crops, the classifier."""
+
+    search_s: float = 0.0
+    crop_s: float = 0.0
+    infer_s: float = 0.0
 
 
 class _MaskedDepths:
@@ -501,14 +515,13 @@ class Pipeline:
         timings = {"capture": float(capture_ms)}
         t0 = time.perf_counter()
         depth = _sanitised_depth(np.asarray(frame.depth_mm))
+        search = None
         if depth is None:
             segs = [Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape "
                                                f"{frame.depth_mm.shape}")]
         else:
-            # One spare candidate where the classifier can choose: a forearm in front of the other hand passes the
-            # segmentation's size tests and would end the search before that hand.
-            spare = 1 if settings.side_classifier and self._classifier() is not None else 0
-            segs = segment_hands(depth, intr, settings.segmentation, settings.max_hands, spare)
+            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands)
+            segs = search.hands
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
         if not segs[0].found:
@@ -517,7 +530,8 @@ class Pipeline:
             return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
         assert depth is not None
         masked = _MaskedDepths(depth)
-        segs, logits, classify_s = self._classify(masked, segs, intr, settings)
+        segs, logits, classify = self._classify(masked, segs, intr, settings, search)
+        timings["segment"] += classify.search_s * 1e3
         found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
         if logits is not None:  # the classifier's votes, before a side decides which hypotheses run
             for track, (side_logit, hand_logit) in zip(found_tracks, logits, strict=True):
@@ -544,7 +558,7 @@ class Pipeline:
                     hand_jobs.append(_Job(RIGHT, own, color, seg.com_uvd, settings.recentre_passes))
             jobs.append(hand_jobs)
         crop_s, infer_s = self._network([j for hand_jobs in jobs for j in hand_jobs], intr, settings)
-        crop_s, infer_s = crop_s + classify_s[0], infer_s + classify_s[1]
+        crop_s, infer_s = crop_s + classify.crop_s, infer_s + classify.infer_s
         t3 = time.perf_counter()
         for track, hand_jobs in zip(found_tracks, jobs, strict=True):
             residual = {}
@@ -622,56 +636,54 @@ class Pipeline:
             self._side_classifier, self._side_classifier_loaded = load_side_classifier(), True
         return self._side_classifier
 
-    def _classify(self, masked: _MaskedDepths, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
-                  ) -> tuple[list[Segmentation], np.ndarray | None, tuple[float, float]]:
+    def _classify(self, masked: _MaskedDepths, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings,
+                  search: HandSearch | None = None) -> tuple[list[Segmentation], np.ndarray | None, _ClassifyTimes]:
         """The left/right classifier on every candidate's crop at its centre (camera space, without the other
-        candidates' pixels), one batch -> (segs, logits ``(B, 2)`` of the segs, (crop_s, infer_s)); logits None
-        without the classifier.
+        candidates' pixels), one batch -> (segs, logits ``(B, 2)`` of the segs, times); logits None without the
+        classifier.
 
         A candidate whose blob is longer than a hand, and whose end is not surely a hand, is looked at from its
         other end too (``Segmentation.other_end``, a second batch): the end more like a hand is kept (an arm reaching
         toward the camera puts the segmentation's guess on the forearm). A later candidate that lands where the
         nearest one is is the same hand, and is dropped. Without the classifier, a piece cut from the first hand's
         blob (``Segmentation.touching``) is dropped: nothing can tell it from the first hand's forearm.
+
+        ``search``: where a candidate does not read surely as a hand (``_SPARE_LOGIT``), one spare candidate is asked
+        of it and read too, and the candidates that read most like hands are kept (a forearm in front of the other
+        hand passes the segmentation's size tests and would end the search before that hand).
         """
+        times = _ClassifyTimes()
         classifier = self._classifier() if settings.side_classifier else None
         if classifier is None:
-            return [seg for seg in segs if not seg.touching], None, (0.0, 0.0)
-        ta = time.perf_counter()
+            return [seg for seg in segs if not seg.touching], None, times
         # A hand cut from the first one's blob is read without the first hand, but not without its own fingers,
         # which the first hand's cut may have reached over.
         maskable = list(segs)
         for seg in segs[1:]:
             if seg.touching:
                 maskable[0] = without_piece(maskable[0], seg)
-        owns = [masked.without(_others(maskable, k, [True] * len(segs), intr)) for k in range(len(segs))]
-
-        def crop(k: int, end: Segmentation) -> HandCrop:
-            return make_crop(owns[k], end.com_uvd, intr, classifier.cube_mm, size=classifier.input_size)
-
-        crops = [crop(k, seg) for k, seg in enumerate(segs)]
-        tb = time.perf_counter()
-        logits = classifier.logits(crops)  # (N, 2): right, a hand
-        # The other end only where this one is not surely a hand (measured: a forearm's end reads -10 or less).
-        doubt = [k for k, seg in enumerate(segs) if seg.other_end is not None and logits[k, 1] < _SURE_HAND_LOGIT]
-        tc = time.perf_counter()
-        other_crops = [crop(k, segs[k].other_end) for k in doubt]  # type: ignore[arg-type]
-        td = time.perf_counter()
-        other_logits = dict(zip(doubt, classifier.logits(other_crops), strict=True))
-        te = time.perf_counter()
+        reads = self._read(classifier, masked, maskable, segs, range(len(segs)), intr, times)
+        if search is not None and len(segs) == settings.max_hands and min(
+                max(r[1] for r in read) for read in reads) < _SPARE_LOGIT:
+            ta = time.perf_counter()
+            spare = search.more()
+            times.search_s += time.perf_counter() - ta
+            if spare is not None:
+                segs, maskable = [*segs, spare], [*maskable, spare]
+                reads += self._read(classifier, masked, maskable, segs, [len(segs) - 1], intr, times)
         chosen: list[Segmentation] = []
         out = []
         for k, seg in enumerate(segs):
-            read = logits[k]
-            if k in other_logits and _more_like_a_hand(float(other_logits[k][1]), float(read[1])):
-                seg, read = _take_other_end(seg), other_logits[k]
+            read = reads[k][0]
+            if len(reads[k]) > 1 and _more_like_a_hand(float(reads[k][1][1]), float(read[1])):
+                seg, read = _take_other_end(seg), reads[k][1]
             if chosen and np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - uvd_to_xyz(chosen[0].com_uvd, intr)) <= \
                     _SAME_HAND_MM:
                 continue  # the nearest candidate's other end: the same hand
             if seg.touching:
                 # Only beside a first hand that is surely one: where the first is an arm's end, the piece is that
                 # arm's own hand (taken as the first's other end, or by the crop's recentring).
-                if read[1] <= _TOUCHING_HAND_LOGIT or logits[0, 1] < _SURE_HAND_LOGIT:
+                if read[1] <= _TOUCHING_HAND_LOGIT or reads[0][0][1] < _SURE_HAND_LOGIT:
                     continue  # the first hand's own forearm, or a piece of clutter
                 chosen[0] = without_piece(chosen[0], seg)
             chosen.append(seg)
@@ -680,7 +692,35 @@ class Pipeline:
             rest = sorted(range(1, len(chosen)), key=lambda k: -float(out[k][1]))[:settings.max_hands - 1]
             keep = [0, *sorted(rest)]
             chosen, out = [chosen[k] for k in keep], [out[k] for k in keep]
-        return chosen, np.stack(out), ((tb - ta) + (td - tc), (tc - tb) + (te - td))
+        return chosen, np.stack(out), times
+
+    @staticmethod
+    def _read(classifier: SideClassifier, masked: _MaskedDepths, maskable: list[Segmentation],
+              segs: list[Segmentation], which: Sequence[int], intr: Intrinsics, times: _ClassifyTimes
+              ) -> list[list[np.ndarray]]:
+        """The classifier's logits ``(2,)`` for candidates ``which`` of ``segs``, each in the depth without the
+        ``maskable`` others: ``[[end], ...]``, ``[end, other end]`` where the end is not surely a hand and the blob
+        has another end (read in a second batch; measured: a forearm's end reads -10 or less)."""
+        ta = time.perf_counter()
+        owns = {k: masked.without(_others(maskable, k, [True] * len(segs), intr)) for k in which}
+
+        def crop(k: int, end: Segmentation) -> HandCrop:
+            return make_crop(owns[k], end.com_uvd, intr, classifier.cube_mm, size=classifier.input_size)
+
+        crops = [crop(k, segs[k]) for k in which]
+        tb = time.perf_counter()
+        logits = classifier.logits(crops)  # (N, 2): right, a hand
+        reads = [[read] for read in logits]
+        doubt = [i for i, k in enumerate(which) if segs[k].other_end is not None and logits[i, 1] < _SURE_HAND_LOGIT]
+        tc = time.perf_counter()
+        other_crops = [crop(which[i], segs[which[i]].other_end) for i in doubt]  # type: ignore[arg-type]
+        td = time.perf_counter()
+        for i, read in zip(doubt, classifier.logits(other_crops), strict=True):
+            reads[i].append(read)
+        te = time.perf_counter()
+        times.crop_s += (tb - ta) + (td - tc)
+        times.infer_s += (tc - tb) + (te - td)
+        return reads
 
     def _hand_result(self, job: _Job, seg: Segmentation, track: HandTrack, frame: Frame,
                      settings: PipelineSettings) -> HandResult:

@@ -8,7 +8,13 @@ import pytest
 from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
 from inference.core.skeleton import to_eval_joints
 from inference.preprocess.crop import decode_prediction, make_crop
-from inference.preprocess.segmentation import SegmentationParams, segment_hand, segment_hands, without_piece
+from inference.preprocess.segmentation import (
+    HandSearch,
+    SegmentationParams,
+    segment_hand,
+    segment_hands,
+    without_piece,
+)
 from inference.runtime.estimator import OnnxEstimator, project_root
 from inference.runtime.mirror import estimate_left_hand, mirror_crop
 from inference.synth.generate import make_specs, render_frame, subject_ids
@@ -187,3 +193,18 @@ def test_a_spare_candidate_finds_the_hand_beyond_a_forearm_that_passes_as_one() 
             assert len(segs) == 2 + spare
             best = min(np.linalg.norm(uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) - right) for s in segs)
             assert (best < 30.0) == near, f"frame {k}, spare {spare}: {best:.0f} mm"
+        # The same spare on demand: the search goes on where segment_hands stopped.
+        search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        assert len(search.hands) == 2
+        spare = search.more()
+        third = segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2, spare=1)[2]
+        assert spare is not None and np.array_equal(spare.com_uvd, third.com_uvd)
+
+
+def test_a_search_that_did_not_fill_up_offers_no_spare() -> None:
+    """Where the search ends with fewer than ``max_hands`` candidates (development seed 701 frame 60: the second hand
+    touches the first in the image and is offered as a piece of the first's blob), there is nothing more to ask."""
+    frame = render_frame(make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)[60])
+    search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+    assert [seg.touching for seg in search.hands] == [False, True]
+    assert search.more() is None
