@@ -58,6 +58,11 @@ class HandednessSettings:
             leaves a hand-shaped hole in it).
         vote_fit_mm: see ``hand_vote_mm`` (the fit's own acceptance bar).
         hand_sure_mm: a hand vote this sure confirms the candidate whatever its fits.
+        sure_logit, sure_frames: a candidate whose "a hand" logit reaches ``sure_logit`` on ``sure_frames`` frames in
+            a row is confirmed once a fit comes within ``vote_fit_mm`` (the leaky vote, clipped per frame, takes 6
+            frames to reach ``hand_vote_mm`` even where every reading is sure: a second hand in view from a
+            sequence's first frame went unreported that long). Measured: the false second candidates of one-hand
+            sequences (clutter, a head) read at most 6.7; second hands mostly 10-30.
         max_open_frames: after this many frames with both hypotheses the side shown is held (the second hypothesis
             costs a network pass and a fit per frame); it may come from the other hand or the position, not the fits.
         match_mm: a candidate belongs to a track whose last palm centre is within this (at 30 fps a hand moves
@@ -84,6 +89,8 @@ class HandednessSettings:
     hand_vote_mm: float = 24.0
     vote_fit_mm: float = 10.0
     hand_sure_mm: float = 26.0
+    sure_logit: float = 10.0
+    sure_frames: int = 3
     max_open_frames: int = 30
     match_mm: float = 150.0
     return_mm: float = 400.0
@@ -130,6 +137,7 @@ class HandTrack:
     confirmed: bool = False
     not_a_hand: bool = False
     frames_unconfirmed: int = 0
+    sure_run: int = 0  # frames in a row whose "a hand" logit reached HandednessSettings.sure_logit
     mm_per_logit: float = 2.0
     refiners: dict[str, HandRefiner] = field(default_factory=dict)
     smoother: JointSmoother = field(init=False)
@@ -163,8 +171,10 @@ class HandTrack:
         clip, decay = settings.logit_clip, settings.vote_decay
         self.vote = decay * self.vote + float(np.clip(side_logit, -clip, clip))
         self.hand_vote = decay * self.hand_vote + float(np.clip(hand_logit, -clip, clip))
+        self.sure_run = self.sure_run + 1 if hand_logit >= settings.sure_logit else 0
         hand_mm = self.mm_per_logit * self.hand_vote
-        if hand_mm >= settings.hand_vote_mm:  # surely a hand: estimated, to be confirmed by a fair fit (confirm)
+        if hand_mm >= settings.hand_vote_mm or self.sure_run >= settings.sure_frames:
+            # surely a hand: estimated, to be confirmed by a fair fit (confirm)
             self.not_a_hand = False
         elif hand_mm <= -settings.hand_vote_mm and not self.confirmed:  # surely not: not estimated (see skip)
             self.not_a_hand = True
@@ -197,13 +207,15 @@ class HandTrack:
 
     def confirm(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
         """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it, or one within ``vote_fit_mm``
-        while the classifier's hand vote is sure; ``reject_after_frames`` frames in a row without set it aside
+        while the classifier's hand vote is sure or its readings have been (``sure_logit``, ``sure_frames``);
+        ``reject_after_frames`` frames in a row without set it aside
         (:attr:`skip` then says when it is tried again)."""
         if self.confirmed:
             return
         best_mm = min(residual_mm.values(), default=np.inf)
         vote_mm = self.mm_per_logit * self.hand_vote
-        if (best_mm <= settings.confirm_mm or (vote_mm >= settings.hand_vote_mm and best_mm <= settings.vote_fit_mm)
+        sure = vote_mm >= settings.hand_vote_mm or self.sure_run >= settings.sure_frames
+        if (best_mm <= settings.confirm_mm or (sure and best_mm <= settings.vote_fit_mm)
                 or vote_mm >= settings.hand_sure_mm):
             self.confirmed, self.not_a_hand = True, False
             return

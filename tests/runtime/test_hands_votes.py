@@ -70,3 +70,31 @@ def test_a_sure_hand_vote_confirms_a_candidate_no_fit_came_close_to() -> None:
     track.add_classifier(0.0, 4.0, settings)  # 0.7 * 4 + 4 = 6.8 logits = 13.6 mm
     track.confirm({RIGHT: 9.0, LEFT: 9.0}, settings)
     assert track.confirmed
+
+
+def test_readings_sure_several_frames_in_a_row_confirm_a_candidate_a_fair_fit_came_to() -> None:
+    """The leaky vote is clipped per frame (it reaches hand_vote_mm on the sixth sure frame); sure_frames readings
+    at or above sure_logit in a row confirm a candidate with a fit within vote_fit_mm (here the third frame)."""
+    track = _track()
+    for frame in range(3):
+        assert not track.confirmed, frame
+        track.add_classifier(0.0, 14.0, SETTINGS)
+        track.confirm({RIGHT: 8.0}, SETTINGS)
+    assert track.confirmed and SETTINGS.mm_per_logit * track.hand_vote < SETTINGS.hand_vote_mm
+
+
+def test_readings_at_the_level_of_clutter_or_a_break_in_the_run_do_not_confirm_early() -> None:
+    """A head or clutter beside one hand read at most 6.7; and a run broken by a doubtful frame starts again."""
+    clutter, broken = _track(), _track()
+    for logit in (6.7, 6.7, 6.7):
+        clutter.add_classifier(0.0, logit, SETTINGS)
+        clutter.confirm({RIGHT: 8.0}, SETTINGS)
+    for logit in (14.0, 14.0, 5.0, 14.0):
+        broken.add_classifier(0.0, logit, SETTINGS)
+        broken.confirm({RIGHT: 8.0}, SETTINGS)
+    assert not clutter.confirmed and not broken.confirmed
+    for track in (clutter, broken):  # and no sure run without a fair fit
+        for _ in range(3):
+            track.add_classifier(0.0, 14.0, SETTINGS)
+            track.confirm({RIGHT: 12.0}, SETTINGS)
+        assert not track.confirmed
