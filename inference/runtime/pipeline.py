@@ -227,6 +227,35 @@ def _others(segs: list[Segmentation], k: int, masked: list[bool], intr: Intrinsi
     return out
 
 
+def _pick(segs: list[Segmentation], reads: list[list[np.ndarray]], intr: Intrinsics
+          ) -> list[tuple[int, bool, np.ndarray]]:
+    """Which candidates are hands, from the classifier's ``reads`` (:meth:`Pipeline._read`): ``(k, other, read)``
+    for candidate ``k`` (its other end when ``other``), the nearest first; without changing the candidates.
+
+    A blob's other end is taken where it reads clearly more like a hand; a later candidate where the nearest one is
+    is the same hand; a piece of the first hand's blob (``touching``) only when it reads surely as a hand beside a
+    first hand that is surely one (where the first is an arm's end, the piece is that arm's own hand: taken as the
+    first's other end, or by the crop's recentring; otherwise it is the first hand's own forearm, or clutter).
+    """
+    picks: list[tuple[int, bool, np.ndarray]] = []
+    first_xyz = None
+    for k, seg in enumerate(segs):
+        read, other = reads[k][0], False
+        if len(reads[k]) > 1 and _more_like_a_hand(float(reads[k][1][1]), float(read[1])):
+            read, other = reads[k][1], True
+        end = seg.other_end if other else seg
+        assert end is not None
+        xyz = uvd_to_xyz(end.com_uvd, intr)
+        if first_xyz is None:
+            first_xyz = xyz
+        elif np.linalg.norm(xyz - first_xyz) <= _SAME_HAND_MM:
+            continue  # the nearest candidate's other end: the same hand
+        if seg.touching and (read[1] <= _TOUCHING_HAND_LOGIT or reads[0][0][1] < _SURE_HAND_LOGIT):
+            continue
+        picks.append((k, other, read))
+    return picks
+
+
 @dataclass
 class _ClassifyTimes:
     """Where :meth:`Pipeline._classify` spent its time (s): the spare's search, the crops, the classifier."""
@@ -648,9 +677,10 @@ class Pipeline:
         nearest one is is the same hand, and is dropped. Without the classifier, a piece cut from the first hand's
         blob (``Segmentation.touching``) is dropped: nothing can tell it from the first hand's forearm.
 
-        ``search``: where a candidate does not read surely as a hand (``_SPARE_LOGIT``), one spare candidate is asked
-        of it and read too, and the candidates that read most like hands are kept (a forearm in front of the other
-        hand passes the segmentation's size tests and would end the search before that hand).
+        ``search``: where fewer candidates than ``max_hands`` turn out to be hands (one was the nearest hand again, or
+        a piece that reads as none), or one does not read surely as a hand (``_SPARE_LOGIT``), one spare candidate is
+        asked of it and read too, and the candidates that read most like hands are kept (a forearm in front of the
+        other hand passes the segmentation's size tests and would end the search before that hand).
         """
         times = _ClassifyTimes()
         classifier = self._classifier() if settings.side_classifier else None
@@ -663,36 +693,26 @@ class Pipeline:
             if seg.touching:
                 maskable[0] = without_piece(maskable[0], seg)
         reads = self._read(classifier, masked, maskable, segs, range(len(segs)), intr, times)
-        if search is not None and len(segs) == settings.max_hands and min(
-                max(r[1] for r in read) for read in reads) < _SPARE_LOGIT:
+        picks = _pick(segs, reads, intr)
+        # The spare: where the search filled up and a candidate turned out to be no hand, the first hand again, or a
+        # doubtful one.
+        if search is not None and len(segs) == settings.max_hands and (
+                len(picks) < settings.max_hands or min(float(read[1]) for _, _, read in picks) < _SPARE_LOGIT):
             ta = time.perf_counter()
             spare = search.more()
             times.search_s += time.perf_counter() - ta
             if spare is not None:
                 segs, maskable = [*segs, spare], [*maskable, spare]
                 reads += self._read(classifier, masked, maskable, segs, [len(segs) - 1], intr, times)
-        chosen: list[Segmentation] = []
-        out = []
-        for k, seg in enumerate(segs):
-            read = reads[k][0]
-            if len(reads[k]) > 1 and _more_like_a_hand(float(reads[k][1][1]), float(read[1])):
-                seg, read = _take_other_end(seg), reads[k][1]
-            if chosen and np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - uvd_to_xyz(chosen[0].com_uvd, intr)) <= \
-                    _SAME_HAND_MM:
-                continue  # the nearest candidate's other end: the same hand
-            if seg.touching:
-                # Only beside a first hand that is surely one: where the first is an arm's end, the piece is that
-                # arm's own hand (taken as the first's other end, or by the crop's recentring).
-                if read[1] <= _TOUCHING_HAND_LOGIT or reads[0][0][1] < _SURE_HAND_LOGIT:
-                    continue  # the first hand's own forearm, or a piece of clutter
+                picks = _pick(segs, reads, intr)
+        if len(picks) > settings.max_hands:  # the spare candidate: keep the ones that read most like hands
+            rest = sorted(range(1, len(picks)), key=lambda i: -float(picks[i][2][1]))[:settings.max_hands - 1]
+            picks = [picks[i] for i in (0, *sorted(rest))]
+        chosen = [_take_other_end(segs[k]) if other else segs[k] for k, other, _ in picks]
+        for seg in chosen[1:]:
+            if seg.touching:  # the first hand without the piece: its cut may have reached over that hand's fingers
                 chosen[0] = without_piece(chosen[0], seg)
-            chosen.append(seg)
-            out.append(read)
-        if len(chosen) > settings.max_hands:  # the spare candidate: keep the ones that read most like hands
-            rest = sorted(range(1, len(chosen)), key=lambda k: -float(out[k][1]))[:settings.max_hands - 1]
-            keep = [0, *sorted(rest)]
-            chosen, out = [chosen[k] for k in keep], [out[k] for k in keep]
-        return chosen, np.stack(out), times
+        return chosen, np.stack([read for _, _, read in picks]), times
 
     @staticmethod
     def _read(classifier: SideClassifier, masked: _MaskedDepths, maskable: list[Segmentation],
