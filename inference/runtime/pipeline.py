@@ -163,9 +163,9 @@ _SURE_HAND_LOGIT = 4.0  # the classifier's "a hand" logit above which a blob's o
 # against -13.6) the choice is a coin toss that lost the hand on a development sequence; where the other end is the
 # hand, it reads 15-30 higher.
 _OTHER_END_MARGIN = 4.0
-# A spare candidate is searched for where a candidate reads less surely as a hand than this. Measured on the development
-# sequences: wherever the spare was kept, a candidate read 5.3 or less, except one stretch (9.7-10.5 against the
-# spare's 12.3-14.3); second hands read 15-25.
+# A spare candidate is searched for where a candidate reads less surely as a hand than this (or fewer candidates than
+# --max-hands are hands). Measured on the development sequences: wherever the spare was kept, a candidate read 5.3 or
+# less, except one stretch (9.7-10.5 against the spare's 12.3-14.3); second hands read 10-30 (a few 3-10).
 _SPARE_LOGIT = 12.0
 # A candidate cut from the first hand's blob (Segmentation.touching) is a hand only when the classifier reads it as
 # surely one: the piece is more often the first hand's own forearm. Measured on the development sets: the forearm
