@@ -442,11 +442,13 @@ class HandSearch:
         first = segment_hand(depth_mm, intr, params)
         self.hands: list[Segmentation] = [first]
         self._search: Iterator[Segmentation] | None = None
+        self._frame: tuple[np.ndarray, np.ndarray, Intrinsics, SegmentationParams] | None = None
         if max_hands <= 1 or not first.found:
             return
         assert first.hand_vu_px is not None and first.com_uvd is not None
         depth_mm = np.asarray(depth_mm)
         small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
+        self._frame = depth_mm, small, intr, params
         with_other_end(first, depth_mm, intr, params, small)
         search = self._candidates(first, depth_mm, small, intr, params)
         for seg in search:
@@ -460,6 +462,27 @@ class HandSearch:
         """The next candidate after ``hands`` (a spare), or None: none left, or ``hands`` did not fill up (then the
         search ended already, and pieces of the first hand's blob were offered)."""
         return None if self._search is None else next(self._search, None)
+
+    def deeper_first(self) -> Segmentation | None:
+        """The first candidate's blob grown ``candidate_depth_mm`` deep (as a later candidate's is, see
+        :func:`_deeper`), cut as a hand: an arm reaching toward the camera whose hand leans back behind the band
+        makes a first candidate that is all forearm. None where the blob does not grow (or grows past an arm's size),
+        or its hand is where the first one's is."""
+        first = self.hands[0]
+        if self._frame is None or first.blob_vu_px is None or first.com_uvd is None:
+            return None
+        depth_mm, small, intr, params = self._frame
+        vs, us = first.blob_vu_px[:, 0] // STEP, first.blob_vu_px[:, 1] // STEP
+        valid = _valid_range(small, params.near_mm, params.far_mm)
+        grown_vs, grown_us = _deeper(small, valid, (vs, us), float(small[vs, us].min()), intr, params)
+        if len(grown_vs) <= len(vs):
+            return None
+        first_xyz = uvd_to_xyz(first.com_uvd, intr)
+        seg = _candidate(grown_vs, grown_us, small[grown_vs, grown_us].astype(np.float64), depth_mm, first_xyz, intr,
+                         params)
+        if seg is None or np.linalg.norm(uvd_to_xyz(seg.com_uvd, intr) - first_xyz) <= params.touching_split_mm:
+            return None
+        return seg
 
     @staticmethod
     def _candidates(first: Segmentation, depth_mm: np.ndarray, small: np.ndarray, intr: Intrinsics,

@@ -167,6 +167,9 @@ _OTHER_END_MARGIN = 4.0
 # --max-hands are hands). Measured on the development sequences: wherever the spare was kept, a candidate read 5.3 or
 # less, except one stretch (9.7-10.5 against the spare's 12.3-14.3); second hands read 10-30 (a few 3-10).
 _SPARE_LOGIT = 12.0
+# The nearest candidate reads below this as a hand at its better end: its blob grown deeper is tried (a forearm's end
+# reads -5 to -13; nearest hands 15-30).
+_NOT_A_HAND_LOGIT = 0.0
 # A candidate cut from the first hand's blob (Segmentation.touching) is a hand only when the classifier reads it as
 # surely one: the piece is more often the first hand's own forearm. Measured on the development sets: the forearm
 # pieces of one-hand frames read -11.2 (median of 125 on a sequence) to 4.2 (the most of 57 on random frames),
@@ -705,6 +708,22 @@ class Pipeline:
                 segs, maskable = [*segs, spare], [*maskable, spare]
                 reads += self._read(classifier, masked, maskable, segs, [len(segs) - 1], intr, times)
                 picks = _pick(segs, reads, intr)
+        # The nearest candidate reads as no hand at either end (an arm reaching toward the camera whose hand leans back
+        # behind the band: the candidate is all forearm). Its blob grown deeper may reach the hand; where that reads
+        # clearly more like a hand, it takes the nearest candidate's place (else the crop's recentring may still walk
+        # from the forearm's end to the hand).
+        if search is not None and float(picks[0][2][1]) < _NOT_A_HAND_LOGIT:
+            ta = time.perf_counter()
+            deeper = search.deeper_first()
+            times.search_s += time.perf_counter() - ta
+            others = [uvd_to_xyz(seg.com_uvd, intr) for seg in segs[1:]]
+            if deeper is not None and all(np.linalg.norm(uvd_to_xyz(deeper.com_uvd, intr) - xyz) > _SAME_HAND_MM
+                                          for xyz in others):  # not grown into another candidate's hand
+                read = self._read(classifier, masked, [deeper, *maskable[1:]], [deeper, *segs[1:]], [0], intr,
+                                  times)[0]
+                if _more_like_a_hand(float(max(r[1] for r in read)), float(picks[0][2][1])):
+                    segs, maskable, reads = [deeper, *segs[1:]], [deeper, *maskable[1:]], [read, *reads[1:]]
+                    picks = _pick(segs, reads, intr)
         if len(picks) > settings.max_hands:  # the spare candidate: keep the ones that read most like hands
             rest = sorted(range(1, len(picks)), key=lambda i: -float(picks[i][2][1]))[:settings.max_hands - 1]
             picks = [picks[i] for i in (0, *sorted(rest))]

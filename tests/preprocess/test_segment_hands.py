@@ -208,3 +208,20 @@ def test_a_search_that_did_not_fill_up_offers_no_spare() -> None:
     search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
     assert [seg.touching for seg in search.hands] == [False, True]
     assert search.more() is None
+
+
+def test_the_first_candidates_blob_grown_deeper_reaches_a_hand_leaning_back_behind_its_forearm() -> None:
+    """Sequence seed 1896 (subjects 1060-1063), frame 260: the left forearm reaches toward the camera and its hand
+    leans back behind the band, so the nearest candidate is all forearm (its palm centre, either end, 90 mm or more
+    from both hands'). Its blob grown ``candidate_depth_mm`` deep is cut at the hand (its centre measured 33 mm from
+    the labelled palm centre)."""
+    frame = render_frame(make_specs("sequence", 300, 1896, [1060, 1061, 1062, 1063], hands=2)[260])
+    palms = [frame.joints_xyz_mm[32], frame.left_joints_xyz_mm[32]]  # the palm centres of the 36 NYU joints
+    search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+    first = search.hands[0]
+    assert first.other_end is not None
+    for end in (first, first.other_end):
+        assert min(np.linalg.norm(uvd_to_xyz(end.com_uvd, NYU_INTRINSICS) - p) for p in palms) > 80.0
+    deeper = search.deeper_first()
+    assert deeper is not None
+    assert np.linalg.norm(uvd_to_xyz(deeper.com_uvd, NYU_INTRINSICS) - palms[1]) < 40.0

@@ -394,3 +394,46 @@ def test_a_second_hand_read_surely_from_the_first_frame_is_reported_from_the_thi
         hands = pipeline.process(_frame(rendered.depth_mm, k)).hands
         seen.append(any(np.linalg.norm(h.pose.joints_xyz_mm[PALM_CENTRE] - right) < 100.0 for h in hands))
     assert seen == [False, False, False, True, True, True]
+
+
+@pytest.mark.slow
+def test_a_nearest_candidate_that_reads_as_no_hand_gives_way_to_its_blob_grown_deeper(estimator: OnnxEstimator
+                                                                                         ) -> None:
+    """Sequence seed 1896 (subjects 1060-1063), frames 256 and 260: the nearest candidate is the left forearm (its hand
+    leans back behind the band) and reads surely as no hand. Its blob grown deeper gives the left hand, which reads
+    as one and takes its place: the two candidates kept are the two hands (the forearm was reported as the left
+    hand, 90-100 mm off)."""
+    from inference.preprocess.segmentation import HandSearch
+
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
+    specs = make_specs("sequence", 300, 1896, [1060, 1061, 1062, 1063], hands=2)
+    for k in (256, 260):
+        frame = render_frame(specs[k])
+        palms = [frame.joints_xyz_mm[32], frame.left_joints_xyz_mm[32]]
+        search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        chosen, logits, _ = pipeline._classify(_MaskedDepths(frame.depth_mm), search.hands, NYU_INTRINSICS,
+                                               pipeline.settings, search)
+        assert logits is not None and (logits[:, 1] > 10.0).all(), f"frame {k}: {logits[:, 1]}"
+        got = sorted(min(range(2), key=lambda h: np.linalg.norm(uvd_to_xyz(s.com_uvd, NYU_INTRINSICS) - palms[h]))
+                     for s in chosen)
+        assert got == [0, 1], f"frame {k}"
+        for seg in chosen:
+            assert min(np.linalg.norm(uvd_to_xyz(seg.com_uvd, NYU_INTRINSICS) - p) for p in palms) < 40.0, f"frame {k}"
+
+
+@pytest.mark.slow
+def test_a_nearest_candidates_blob_grown_into_the_other_hand_does_not_take_its_place(estimator: OnnxEstimator) -> None:
+    """Development sequence seed 1884 (subjects 960-963), frame 114: the nearest candidate is the left forearm (read as
+    no hand), and its blob grown deeper reaches the right hand, which is the second candidate already. Taking it as
+    the nearest would drop the right hand as the same hand; it is not taken, and both candidates stay (the forearm's
+    crop is re-centred on its hand by the network later)."""
+    from inference.preprocess.segmentation import HandSearch
+
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
+    frame = render_frame(make_specs("sequence", 300, 1884, [960, 961, 962, 963], hands=2)[114])
+    right = frame.joints_xyz_mm[32]
+    search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+    chosen, _, _ = pipeline._classify(_MaskedDepths(frame.depth_mm), search.hands, NYU_INTRINSICS,
+                                      pipeline.settings, search)
+    assert len(chosen) == 2 and chosen[0] is search.hands[0]
+    assert np.linalg.norm(uvd_to_xyz(chosen[1].com_uvd, NYU_INTRINSICS) - right) < 40.0
