@@ -118,8 +118,7 @@ class Segmentation:
     def mask(self) -> np.ndarray | None:
         if self._mask is None and self._mask_source is not None and self.hand_vu_px is not None:
             depth_mm, params = self._mask_source
-            vu = self.hand_vu_px // STEP
-            self._mask = _full_mask(depth_mm, vu[:, 0], vu[:, 1], params)
+            self._mask = _full_mask(depth_mm, self.hand_vu_px, params)
         return self._mask
 
     @property
@@ -301,34 +300,35 @@ def segment_hand(
                         _mask_source=(depth_mm, params))
 
 
-def _grown_box(depth_mm: np.ndarray, params: SegmentationParams, hand_vu_px: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """:attr:`Segmentation.grown_mask` of the hand samples ``hand_vu_px`` ``(N, 2)`` (full-resolution ``(v, u)``)."""
-    grow = _OTHER_HAND_GROW.shape[0] // 2
+def _cells(depth_mm: np.ndarray, hand_vu_px: np.ndarray, margin_px: int, params: SegmentationParams
+           ) -> tuple[int, int, np.ndarray]:
+    """The hand samples ``hand_vu_px`` ``(N, 2)`` (full-resolution ``(v, u)`` of the decimated grid) grown to the
+    STEP x STEP pixels each stands for, kept where depth is in range: ``(v0, u0, box)``, ``box`` ``(h, w)`` bool from
+    row ``v0``, column ``u0``, their bounding box widened by ``margin_px`` (within the image). Only that box is
+    touched (a full-frame resize costs as much as the whole search)."""
     height, width = depth_mm.shape
     vs, us = hand_vu_px[:, 0], hand_vu_px[:, 1]
-    v0, u0 = max(int(vs.min()) - grow - STEP, 0), max(int(us.min()) - grow - STEP, 0)
-    v1, u1 = min(int(vs.max()) + grow + STEP + 1, height), min(int(us.max()) + grow + STEP + 1, width)
+    v0, u0 = max(int(vs.min()) - margin_px, 0), max(int(us.min()) - margin_px, 0)
+    v1, u1 = min(int(vs.max()) + STEP + margin_px, height), min(int(us.max()) + STEP + margin_px, width)
     box = np.zeros((v1 - v0, u1 - u0), bool)
-    for dv in range(STEP):  # each sample stands for the STEP x STEP pixels from it (as in _full_mask)
+    for dv in range(STEP):
         for du in range(STEP):
             box[np.minimum(vs + dv, height - 1) - v0, np.minimum(us + du, width - 1) - u0] = True
     box &= _valid_range(depth_mm[v0:v1, u0:u1], params.near_mm, params.far_mm)
+    return v0, u0, box
+
+
+def _grown_box(depth_mm: np.ndarray, params: SegmentationParams, hand_vu_px: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """:attr:`Segmentation.grown_mask` of the hand samples ``hand_vu_px`` ``(N, 2)`` (full-resolution ``(v, u)``)."""
+    v0, u0, box = _cells(depth_mm, hand_vu_px, _OTHER_HAND_GROW.shape[0] // 2, params)
     return v0, u0, cv2.dilate(box.view(np.uint8), _OTHER_HAND_GROW).view(bool)
 
 
-def _full_mask(depth_mm: np.ndarray, vs: np.ndarray, us: np.ndarray, params: SegmentationParams) -> np.ndarray:
-    """``(H, W)`` bool: the decimated hand samples grown to STEPxSTEP cells, kept where depth is in range.
-
-    Only the hand's bounding box is touched (a full-frame resize costs as much as the whole search).
-    """
-    v0, v1, u0, u1 = int(vs.min()), int(vs.max()) + 1, int(us.min()), int(us.max()) + 1
-    cells = np.zeros((v1 - v0, u1 - u0), bool)
-    cells[vs - v0, us - u0] = True
-    r0, c0 = v0 * STEP, u0 * STEP
-    grown = cells.repeat(STEP, axis=0).repeat(STEP, axis=1)[: depth_mm.shape[0] - r0, : depth_mm.shape[1] - c0]
-    r1, c1 = r0 + grown.shape[0], c0 + grown.shape[1]
+def _full_mask(depth_mm: np.ndarray, hand_vu_px: np.ndarray, params: SegmentationParams) -> np.ndarray:
+    """``(H, W)`` bool: the hand samples ``hand_vu_px`` grown to STEPxSTEP cells, kept where depth is in range."""
+    v0, u0, box = _cells(depth_mm, hand_vu_px, 0, params)
     mask = np.zeros(depth_mm.shape, bool)
-    mask[r0:r1, c0:c1] = grown & _valid_range(depth_mm[r0:r1, c0:c1], params.near_mm, params.far_mm)
+    mask[v0:v0 + box.shape[0], u0:u0 + box.shape[1]] = box
     return mask
 
 
@@ -442,15 +442,17 @@ class HandSearch:
         first = segment_hand(depth_mm, intr, params)
         self.hands: list[Segmentation] = [first]
         self._search: Iterator[Segmentation] | None = None
-        self._frame: tuple[np.ndarray, np.ndarray, Intrinsics, SegmentationParams] | None = None
+        # the depth, on the decimated grid, its samples in range, the camera, the settings (for deeper_first)
+        self._frame: tuple[np.ndarray, np.ndarray, np.ndarray, Intrinsics, SegmentationParams] | None = None
         if max_hands <= 1 or not first.found:
             return
         assert first.hand_vu_px is not None and first.com_uvd is not None
         depth_mm = np.asarray(depth_mm)
         small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
-        self._frame = depth_mm, small, intr, params
+        valid = _valid_range(small, params.near_mm, params.far_mm)
+        self._frame = depth_mm, small, valid, intr, params
         with_other_end(first, depth_mm, intr, params, small)
-        search = self._candidates(first, depth_mm, small, intr, params)
+        search = self._candidates(first, depth_mm, small, valid, intr, params)
         for seg in search:
             self.hands.append(seg)
             if len(self.hands) == max_hands:
@@ -471,9 +473,8 @@ class HandSearch:
         first = self.hands[0]
         if self._frame is None or first.blob_vu_px is None or first.com_uvd is None:
             return None
-        depth_mm, small, intr, params = self._frame
+        depth_mm, small, valid, intr, params = self._frame
         vs, us = first.blob_vu_px[:, 0] // STEP, first.blob_vu_px[:, 1] // STEP
-        valid = _valid_range(small, params.near_mm, params.far_mm)
         grown_vs, grown_us = _deeper(small, valid, (vs, us), float(small[vs, us].min()), intr, params)
         if len(grown_vs) <= len(vs):
             return None
@@ -485,11 +486,11 @@ class HandSearch:
         return seg
 
     @staticmethod
-    def _candidates(first: Segmentation, depth_mm: np.ndarray, small: np.ndarray, intr: Intrinsics,
-                    params: SegmentationParams) -> Iterator[Segmentation]:
-        """The candidates after ``first``, nearest band first (at most ``max_candidates`` bands looked at)."""
+    def _candidates(first: Segmentation, depth_mm: np.ndarray, small: np.ndarray, valid: np.ndarray,
+                    intr: Intrinsics, params: SegmentationParams) -> Iterator[Segmentation]:
+        """The candidates after ``first``, nearest band first (at most ``max_candidates`` bands looked at); ``valid``:
+        the samples of ``small`` in range."""
         assert first.hand_vu_px is not None and first.com_uvd is not None
-        valid = _valid_range(small, params.near_mm, params.far_mm)
         surfaces, step = _surfaces(small, valid, params.surface_step_mm)
         taken = np.zeros(small.shape, bool)
         # The hand's own samples, not its whole blob: a second hand within the band may touch it in the image.

@@ -172,11 +172,10 @@ class HandTrack:
         self.vote = decay * self.vote + float(np.clip(side_logit, -clip, clip))
         self.hand_vote = decay * self.hand_vote + float(np.clip(hand_logit, -clip, clip))
         self.sure_run = self.sure_run + 1 if hand_logit >= settings.sure_logit else 0
-        hand_mm = self.mm_per_logit * self.hand_vote
-        if hand_mm >= settings.hand_vote_mm or self.sure_run >= settings.sure_frames:
-            # surely a hand: estimated, to be confirmed by a fair fit (confirm)
+        if self._surely_a_hand(settings):  # estimated, to be confirmed by a fair fit (confirm)
             self.not_a_hand = False
-        elif hand_mm <= -settings.hand_vote_mm and not self.confirmed:  # surely not: not estimated (see skip)
+        elif self.mm_per_logit * self.hand_vote <= -settings.hand_vote_mm and not self.confirmed:
+            # surely not: not estimated (see skip)
             self.not_a_hand = True
         self.decide(settings, count_frame=False)
 
@@ -213,14 +212,18 @@ class HandTrack:
         if self.confirmed:
             return
         best_mm = min(residual_mm.values(), default=np.inf)
-        vote_mm = self.mm_per_logit * self.hand_vote
-        sure = vote_mm >= settings.hand_vote_mm or self.sure_run >= settings.sure_frames
-        if (best_mm <= settings.confirm_mm or (sure and best_mm <= settings.vote_fit_mm)
-                or vote_mm >= settings.hand_sure_mm):
+        if (best_mm <= settings.confirm_mm or (self._surely_a_hand(settings) and best_mm <= settings.vote_fit_mm)
+                or self.mm_per_logit * self.hand_vote >= settings.hand_sure_mm):
             self.confirmed, self.not_a_hand = True, False
             return
         self.frames_unconfirmed += 1
         self.not_a_hand = self.frames_unconfirmed >= settings.reject_after_frames
+
+    def _surely_a_hand(self, settings: HandednessSettings) -> bool:
+        """The classifier's readings say "a hand": the leaky vote reached ``hand_vote_mm``, or ``sure_frames`` readings
+        in a row reached ``sure_logit``."""
+        return (self.mm_per_logit * self.hand_vote >= settings.hand_vote_mm
+                or self.sure_run >= settings.sure_frames)
 
     def skip(self, settings: HandednessSettings) -> bool:
         """Whether to leave this candidate out this frame: set aside as not a hand, except one frame in

@@ -683,7 +683,9 @@ class Pipeline:
         ``search``: where fewer candidates than ``max_hands`` turn out to be hands (one was the nearest hand again, or
         a piece that reads as none), or one does not read surely as a hand (``_SPARE_LOGIT``), one spare candidate is
         asked of it and read too, and the candidates that read most like hands are kept (a forearm in front of the
-        other hand passes the segmentation's size tests and would end the search before that hand).
+        other hand passes the segmentation's size tests and would end the search before that hand). Where the nearest
+        candidate reads as no hand (``_NOT_A_HAND_LOGIT``), its blob grown deeper is asked of it too
+        (:meth:`HandSearch.deeper_first`).
         """
         times = _ClassifyTimes()
         classifier = self._classifier() if settings.side_classifier else None
@@ -716,9 +718,9 @@ class Pipeline:
             ta = time.perf_counter()
             deeper = search.deeper_first()
             times.search_s += time.perf_counter() - ta
-            others = [uvd_to_xyz(seg.com_uvd, intr) for seg in segs[1:]]
-            if deeper is not None and all(np.linalg.norm(uvd_to_xyz(deeper.com_uvd, intr) - xyz) > _SAME_HAND_MM
-                                          for xyz in others):  # not grown into another candidate's hand
+            if deeper is not None and all(  # not grown into another candidate's hand
+                    np.linalg.norm(uvd_to_xyz(deeper.com_uvd, intr) - uvd_to_xyz(seg.com_uvd, intr)) > _SAME_HAND_MM
+                    for seg in segs[1:]):
                 read = self._read(classifier, masked, [deeper, *maskable[1:]], [deeper, *segs[1:]], [0], intr,
                                   times)[0]
                 if _more_like_a_hand(float(max(r[1] for r in read)), float(picks[0][2][1])):
