@@ -435,12 +435,17 @@ class HandSearch:
         intr: the camera.
         params: the segmentation's settings.
         max_hands: how many hands ``hands`` looks for.
+        further: look past the first hand now; False: ``hands`` is the first one only (with its blob's other end set,
+            and :meth:`deeper_first` available), :meth:`further` looks for the others (a caller that follows one hand
+            and looks for new ones every few frames).
     """
 
     def __init__(self, depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(),
-                 max_hands: int = 2) -> None:
+                 max_hands: int = 2, further: bool = True) -> None:
         first = segment_hand(depth_mm, intr, params)
         self.hands: list[Segmentation] = [first]
+        self.max_hands = max_hands
+        self.looked_further = False
         self._search: Iterator[Segmentation] | None = None
         # the depth, on the decimated grid, its samples in range, the camera, the settings (for deeper_first)
         self._frame: tuple[np.ndarray, np.ndarray, np.ndarray, Intrinsics, SegmentationParams] | None = None
@@ -452,13 +457,23 @@ class HandSearch:
         valid = _valid_range(small, params.near_mm, params.far_mm)
         self._frame = depth_mm, small, valid, intr, params
         with_other_end(first, depth_mm, intr, params, small)
+        if further:
+            self.further()
+
+    def further(self) -> None:
+        """Look for the hands after the first (once; nothing where there is no first hand or one is wanted)."""
+        if self.looked_further or self._frame is None:
+            return
+        self.looked_further = True
+        depth_mm, small, valid, intr, params = self._frame
+        first = self.hands[0]
         search = self._candidates(first, depth_mm, small, valid, intr, params)
         for seg in search:
             self.hands.append(seg)
-            if len(self.hands) == max_hands:
+            if len(self.hands) == self.max_hands:
                 self._search = search  # a spare may follow
                 return
-        self.hands += _touching_hands(first, small, depth_mm, intr, params)[:max_hands - len(self.hands)]
+        self.hands += _touching_hands(first, small, depth_mm, intr, params)[:self.max_hands - len(self.hands)]
 
     def more(self) -> Segmentation | None:
         """The next candidate after ``hands`` (a spare), or None: none left, or ``hands`` did not fill up (then the

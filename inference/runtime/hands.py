@@ -63,6 +63,8 @@ class HandednessSettings:
             frames to reach ``hand_vote_mm`` even where every reading is sure: a second hand in view from a
             sequence's first frame went unreported that long). Measured: the false second candidates of one-hand
             sequences (clutter, a head) read at most 6.7; second hands mostly 10-30.
+        maybe_logit: a candidate that reads at least this as a hand (or is confirmed) counts as a hand being followed
+            (:meth:`HandTracks.alone`): above the 6.7 of the clutter read on the one-hand sequences.
         max_open_frames: after this many frames with both hypotheses the side shown is held (the second hypothesis
             costs a network pass and a fit per frame); it may come from the other hand or the position, not the fits.
         match_mm: a candidate belongs to a track whose last palm centre is within this (at 30 fps a hand moves
@@ -91,6 +93,7 @@ class HandednessSettings:
     hand_sure_mm: float = 26.0
     sure_logit: float = 10.0
     sure_frames: int = 3
+    maybe_logit: float = 7.0
     max_open_frames: int = 30
     match_mm: float = 150.0
     return_mm: float = 400.0
@@ -109,6 +112,9 @@ class HandTrack:
         com_xyz_mm: ``(3,)`` its palm centre when last seen (camera space).
         last_seen_s: the timestamp of that frame.
         present: seen in the current frame.
+        in_view_since_s: the timestamp of the first frame of its current stay in view (made, or back after lost).
+        last_hand_s: the timestamp of the last frame where it was confirmed as a hand or read as maybe one
+            (``HandednessSettings.maybe_logit``); -inf: never.
         continued: seen in the previous frame too (not new, not back from being lost).
         confirmed: a hand model fitted it once (see ``HandednessSettings.confirm_mm``); not_a_hand: it never did.
         evidence_mm: sum over frames of ``clip(residual_left - residual_right)``: > 0 says right.
@@ -126,6 +132,8 @@ class HandTrack:
     refine_settings: RefineSettings
     smoothing_params: SmoothingParams
     present: bool = True
+    in_view_since_s: float = field(init=False)
+    last_hand_s: float = -np.inf
     evidence_mm: float = 0.0
     vote: float = 0.0
     hand_vote: float = 0.0
@@ -138,12 +146,14 @@ class HandTrack:
     not_a_hand: bool = False
     frames_unconfirmed: int = 0
     sure_run: int = 0  # frames in a row whose "a hand" logit reached HandednessSettings.sure_logit
+    hand_logit: float = -np.inf  # the classifier's last "a hand" logit on this hand's crop (-inf: none yet)
     mm_per_logit: float = 2.0
     refiners: dict[str, HandRefiner] = field(default_factory=dict)
     smoother: JointSmoother = field(init=False)
     smoother36: JointSmoother = field(init=False)
 
     def __post_init__(self) -> None:
+        self.in_view_since_s = self.last_seen_s
         self.smoother = JointSmoother(self.smoothing_params)
         self.smoother36 = JointSmoother(self.smoothing_params)
 
@@ -172,6 +182,9 @@ class HandTrack:
         self.vote = decay * self.vote + float(np.clip(side_logit, -clip, clip))
         self.hand_vote = decay * self.hand_vote + float(np.clip(hand_logit, -clip, clip))
         self.sure_run = self.sure_run + 1 if hand_logit >= settings.sure_logit else 0
+        self.hand_logit = float(hand_logit)
+        if hand_logit >= settings.maybe_logit:
+            self.last_hand_s = self.last_seen_s
         if self._surely_a_hand(settings):  # estimated, to be confirmed by a fair fit (confirm)
             self.not_a_hand = False
         elif self.mm_per_logit * self.hand_vote <= -settings.hand_vote_mm and not self.confirmed:
@@ -210,11 +223,13 @@ class HandTrack:
         ``reject_after_frames`` frames in a row without set it aside
         (:attr:`skip` then says when it is tried again)."""
         if self.confirmed:
+            self.last_hand_s = self.last_seen_s
             return
         best_mm = min(residual_mm.values(), default=np.inf)
         if (best_mm <= settings.confirm_mm or (self._surely_a_hand(settings) and best_mm <= settings.vote_fit_mm)
                 or self.mm_per_logit * self.hand_vote >= settings.hand_sure_mm):
             self.confirmed, self.not_a_hand = True, False
+            self.last_hand_s = self.last_seen_s
             return
         self.frames_unconfirmed += 1
         self.not_a_hand = self.frames_unconfirmed >= settings.reject_after_frames
@@ -319,6 +334,7 @@ class HandTracks:
         for track, c in zip(out, centres_xyz_mm, strict=True):
             assert track is not None
             if track.track_id in returning:
+                track.in_view_since_s = timestamp_s
                 track.reset("hand came back")
                 track.reopen(s.return_prior_mm)  # its side leads, the fits confirm it (or not: another hand)
             track.continued = track.present and track.track_id not in returning and track.last_seen_s < timestamp_s
@@ -331,6 +347,23 @@ class HandTracks:
             if track.present:
                 track.present = False
                 track.reset("hand lost")
+
+    def alone(self, centre_xyz_mm: np.ndarray, timestamp_s: float, sure_logit: float, same_mm: float,
+              recent_s: float) -> bool:
+        """Whether exactly one hand is followed, at ``centre_xyz_mm`` ``(3,)`` (within ``same_mm``; of the tracks in
+        view last frame that are not set aside as no hand, the nearest to it): it read at least ``sure_logit`` as a
+        hand on its last frame, and no other track, not set aside as no hand, was maybe a hand
+        (:attr:`HandTrack.last_hand_s`) in the last ``recent_s`` while it was in view (a hand hidden behind it comes
+        back any frame; a hand that jumped to where this one is, a cut to a new scene, is no other hand). A caller
+        that follows one hand may look for new ones less often (``PipelineSettings.search_every``)."""
+        in_view = [t for t in self.tracks if t.present and not t.not_a_hand]
+        if not in_view:
+            return False
+        main = min(in_view, key=lambda t: float(np.linalg.norm(t.com_xyz_mm - centre_xyz_mm)))
+        if np.linalg.norm(main.com_xyz_mm - centre_xyz_mm) > same_mm or main.hand_logit < sure_logit:
+            return False
+        return not any(t is not main and not t.not_a_hand and t.last_hand_s >= main.in_view_since_s
+                       and timestamp_s - t.last_hand_s <= recent_s for t in self.tracks)
 
     def settle_pair(self, tracks: list[HandTrack], ran: dict[int, tuple[str, ...]] | None = None) -> None:
         """Set every track's ``side_shown``; two hands in view are one left and one right.

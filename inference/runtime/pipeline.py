@@ -75,6 +75,11 @@ class PipelineSettings:
             (:mod:`inference.runtime.hands`; crop networks with the 14 NYU joints only). ``pose.hands`` lists them,
             nearest first; the pose itself is the nearest.
         handedness: when a hand's side is held and how hands are followed across frames.
+        search_every: with two hands, while exactly one hand is followed (:meth:`HandTracks.alone`: read surely as
+            a hand on the last frame, the nearest candidate still where it was, no other candidate being weighed and
+            no other hand lost in the last ``_RECENT_LOSS_S``), the hands after the nearest are looked for on one
+            frame in this many only: a second hand coming into view is found up to ``search_every - 1`` frames later,
+            and one hand in view costs about what the single-hand path does. 1: every frame.
         side_classifier: with two hands, also read each hand's side (and whether it is a hand) from its depth crop
             with the left/right classifier (``models/side/sidenet.onnx``, :mod:`inference.runtime.side_classifier`) when
             it is installed; off: from the fit residuals alone.
@@ -92,10 +97,13 @@ class PipelineSettings:
     max_hands: int = 1
     handedness: HandednessSettings = field(default_factory=HandednessSettings)
     side_classifier: bool = True
+    search_every: int = 3
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_hands <= 2:
             raise ValueError(f"max_hands must be 1 or 2, got {self.max_hands}")
+        if self.search_every < 1:
+            raise ValueError(f"search_every must be at least 1, got {self.search_every}")
 
 
 @dataclass
@@ -170,6 +178,8 @@ _SPARE_LOGIT = 12.0
 # The nearest candidate reads below this as a hand at its better end: its blob grown deeper is tried (a forearm's end
 # reads -5 to -13; nearest hands 15-30).
 _NOT_A_HAND_LOGIT = 0.0
+# A hand other than the followed one lost this recently (s) may come back any frame: look for it on every frame.
+_RECENT_LOSS_S = 1.0
 # A candidate cut from the first hand's blob (Segmentation.touching) is a hand only when the classifier reads it as
 # surely one: the piece is more often the first hand's own forearm. Measured on the development sets: the forearm
 # pieces of one-hand frames read -11.2 (median of 125 on a sequence) to 4.2 (the most of 57 on random frames),
@@ -313,6 +323,7 @@ class Pipeline:
         self._refiner = HandRefiner()
         self._tracks = HandTracks()  # several hands: one track each (used when settings.max_hands > 1)
         self._last_index: int | None = None
+        self._since_search = 0  # two hands: frames since the hands after the nearest were last looked for
         self._reset_pending = False
         self.update_settings(settings or PipelineSettings())
 
@@ -374,6 +385,7 @@ class Pipeline:
         self._filter36.reset("pipeline reset")
         self._refiner.reset("pipeline reset", sensor=True)
         self._tracks = self._tracks.fresh()
+        self._since_search = 0
         if self._frame_level:
             self.estimator.reset()
 
@@ -552,7 +564,9 @@ class Pipeline:
             segs = [Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape "
                                                f"{frame.depth_mm.shape}")]
         else:
-            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands)
+            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands, further=False)
+            if self._look_further(tracks, search.hands[0], frame, settings):
+                search.further()
             segs = search.hands
         t1 = time.perf_counter()
         timings["segment"] = (t1 - t0) * 1e3
@@ -627,6 +641,23 @@ class Pipeline:
         first = hands[0]
         nearest = dataclasses.replace(first.pose, timings_ms=timings, hands=[h.pose for h in hands])
         return FrameResult(frame, nearest, first.crop, first.segmentation, first.fit, hands=hands)
+
+    def _look_further(self, tracks: HandTracks, first: Segmentation, frame: Frame, settings: PipelineSettings
+                      ) -> bool:
+        """Whether to look for the hands after the nearest this frame (see ``PipelineSettings.search_every``): not
+        while one hand is followed alone where the nearest candidate (either end of its blob) lies
+        (:meth:`HandTracks.alone`) and the last
+        look was fewer than ``search_every`` frames ago."""
+        if not first.found or first.com_uvd is None:
+            return False
+        ends = [first] if first.other_end is None else [first, first.other_end]  # the hand may be either
+        if self._since_search + 1 < settings.search_every and any(tracks.alone(
+                uvd_to_xyz(end.com_uvd, frame.intrinsics), frame.timestamp_s, _SPARE_LOGIT, _SAME_HAND_MM,
+                _RECENT_LOSS_S) for end in ends):
+            self._since_search += 1
+            return False
+        self._since_search = 0
+        return True
 
     def _hand_end(self, depth: np.ndarray, seg: Segmentation, intr: Intrinsics, settings: PipelineSettings
                   ) -> Segmentation:

@@ -225,3 +225,28 @@ def test_the_first_candidates_blob_grown_deeper_reaches_a_hand_leaning_back_behi
     deeper = search.deeper_first()
     assert deeper is not None
     assert np.linalg.norm(uvd_to_xyz(deeper.com_uvd, NYU_INTRINSICS) - palms[1]) < 40.0
+
+
+def test_a_search_that_looks_further_later_finds_what_it_would_have_found_at_once(two_hand_frames: list) -> None:
+    """``HandSearch(further=False)`` is the first hand alone (its other end set, as with the others); ``further()``
+    then gives the candidates, and the spare after them, that a search looking further at once gives."""
+    frames = [*two_hand_frames, render_frame(make_specs("sequence", 300, 1882, [940, 941, 942, 943], hands=2)[78])]
+    filled = 0
+    for frame in frames:
+        now = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        later = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2, further=False)
+        assert len(later.hands) == 1 and not later.looked_further
+        assert later.more() is None  # nothing was searched past the first yet
+        later.further()
+        later.further()  # once only
+        assert later.looked_further
+        assert len(later.hands) == len(now.hands)
+        for a, b in zip(later.hands, now.hands, strict=True):
+            assert np.array_equal(a.com_uvd, b.com_uvd) and a.touching == b.touching
+            assert (a.other_end is None) == (b.other_end is None)
+        spare_now, spare_later = now.more(), later.more()
+        assert (spare_now is None) == (spare_later is None)
+        if spare_now is not None and spare_later is not None:
+            filled += 1
+            assert np.array_equal(spare_now.com_uvd, spare_later.com_uvd)
+    assert filled >= 1  # the spare was compared (the seed-1882 frame has one)

@@ -98,3 +98,66 @@ def test_readings_at_the_level_of_clutter_or_a_break_in_the_run_do_not_confirm_e
             track.add_classifier(0.0, 14.0, SETTINGS)
             track.confirm({RIGHT: 12.0}, SETTINGS)
         assert not track.confirmed
+
+
+def _followed(logit: float = 20.0) -> tuple[HandTracks, np.ndarray]:
+    """One hand followed at (0, 0, 600) mm that read ``logit`` as a hand on its frames 0-2 (30 fps)."""
+    tracks = HandTracks(SETTINGS)
+    centre = np.array([0.0, 0.0, 600.0])
+    for k in range(3):
+        (track,) = tracks.match([centre], k / 30)
+        track.add_classifier(3.0, logit, SETTINGS)
+        track.confirmed = True
+    return tracks, centre
+
+
+def _alone(tracks: HandTracks, centre: np.ndarray, timestamp_s: float) -> bool:
+    return tracks.alone(centre, timestamp_s, sure_logit=12.0, same_mm=80.0, recent_s=1.0)
+
+
+def test_one_hand_followed_alone_where_it_was_read_surely_as_a_hand() -> None:
+    tracks, centre = _followed()
+    assert _alone(tracks, centre, 3 / 30)
+    assert _alone(tracks, centre + np.array([0.0, 60.0, 0.0]), 3 / 30)  # it moved a little
+    assert not _alone(tracks, centre + np.array([0.0, 120.0, 0.0]), 3 / 30)  # the nearest candidate is elsewhere
+    unsure, centre = _followed(logit=8.0)
+    assert not _alone(unsure, centre, 3 / 30)
+    assert not _alone(HandTracks(SETTINGS), centre, 0.0)  # nothing followed yet
+
+
+def test_a_candidate_being_weighed_or_another_hand_lost_beside_it_is_not_alone() -> None:
+    far = np.array([250.0, 0.0, 700.0])
+    # Weighed as maybe a hand; reads like clutter (at most 6.7 measured); a confirmed hand that read as none on its
+    # last frame (partly hidden behind the first: sequence F frame 170).
+    for logit, confirmed, alone in ((8.0, False, False), (4.0, False, True), (-1.0, True, False)):
+        tracks, centre = _followed()
+        _, other = tracks.match([centre, far], 3 / 30)
+        other.add_classifier(0.0, logit, SETTINGS)
+        if confirmed:
+            other.confirm({RIGHT: 1.0}, SETTINGS)
+        assert _alone(tracks, centre, 4 / 30) == alone, logit
+    # A second hand confirmed beside it, then hidden (lost): it may come back any frame, for a second.
+    tracks, centre = _followed()
+    _, other = tracks.match([centre, far], 3 / 30)
+    other.add_classifier(0.0, 20.0, SETTINGS)
+    other.confirmed = True
+    tracks.match([centre], 4 / 30)
+    assert not other.present
+    assert not _alone(tracks, centre, 5 / 30)
+    assert _alone(tracks, centre, 4 / 30 + 1.1)
+
+
+def test_a_hand_that_jumped_is_no_other_hand_lost_beside_the_one_followed() -> None:
+    """Cuts to new scenes: the hand is lost where it was and a track starts (or one lost comes back) where it is now;
+    the one lost was never in view beside it."""
+    tracks, centre = _followed()
+    moved = centre + np.array([300.0, 0.0, 0.0])
+    for k in (3, 4):
+        (there,) = tracks.match([moved], k / 30)
+        there.add_classifier(3.0, 20.0, SETTINGS)
+        there.confirmed = True
+    assert _alone(tracks, moved, 5 / 30)
+    (back,) = tracks.match([centre], 5 / 30)  # the first track, back where it was followed before
+    back.add_classifier(3.0, 20.0, SETTINGS)
+    assert back.track_id == 0 and not there.present
+    assert _alone(tracks, centre, 6 / 30)

@@ -143,6 +143,34 @@ def test_one_hand_with_max_hands_2_is_the_single_hand_result(estimator: OnnxEsti
     assert double._tracks.tracks[0].held == RIGHT  # decided within the sequence; the left hypothesis stopped
 
 
+def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_frame(
+        estimator: OnnxEstimator, one_hand_sequence: list, two_hand_sequence: list,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``search_every`` = 3: with one hand in view (read as a hand at 15.8; the clutter behind it at -9), the search
+    past the nearest hand runs on frames 0, 3 and 6 only; with two hands in view, on every frame; with 1, always."""
+    from inference.preprocess.segmentation import HandSearch
+
+    looked: list[int] = []
+    further = HandSearch.further
+
+    def counting(self: HandSearch) -> None:
+        looked.append(1)
+        further(self)
+
+    monkeypatch.setattr(HandSearch, "further", counting)
+    for every, sequence, expected in ((3, one_hand_sequence, [1, 0, 0, 1, 0, 0, 1, 0]), (1, one_hand_sequence, [1] * 8),
+                                      (3, two_hand_sequence, [1] * 8)):
+        pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, search_every=every))
+        per_frame = []
+        for k, rendered in enumerate(sequence):
+            looked.clear()
+            pipeline.process(_frame(rendered.depth_mm, k))
+            per_frame.append(len(looked))
+        assert per_frame == expected, (every, per_frame)
+    with pytest.raises(ValueError, match="search_every"):
+        PipelineSettings(search_every=0)
+
+
 def test_a_hand_that_leaves_and_comes_back_gets_its_side_back(estimator: OnnxEstimator,
                                                                one_hand_sequence: list) -> None:
     """A left hand alone (a right-hand sequence mirrored): its side is held; after frames without a hand it comes
