@@ -27,8 +27,10 @@ a line against that side's labels (a line without one: that side "not found"; fr
 of view are not labelled frames of the left side). The JSON object gains "hands": {"right": {...}, "left": {...}}
 with the same metrics, and "both": the scores that do not trust the reported sides (each found hand matched to the
 labelled hand nearest its palm, within 100 mm): {"frames_both_labelled", "both_found_pct", "hands_matched",
-"handedness_correct_pct", "false_hands", "mean_error_mm"}; the top-level fields stay those of the lines'
-top-level pose against joint_data.mat.
+"handedness_correct_pct", "false_hands", "mean_error_mm"}, and where the folder holds its depth frames,
+"frames_both_visible" and "both_visible_found_pct": the same share found, of the frames where each hand shows at
+least 4 of its 14 joints in the depth (a hand the other one hides entirely is still labelled); the top-level fields
+stay those of the lines' top-level pose against joint_data.mat.
 
 With --model instead of --predictions, LABELS must be an NYU-format directory (depth frames + joint_data.mat):
 every frame runs through the real runtime pipeline (segmentation -> crop, re-centred on the palm the network
@@ -169,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.core.geometry import NYU_INTRINSICS, Intrinsics
     from inference.evaluation.metrics import evaluate, rows_without_label_row
     from inference.evaluation.plots import check_plot_path, plot_comparison
-    from inference.evaluation.two_hands import two_hand_summary
+    from inference.evaluation.two_hands import both_visible_in_folder, two_hand_summary
     from inference.formats.pose_files import (
         PoseSet,
         is_poses_jsonl,
@@ -203,11 +205,20 @@ def run(args: argparse.Namespace) -> int:
     both: dict[str, dict] = {}  # name -> two_hand_summary (found, sides, errors whatever the sides reported)
     left_labels = load_left_labels(args.labels, args.view) if args.model is None else None
 
+    seen: list[dict[int, bool] | None] = []
+
+    def visible() -> dict[int, bool] | None:
+        """Where both labelled hands are seen in the folder's depth frames (read once; None: no depth frames)."""
+        if not seen:
+            seen.append(None if left_labels is None else both_visible_in_folder(args.labels, labels, left_labels,
+                                                                                 intrinsics, args.view))
+        return seen[0]
+
     def score_sides(name: str, path: Path) -> None:
         hands = read_hands_jsonl(path, intrinsics) if left_labels is not None and is_poses_jsonl(path) else None
         if hands is not None:
             sides[name] = {"right": evaluate(labels, hands["right"]), "left": evaluate(left_labels, hands["left"])}
-            both[name] = two_hand_summary(labels, left_labels, read_hand_lists(path, intrinsics))
+            both[name] = two_hand_summary(labels, left_labels, read_hand_lists(path, intrinsics), visible=visible())
 
     def score(name: str, predictions: PoseSet) -> None:
         results[name] = evaluate(labels, predictions)
@@ -244,8 +255,10 @@ def run(args: argparse.Namespace) -> int:
             rows.update({f"{name} [{side}]": r for side, r in per_side.items()})
         print(format_table(rows))
         for name, summary in both.items():
+            visible_part = (f" ({summary['both_visible_found_pct']:.1f}% of the {summary['frames_both_visible']} "
+                            "where both are seen)" if "frames_both_visible" in summary else "")
             print(f"{name}: both hands found in {summary['both_found_pct']:.1f}% of {summary['frames_both_labelled']} "
-                  f"frames; side right for {summary['handedness_correct_pct']:.1f}% of {summary['hands_matched']} "
-                  f"hands found; {summary['false_hands']} false hands; {summary['mean_error_mm']:.1f} mm over "
-                  "the hands found")
+                  f"frames{visible_part}; side right for {summary['handedness_correct_pct']:.1f}% of "
+                  f"{summary['hands_matched']} hands found; {summary['false_hands']} false hands; "
+                  f"{summary['mean_error_mm']:.1f} mm over the hands found")
     return 0

@@ -137,3 +137,41 @@ def test_the_both_scores_match_hands_by_palm_whatever_side_they_were_given(tmp_p
     assert both["hands_matched"] == 6 and both["handedness_correct_pct"] == pytest.approx(400 / 6, abs=1e-3)
     assert both["false_hands"] == 1
     assert both["mean_error_mm"] == pytest.approx(np.linalg.norm([10.0] * 3) / 6, abs=1e-3)
+
+
+def _paint(depth: np.ndarray, xyz: np.ndarray, depth_mm: float | None = None) -> None:
+    """Paint the joints ``(14, 3)`` into ``depth`` (3x3 pixels each) at their own depth, or at ``depth_mm``."""
+    for u, v, d in xyz_to_uvd(xyz, NYU_INTRINSICS):
+        ui, vi = int(np.rint(u)), int(np.rint(v))
+        depth[max(vi - 1, 0): vi + 2, max(ui - 1, 0): ui + 2] = d if depth_mm is None else depth_mm
+
+
+def test_the_both_scores_count_apart_the_frames_where_both_hands_are_seen(tmp_path: Path, capsys) -> None:
+    """With the folder's depth frames, "both found" is also given over the frames where each hand shows at least 4 of
+    its 14 joints: frame 1's left hand lies behind a nearer surface everywhere (no depth method could find it)."""
+    from inference.evaluation.two_hands import visible_joints
+    from inference.formats.nyu_io import depth_png_name, write_depth_png
+
+    folder, right, left = _folder(tmp_path)
+    lines = []
+    for k in range(4):
+        depth = np.zeros((480, 640), np.uint16)
+        _paint(depth, right[k])
+        if k < 3:
+            _paint(depth, left[k], depth_mm=400.0 if k == 1 else None)
+            assert visible_joints(depth, left[k], NYU_INTRINSICS) == (0 if k == 1 else 14)
+        assert visible_joints(depth, right[k], NYU_INTRINSICS) >= 4
+        write_depth_png(folder / depth_png_name(k + 1), depth)
+        hands = [_hand("right", right[k])] + ([_hand("left", left[k])] if k == 0 else [])
+        lines.append({"index": k, "found": True, "joints_xyz_mm": right[k].tolist(), "hands": hands})
+    poses = tmp_path / "p.jsonl"
+    poses.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    both = _run(["--labels", str(folder), "--predictions", str(poses)], capsys)["hands"]["both"]
+    assert both["frames_both_labelled"] == 3 and both["both_found_pct"] == pytest.approx(100 / 3, abs=1e-3)
+    assert both["frames_both_visible"] == 2 and both["both_visible_found_pct"] == pytest.approx(50.0)
+    assert main(["eval", "--labels", str(folder), "--predictions", str(poses)]) == 0
+    assert "(50.0% of the 2 where both are seen)" in capsys.readouterr().out
+    for k in range(4):  # labels alone: no such scores
+        (folder / depth_png_name(k + 1)).unlink()
+    assert "frames_both_visible" not in _run(["--labels", str(folder), "--predictions", str(poses)], capsys)["hands"][
+        "both"]
