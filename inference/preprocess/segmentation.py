@@ -446,6 +446,7 @@ class HandSearch:
         self.hands: list[Segmentation] = [first]
         self.max_hands = max_hands
         self.looked_further = False
+        self._piece_offered = False
         self._search: Iterator[Segmentation] | None = None
         # the depth, on the decimated grid, its samples in range, the camera, the settings (for deeper_first)
         self._frame: tuple[np.ndarray, np.ndarray, np.ndarray, Intrinsics, SegmentationParams] | None = None
@@ -479,6 +480,18 @@ class HandSearch:
         """The next candidate after ``hands`` (a spare), or None: none left, or ``hands`` did not fill up (then the
         search ended already, and pieces of the first hand's blob were offered)."""
         return None if self._search is None else next(self._search, None)
+
+    def piece(self) -> Segmentation | None:
+        """The largest piece of the first hand's blob cut as a hand (``touching``, see :func:`_touching_hands`), once,
+        where the search filled up before such pieces were offered: a second hand touching the first in the image
+        while a candidate that is no hand (a head, a body) filled its place. None where there is none, or where the
+        search did not fill up (the pieces were offered then)."""
+        if self._search is None or self._piece_offered or self._frame is None:
+            return None
+        self._piece_offered = True
+        depth_mm, small, _, intr, params = self._frame
+        pieces = _touching_hands(self.hands[0], small, depth_mm, intr, params)
+        return pieces[0] if pieces else None
 
     def deeper_first(self) -> Segmentation | None:
         """The first candidate's blob grown ``candidate_depth_mm`` deep (as a later candidate's is, see

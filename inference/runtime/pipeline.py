@@ -731,13 +731,18 @@ class Pipeline:
         reads = self._read(classifier, masked, maskable, segs, range(len(segs)), intr, times)
         picks = _pick(segs, reads, intr)
         # The spare: where the search filled up and a candidate turned out to be no hand, the first hand again, or a
-        # doubtful one.
-        if search is not None and len(segs) == settings.max_hands and (
-                len(picks) < settings.max_hands or min(float(read[1]) for _, _, read in picks) < _SPARE_LOGIT):
+        # doubtful one: the next candidate, then a piece of the first hand's blob (a second hand touching it in the
+        # image, which the search offers only when it does not fill up).
+        filled = search is not None and len(segs) == settings.max_hands
+        for ask in (search.more, search.piece) if search is not None and filled else ():
+            if len(picks) >= settings.max_hands and min(float(read[1]) for _, _, read in picks) >= _SPARE_LOGIT:
+                break
             ta = time.perf_counter()
-            spare = search.more()
+            spare = ask()
             times.search_s += time.perf_counter() - ta
             if spare is not None:
+                if spare.touching:  # read without the first hand, but not without its own fingers
+                    maskable[0] = without_piece(maskable[0], spare)
                 segs, maskable = [*segs, spare], [*maskable, spare]
                 reads += self._read(classifier, masked, maskable, segs, [len(segs) - 1], intr, times)
                 picks = _pick(segs, reads, intr)

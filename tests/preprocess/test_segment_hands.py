@@ -250,3 +250,26 @@ def test_a_search_that_looks_further_later_finds_what_it_would_have_found_at_onc
             filled += 1
             assert np.array_equal(spare_now.com_uvd, spare_later.com_uvd)
     assert filled >= 1  # the spare was compared (the seed-1882 frame has one)
+
+
+def test_a_piece_of_the_first_blob_is_offered_where_the_search_filled_up_without_it() -> None:
+    """Development sequence seed 1881 (subjects 930-933), frame 160: the forearms cross and both arms are one blob in
+    the nearest band; the first candidate is the left hand, the search fills up with a blob 170+ mm from both palms,
+    and the spare is farther still. The right hand is a piece of the first blob (its palm centre 27 mm from the
+    labelled one), offered once on demand; a search that did not fill up offered its pieces already."""
+    frame = render_frame(make_specs("sequence", 300, 1881, [930, 931, 932, 933], hands=2)[160])
+    right = frame.joints_xyz_mm[32]
+
+    def off(seg) -> float:
+        return float(np.linalg.norm(uvd_to_xyz(seg.com_uvd, NYU_INTRINSICS) - right))
+
+    search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+    spare = search.more()
+    assert len(search.hands) == 2 and spare is not None
+    assert min(off(seg) for seg in [*search.hands, spare]) > 150.0
+    piece = search.piece()
+    assert piece is not None and piece.touching and off(piece) < 30.0
+    assert search.piece() is None  # once
+    unfilled = HandSearch(render_frame(make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)[60]).depth_mm,
+                          NYU_INTRINSICS, max_hands=2)
+    assert unfilled.hands[1].touching and unfilled.piece() is None

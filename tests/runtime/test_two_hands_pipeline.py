@@ -409,6 +409,26 @@ def test_the_spare_candidate_is_kept_where_it_reads_more_like_a_hand(estimator: 
 
 
 @pytest.mark.slow
+def test_a_second_hand_touching_the_first_in_the_image_is_taken_from_its_blob_after_the_spare(
+        estimator: OnnxEstimator) -> None:
+    """Development sequence seed 1881 frames 150 and 170: the forearms cross, and the right hand is a piece of the
+    first candidate's blob while a body blob filled the search. After the spare (no hand either), the piece is read,
+    and kept as the second hand (its palm within 30 mm); before, the right hand was missed on frames 150-174."""
+    from inference.preprocess.segmentation import HandSearch
+
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
+    specs = make_specs("sequence", 300, 1881, [930, 931, 932, 933], hands=2)
+    for k in (150, 170):
+        frame = render_frame(specs[k])
+        right = frame.joints_xyz_mm[32]
+        search = HandSearch(frame.depth_mm, NYU_INTRINSICS, max_hands=2)
+        chosen, logits, _ = pipeline._classify(_MaskedDepths(frame.depth_mm), search.hands, NYU_INTRINSICS,
+                                               pipeline.settings, search)
+        assert len(chosen) == 2 and logits is not None and chosen[1].touching
+        assert np.linalg.norm(uvd_to_xyz(chosen[1].com_uvd, NYU_INTRINSICS) - right) < 30.0, f"frame {k}"
+
+
+@pytest.mark.slow
 def test_a_second_hand_read_surely_from_the_first_frame_is_reported_from_the_third(estimator: OnnxEstimator) -> None:
     """Development sequence seed 1860 (subjects 700-703) starts with both hands in view; the right one is the second
     candidate, read as a hand at 12.8-16.5 on every frame, and its fit stays at 5-6 mm (above confirm_mm). With the
