@@ -55,6 +55,9 @@ class RefineSettings:
             (the thumb also one held away from the palm; :func:`inference.fit.solver.retry_fingers`); a good fit
             (about 1 mm) pays nothing for it.
         retry_steps: Gauss-Newton steps after such a retry changed a finger (0: no retries).
+        retry_every: while tracking, a retry that changed nothing is not tried again on the next ``retry_every - 1``
+            frames (1: on every frame above the bar). A hand half hidden by the other stays above the bar frame after
+            frame, and its retries (20 energies a frame) then seldom find anything.
         scale_frames: accepted frames after a (re)start over which the hand's size is estimated.
         max_palm_jump_mm: the network's palm moving farther than this between frames restarts tracking.
         try_flip: a frame that starts tracking and fits worse than ``flip_residual_mm`` also fits the network's
@@ -82,6 +85,7 @@ class RefineSettings:
     max_residual_mm: float = 10.0
     retry_residual_mm: float = 1.5
     retry_steps: int = 3
+    retry_every: int = 1
     scale_frames: int = 10
     max_palm_jump_mm: float = 150.0
     try_flip: bool = True
@@ -130,6 +134,7 @@ class HandRefiner:
         if sensor:
             self.residuals.clear()
         self.previous: HandParams | None = None
+        self.retry_rest = 0  # tracked frames left without finger retries (RefineSettings.retry_every)
         self.last_index: int | None = None
         self.last_palm: np.ndarray | None = None
         self.scale: float | None = None  # held once estimated
@@ -247,8 +252,14 @@ class HandRefiner:
         problem, evaluation, params = best
         result = fit(problem, params, start=evaluation)
         if s.retry_steps > 0 and result.mean_distance_mm > s.retry_residual_mm:
-            bends = [ik.params.angles_deg, OPEN_DEG, CURLED_DEG, SPREAD_DEG]
-            result = retry_fingers(problem, result, bends, s.retry_steps, fingers=retry)
+            if previous is not None and self.retry_rest > 0:
+                self.retry_rest -= 1
+            else:
+                bends = [ik.params.angles_deg, OPEN_DEG, CURLED_DEG, SPREAD_DEG]
+                retried = retry_fingers(problem, result, bends, s.retry_steps, fingers=retry)
+                if previous is not None and retried is result:  # nothing changed: rest a while
+                    self.retry_rest = s.retry_every - 1
+                result = retried
         return result, float(network_residual)
 
     def _scale(self) -> float:

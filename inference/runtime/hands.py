@@ -147,6 +147,8 @@ class HandTrack:
     frames_unconfirmed: int = 0
     sure_run: int = 0  # frames in a row whose "a hand" logit reached HandednessSettings.sure_logit
     hand_logit: float = -np.inf  # the classifier's last "a hand" logit on this hand's crop (-inf: none yet)
+    side_logit: float = 0.0  # and its last side logit
+    reads_reused: int = 0  # frames in a row its last reading stood for a new one (see Pipeline._remembered_reads)
     mm_per_logit: float = 2.0
     refiners: dict[str, HandRefiner] = field(default_factory=dict)
     smoother: JointSmoother = field(init=False)
@@ -182,7 +184,7 @@ class HandTrack:
         self.vote = decay * self.vote + float(np.clip(side_logit, -clip, clip))
         self.hand_vote = decay * self.hand_vote + float(np.clip(hand_logit, -clip, clip))
         self.sure_run = self.sure_run + 1 if hand_logit >= settings.sure_logit else 0
-        self.hand_logit = float(hand_logit)
+        self.hand_logit, self.side_logit, self.reads_reused = float(hand_logit), float(side_logit), 0
         if hand_logit >= settings.maybe_logit:
             self.last_hand_s = self.last_seen_s
         if self._surely_a_hand(settings):  # estimated, to be confirmed by a fair fit (confirm)
@@ -348,6 +350,15 @@ class HandTracks:
                 track.present = False
                 track.reset("hand lost")
 
+    def followed(self, centre_xyz_mm: np.ndarray, same_mm: float) -> HandTrack | None:
+        """The track in view last frame (not set aside as no hand) nearest to ``centre_xyz_mm`` ``(3,)``, if within
+        ``same_mm``."""
+        in_view = [t for t in self.tracks if t.present and not t.not_a_hand]
+        if not in_view:
+            return None
+        track = min(in_view, key=lambda t: float(np.linalg.norm(t.com_xyz_mm - centre_xyz_mm)))
+        return track if np.linalg.norm(track.com_xyz_mm - centre_xyz_mm) <= same_mm else None
+
     def alone(self, centre_xyz_mm: np.ndarray, timestamp_s: float, sure_logit: float, same_mm: float,
               recent_s: float) -> bool:
         """Whether exactly one hand is followed, at ``centre_xyz_mm`` ``(3,)`` (within ``same_mm``; of the tracks in
@@ -355,12 +366,9 @@ class HandTracks:
         hand on its last frame, and no other track, not set aside as no hand, was maybe a hand
         (:attr:`HandTrack.last_hand_s`) in the last ``recent_s`` while it was in view (a hand hidden behind it comes
         back any frame; a hand that jumped to where this one is, a cut to a new scene, is no other hand). A caller
-        that follows one hand may look for new ones less often (``PipelineSettings.search_every``)."""
-        in_view = [t for t in self.tracks if t.present and not t.not_a_hand]
-        if not in_view:
-            return False
-        main = min(in_view, key=lambda t: float(np.linalg.norm(t.com_xyz_mm - centre_xyz_mm)))
-        if np.linalg.norm(main.com_xyz_mm - centre_xyz_mm) > same_mm or main.hand_logit < sure_logit:
+        that follows one hand may look for new ones less often (``PipelineSettings.recheck_every``)."""
+        main = self.followed(centre_xyz_mm, same_mm)
+        if main is None or main.hand_logit < sure_logit:
             return False
         return not any(t is not main and not t.not_a_hand and t.last_hand_s >= main.in_view_since_s
                        and timestamp_s - t.last_hand_s <= recent_s for t in self.tracks)

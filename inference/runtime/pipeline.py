@@ -75,11 +75,16 @@ class PipelineSettings:
             (:mod:`inference.runtime.hands`; crop networks with the 14 NYU joints only). ``pose.hands`` lists them,
             nearest first; the pose itself is the nearest.
         handedness: when a hand's side is held and how hands are followed across frames.
-        search_every: with two hands, while exactly one hand is followed (:meth:`HandTracks.alone`: read surely as
-            a hand on the last frame, the nearest candidate still where it was, no other candidate being weighed and
-            no other hand lost in the last ``_RECENT_LOSS_S``), the hands after the nearest are looked for on one
-            frame in this many only: a second hand coming into view is found up to ``search_every - 1`` frames later,
-            and one hand in view costs about what the single-hand path does. 1: every frame.
+        recheck_every: with two hands, what seldom changes is checked on one frame in this many (1: every frame):
+            - while exactly one hand is followed (:meth:`HandTracks.alone`: read surely as a hand on the last frame,
+              the nearest candidate still where it was, no other candidate being weighed and no other hand lost in
+              the last ``_RECENT_LOSS_S``), the search for hands after the nearest: a second hand coming into view
+              is found up to ``recheck_every - 1`` frames later, and one hand in view costs about what the
+              single-hand path does;
+            - the classifier's reading of a hand followed, confirmed, its side held and read surely as a hand with
+              that side (:meth:`Pipeline._remembered_reads`), and the spare candidate where such a hand reads
+              doubtfully (a hand half hidden by the other does for as long as it is);
+            - a tracked fit's finger retries that changed nothing (``RefineSettings.retry_every``).
         side_classifier: with two hands, also read each hand's side (and whether it is a hand) from its depth crop
             with the left/right classifier (``models/side/sidenet.onnx``, :mod:`inference.runtime.side_classifier`) when
             it is installed; off: from the fit residuals alone.
@@ -97,13 +102,13 @@ class PipelineSettings:
     max_hands: int = 1
     handedness: HandednessSettings = field(default_factory=HandednessSettings)
     side_classifier: bool = True
-    search_every: int = 3
+    recheck_every: int = 3
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_hands <= 2:
             raise ValueError(f"max_hands must be 1 or 2, got {self.max_hands}")
-        if self.search_every < 1:
-            raise ValueError(f"search_every must be at least 1, got {self.search_every}")
+        if self.recheck_every < 1:
+            raise ValueError(f"recheck_every must be at least 1, got {self.recheck_every}")
 
 
 @dataclass
@@ -324,6 +329,7 @@ class Pipeline:
         self._tracks = HandTracks()  # several hands: one track each (used when settings.max_hands > 1)
         self._last_index: int | None = None
         self._since_search = 0  # two hands: frames since the hands after the nearest were last looked for
+        self._since_spare = 0  # and since a spare was due for a followed hand that reads doubtfully
         self._reset_pending = False
         self.update_settings(settings or PipelineSettings())
 
@@ -357,10 +363,11 @@ class Pipeline:
                 self._filter36 = JointSmoother(new.smoothing_params)
             if new.refine_settings != self._refiner.settings:
                 self._refiner = HandRefiner(new.refine_settings)
-            if (new.smoothing_params, new.refine_settings, new.handedness, new.max_hands) != (
+            refine_hands = dataclasses.replace(new.refine_settings, retry_every=new.recheck_every)
+            if (new.smoothing_params, refine_hands, new.handedness, new.max_hands) != (
                     self._tracks.smoothing_params, self._tracks.refine_settings, self._tracks.settings,
                     self._tracks.max_hands):
-                self._tracks = HandTracks(new.handedness, new.refine_settings, new.smoothing_params, new.max_hands)
+                self._tracks = HandTracks(new.handedness, refine_hands, new.smoothing_params, new.max_hands)
             self._settings = new
             return new
 
@@ -385,7 +392,7 @@ class Pipeline:
         self._filter36.reset("pipeline reset")
         self._refiner.reset("pipeline reset", sensor=True)
         self._tracks = self._tracks.fresh()
-        self._since_search = 0
+        self._since_search = self._since_spare = 0
         if self._frame_level:
             self.estimator.reset()
 
@@ -576,12 +583,14 @@ class Pipeline:
             return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
         assert depth is not None
         masked = _MaskedDepths(depth)
-        segs, logits, classify = self._classify(masked, segs, intr, settings, search)
+        remembered, settled = self._remembered_reads(tracks, segs, intr, settings)
+        segs, logits, classify = self._classify(masked, segs, intr, settings, search, remembered, settled)
         timings["segment"] += classify.search_s * 1e3
         found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
         if logits is not None:  # the classifier's votes, before a side decides which hypotheses run
-            for track, (side_logit, hand_logit) in zip(found_tracks, logits, strict=True):
-                track.add_classifier(float(side_logit), float(hand_logit), settings.handedness)
+            for track, seg, (side_logit, hand_logit) in zip(found_tracks, segs, logits, strict=True):
+                if id(seg) not in remembered:  # a reading taken this frame
+                    track.add_classifier(float(side_logit), float(hand_logit), settings.handedness)
         # Candidates after the nearest that turned out not to be hands are not estimated again while followed.
         keep = [k for k, t in enumerate(found_tracks) if k == 0 or not t.skip(settings.handedness)]
         segs, found_tracks = [segs[k] for k in keep], [found_tracks[k] for k in keep]
@@ -618,7 +627,10 @@ class Pipeline:
                     network = job.xyz_mm, job.uvd
                     # No turned views here: in two-hand scenes a third of the fits stay above their bar (a hand
                     # partly hidden by the other), and the views' fits took the fit stage from 14 to 90 ms.
-                    self._fit(job, track.refiner(job.side), frame, views=False)
+                    refiner = track.refiner(job.side)
+                    if len(hand_jobs) > 1:  # the side is open: both fits retry (their residuals are its evidence)
+                        refiner.retry_rest = 0
+                    self._fit(job, refiner, frame, views=False)
                     assert job.fit is not None
                     residual[job.side] = job.fit.residual_mm if job.fit.residual_mm is not None else np.inf
                     if not settings.refine:  # the fit only told the side: report the network's joints
@@ -644,14 +656,14 @@ class Pipeline:
 
     def _look_further(self, tracks: HandTracks, first: Segmentation, frame: Frame, settings: PipelineSettings
                       ) -> bool:
-        """Whether to look for the hands after the nearest this frame (see ``PipelineSettings.search_every``): not
+        """Whether to look for the hands after the nearest this frame (see ``PipelineSettings.recheck_every``): not
         while one hand is followed alone where the nearest candidate (either end of its blob) lies
         (:meth:`HandTracks.alone`) and the last
-        look was fewer than ``search_every`` frames ago."""
+        look was fewer than ``recheck_every`` frames ago."""
         if not first.found or first.com_uvd is None:
             return False
         ends = [first] if first.other_end is None else [first, first.other_end]  # the hand may be either
-        if self._since_search + 1 < settings.search_every and any(tracks.alone(
+        if self._since_search + 1 < settings.recheck_every and any(tracks.alone(
                 uvd_to_xyz(end.com_uvd, frame.intrinsics), frame.timestamp_s, _SPARE_LOGIT, _SAME_HAND_MM,
                 _RECENT_LOSS_S) for end in ends):
             self._since_search += 1
@@ -699,8 +711,37 @@ class Pipeline:
             self._side_classifier, self._side_classifier_loaded = load_side_classifier(), True
         return self._side_classifier
 
+    @staticmethod
+    def _remembered_reads(tracks: HandTracks, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
+                          ) -> tuple[dict[int, np.ndarray], set[int]]:
+        """The candidates where a hand is followed that is confirmed and its side held (``settled``: ``id(seg)``s),
+        and of those, the ones whose classifier reading need not be taken again: read surely as a hand
+        (``_SPARE_LOGIT``) fewer than ``recheck_every`` frames ago -> ``{id(seg): its last logits (2,)}`` (they stand
+        for this frame's reading, and add no vote). Two hands followed read the classifier on one frame in
+        ``recheck_every``, not on every frame."""
+        remembered: dict[int, np.ndarray] = {}
+        settled: set[int] = set()
+        if settings.recheck_every <= 1:
+            return remembered, settled
+        used: set[int] = set()
+        for seg in segs:
+            if not seg.found or seg.com_uvd is None or seg.touching:
+                continue
+            track = tracks.followed(uvd_to_xyz(seg.com_uvd, intr), _SAME_HAND_MM)
+            if track is None or track.track_id in used or not track.confirmed or track.held is None:
+                continue
+            used.add(track.track_id)
+            settled.add(id(seg))
+            agrees = track.side_logit if track.held == RIGHT else -track.side_logit  # > 0: the reading says held
+            if (track.hand_logit >= _SPARE_LOGIT and agrees >= settings.handedness.logit_clip
+                    and track.reads_reused + 1 < settings.recheck_every):
+                track.reads_reused += 1
+                remembered[id(seg)] = np.array([track.side_logit, track.hand_logit], np.float32)
+        return remembered, settled
+
     def _classify(self, masked: _MaskedDepths, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings,
-                  search: HandSearch | None = None) -> tuple[list[Segmentation], np.ndarray | None, _ClassifyTimes]:
+                  search: HandSearch | None = None, remembered: dict[int, np.ndarray] | None = None,
+                  settled: set[int] | None = None) -> tuple[list[Segmentation], np.ndarray | None, _ClassifyTimes]:
         """The left/right classifier on every candidate's crop at its centre (camera space, without the other
         candidates' pixels), one batch -> (segs, logits ``(B, 2)`` of the segs, times); logits None without the
         classifier.
@@ -716,7 +757,10 @@ class Pipeline:
         asked of it and read too, and the candidates that read most like hands are kept (a forearm in front of the
         other hand passes the segmentation's size tests and would end the search before that hand). Where the nearest
         candidate reads as no hand (``_NOT_A_HAND_LOGIT``), its blob grown deeper is asked of it too
-        (:meth:`HandSearch.deeper_first`).
+        (:meth:`HandSearch.deeper_first`). Where the spare is no hand either, a piece of the first candidate's blob
+        (:meth:`HandSearch.piece`). ``remembered``: readings that stand for this frame's (:meth:`_remembered_reads`);
+        ``settled``: candidates that are hands followed and confirmed, whose doubtful reading asks for a spare only on
+        one frame in ``recheck_every`` (a hand half hidden by the other reads doubtfully for as long as it is).
         """
         times = _ClassifyTimes()
         classifier = self._classifier() if settings.side_classifier else None
@@ -728,14 +772,22 @@ class Pipeline:
         for seg in segs[1:]:
             if seg.touching:
                 maskable[0] = without_piece(maskable[0], seg)
-        reads = self._read(classifier, masked, maskable, segs, range(len(segs)), intr, times)
+        remembered = remembered or {}
+        fresh = [k for k, seg in enumerate(segs) if id(seg) not in remembered]
+        taken = dict(zip(fresh, self._read(classifier, masked, maskable, segs, fresh, intr, times), strict=True))
+        reads = [taken[k] if k in taken else [remembered[id(seg)]] for k, seg in enumerate(segs)]
         picks = _pick(segs, reads, intr)
         # The spare: where the search filled up and a candidate turned out to be no hand, the first hand again, or a
         # doubtful one: the next candidate, then a piece of the first hand's blob (a second hand touching it in the
         # image, which the search offers only when it does not fill up).
         filled = search is not None and len(segs) == settings.max_hands
+        settled = settled or set()
+        spare_due = self._since_spare + 1 >= settings.recheck_every
+        self._since_spare = 0 if spare_due else self._since_spare + 1
         for ask in (search.more, search.piece) if search is not None and filled else ():
-            if len(picks) >= settings.max_hands and min(float(read[1]) for _, _, read in picks) >= _SPARE_LOGIT:
+            doubtful = [k for k, _, read in picks if float(read[1]) < _SPARE_LOGIT]
+            if len(picks) >= settings.max_hands and (not doubtful or (
+                    not spare_due and all(id(segs[k]) in settled for k in doubtful))):
                 break
             ta = time.perf_counter()
             spare = ask()
@@ -778,6 +830,8 @@ class Pipeline:
         """The classifier's logits ``(2,)`` for candidates ``which`` of ``segs``, each in the depth without the
         ``maskable`` others: ``[[end], ...]``, ``[end, other end]`` where the end is not surely a hand and the blob
         has another end (read in a second batch; measured: a forearm's end reads -10 or less)."""
+        if not which:
+            return []
         ta = time.perf_counter()
         owns = {k: masked.without(_others(maskable, k, [True] * len(segs), intr)) for k in which}
 

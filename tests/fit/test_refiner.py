@@ -225,3 +225,34 @@ def test_a_sensor_that_fits_no_closer_does_not_ask_for_views_every_frame() -> No
     noisy.reset("another source", sensor=True)
     noisy.refine(scene.obs, wrong, 0, views=views)
     assert len(asked) == 2
+
+
+def test_retries_that_found_nothing_rest_while_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand fitted above the retry bar frame after frame (the network sees another gesture; the fit stays at about
+    4 mm): with ``retry_every`` = 3 a tracked frame whose retries changed nothing skips them on the next two tracked
+    frames; with 1 every frame retries. The fits are the same either way here."""
+    import inference.fit.refiner as refiner_module
+
+    scene = template_scenes(1, seed=8)[0]
+    other = template_scenes(4, seed=8)[3].joints14_mm
+    wrong = other - other[13] + scene.joints14_mm[13]
+    retry = refiner_module.retry_fingers
+    calls: list[int] = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return retry(*args, **kwargs)
+
+    monkeypatch.setattr(refiner_module, "retry_fingers", counting)
+    residuals = {}
+    for every, expected in ((3, [2, 1, 0, 0, 1, 0, 0, 1]), (1, [2, 1, 1, 1, 1, 1, 1, 1])):
+        refiner = HandRefiner(RefineSettings(retry_every=every, view_angles_deg=()))
+        per_frame, residuals[every] = [], []
+        for index in range(8):
+            calls.clear()
+            fit = refiner.refine(scene.obs, wrong, index)
+            per_frame.append(len(calls))
+            residuals[every].append(fit.residual_mm)
+        assert per_frame == expected, (every, per_frame)
+        assert min(residuals[every]) > RefineSettings().retry_residual_mm
+    np.testing.assert_allclose(residuals[3], residuals[1])

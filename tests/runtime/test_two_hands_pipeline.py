@@ -146,7 +146,7 @@ def test_one_hand_with_max_hands_2_is_the_single_hand_result(estimator: OnnxEsti
 def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_frame(
         estimator: OnnxEstimator, one_hand_sequence: list, two_hand_sequence: list,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """``search_every`` = 3: with one hand in view (read as a hand at 15.8; the clutter behind it at -9), the search
+    """``recheck_every`` = 3: with one hand in view (read as a hand at 15.8; the clutter behind it at -9), the search
     past the nearest hand runs on frames 0, 3 and 6 only; with two hands in view, on every frame; with 1, always."""
     from inference.preprocess.segmentation import HandSearch
 
@@ -160,15 +160,41 @@ def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_f
     monkeypatch.setattr(HandSearch, "further", counting)
     for every, sequence, expected in ((3, one_hand_sequence, [1, 0, 0, 1, 0, 0, 1, 0]), (1, one_hand_sequence, [1] * 8),
                                       (3, two_hand_sequence, [1] * 8)):
-        pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, search_every=every))
+        pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=every))
         per_frame = []
         for k, rendered in enumerate(sequence):
             looked.clear()
             pipeline.process(_frame(rendered.depth_mm, k))
             per_frame.append(len(looked))
         assert per_frame == expected, (every, per_frame)
-    with pytest.raises(ValueError, match="search_every"):
-        PipelineSettings(search_every=0)
+    with pytest.raises(ValueError, match="recheck_every"):
+        PipelineSettings(recheck_every=0)
+
+
+def test_a_hand_followed_surely_is_read_by_the_classifier_every_third_frame(
+        estimator: OnnxEstimator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hands in view (seed 77 of 12 frames, frames 0-5): the left one reads 25 as a hand, is confirmed on frame 1
+    with its side held, so its reading stands for the next two frames (one crop read on frames 2, 3 and 5: the right
+    hand's, which reads 9); with ``recheck_every`` = 1 both are read on every frame. Both hands keep their sides
+    either way."""
+    crops: list[int] = []
+    read = Pipeline._read
+
+    def counting(classifier, masked, maskable, segs, which, intr, times):
+        crops.append(len(which))
+        return read(classifier, masked, maskable, segs, which, intr, times)
+
+    monkeypatch.setattr(Pipeline, "_read", staticmethod(counting))
+    frames = [render_frame(s) for s in make_specs("sequence", 12, 77, subject_ids(2, 640), hands=2)[:6]]
+    for every, expected in ((3, [2, 2, 1, 1, 2, 1]), (1, [2] * 6)):
+        pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=every))
+        per_frame = []
+        for k, rendered in enumerate(frames):
+            crops.clear()
+            hands = pipeline.process(_frame(rendered.depth_mm, k)).hands
+            per_frame.append(sum(crops))
+            assert [h.pose.handedness for h in hands] == [LEFT, RIGHT]
+        assert per_frame == expected, (every, per_frame)
 
 
 def test_a_hand_that_leaves_and_comes_back_gets_its_side_back(estimator: OnnxEstimator,
@@ -320,7 +346,8 @@ def test_a_blobs_other_end_is_read_only_where_its_first_end_is_not_surely_a_hand
             return super().logits(crops, symmetric)
 
     classifier = Counting()
-    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2), side_classifier=classifier)
+    # Every frame read (recheck_every=1): a hand followed surely would otherwise be read on one frame in three.
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=1), side_classifier=classifier)
     per_frame = []
     for k, rendered in enumerate(two_hand_sequence):
         classifier.batches = []
