@@ -615,7 +615,9 @@ class Pipeline:
         crop_s, infer_s = self._network([j for hand_jobs in jobs for j in hand_jobs], intr, settings)
         crop_s, infer_s = crop_s + classify.crop_s, infer_s + classify.infer_s
         t3 = time.perf_counter()
-        for track, hand_jobs in zip(found_tracks, jobs, strict=True):
+        # The nearest hand, its side held, with no other hand confirmed beside it, is fitted as on the single-hand path.
+        alone = not any(t.confirmed for t in found_tracks[1:])
+        for k, (track, hand_jobs) in enumerate(zip(found_tracks, jobs, strict=True)):
             residual = {}
             for job in hand_jobs:
                 assert job.xyz_mm is not None
@@ -625,12 +627,13 @@ class Pipeline:
                 # Deciding the side takes both fits; a held side is fitted only when the fit is asked for.
                 if settings.refine or len(hand_jobs) > 1:
                     network = job.xyz_mm, job.uvd
-                    # No turned views here: in two-hand scenes a third of the fits stay above their bar (a hand
-                    # partly hidden by the other), and the views' fits took the fit stage from 14 to 90 ms.
+                    # Turned views only for the nearest hand alone with its side held, as on the single-hand path:
+                    # in two-hand scenes a third of the fits stay above their bar (a hand partly hidden by the
+                    # other), and the views' fits took the fit stage from 14 to 90 ms.
                     refiner = track.refiner(job.side)
                     if len(hand_jobs) > 1:  # the side is open: both fits retry (their residuals are its evidence)
                         refiner.retry_rest = 0
-                    self._fit(job, refiner, frame, views=False)
+                    self._fit(job, refiner, frame, views=k == 0 and alone and len(hand_jobs) == 1)
                     assert job.fit is not None
                     residual[job.side] = job.fit.residual_mm if job.fit.residual_mm is not None else np.inf
                     if not settings.refine:  # the fit only told the side: report the network's joints
