@@ -43,6 +43,9 @@ def test_bench_json_loops_a_short_source(
     for values in result["stages_ms"].values():
         assert set(values) == {"median", "p95"} and 0 <= values["median"] <= values["p95"]
     assert result["stages_ms"]["capture"]["median"] > 0  # PNG decoding, reported apart from total
+    means = result["mean_ms"]  # the mean frame, stage by stage (total = the sum of the processing stages)
+    assert set(means) == STAGE_KEYS and means["total"] > 0
+    assert means["total"] == pytest.approx(sum(means[s] for s in ("segment", "crop", "infer", "fit", "post")), abs=0.01)
     assert result["bare_infer_ms"]["median"] > 0
     assert 0 < result["overhead_ms"]["median"] < result["stages_ms"]["total"]["median"]
     if not threaded:  # CPU time while processing a frame: robust to other load (sequential benchmark only)
