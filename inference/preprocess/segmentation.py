@@ -438,10 +438,12 @@ class HandSearch:
         further: look past the first hand now; False: ``hands`` is the first one only (with its blob's other end set,
             and :meth:`deeper_first` available), :meth:`further` looks for the others (a caller that follows one hand
             and looks for new ones every few frames).
+        other_end: set the first hand's ``other_end`` now; False: only when :meth:`first_other_end` or
+            :meth:`further` asks (a caller that follows one hand where the first one lies needs no other end).
     """
 
     def __init__(self, depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(),
-                 max_hands: int = 2, further: bool = True) -> None:
+                 max_hands: int = 2, further: bool = True, other_end: bool = True) -> None:
         first = segment_hand(depth_mm, intr, params)
         self.hands: list[Segmentation] = [first]
         self.max_hands = max_hands
@@ -457,15 +459,27 @@ class HandSearch:
         small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
         valid = _valid_range(small, params.near_mm, params.far_mm)
         self._frame = depth_mm, small, valid, intr, params
-        with_other_end(first, depth_mm, intr, params, small)
+        self._other_end_set = False
+        if other_end or further:
+            self.first_other_end()
         if further:
             self.further()
+
+    def first_other_end(self) -> Segmentation | None:
+        """The first hand's ``other_end``, set once (see :func:`with_other_end`)."""
+        first = self.hands[0]
+        if self._frame is not None and not self._other_end_set:
+            self._other_end_set = True
+            depth_mm, small, _, intr, params = self._frame
+            with_other_end(first, depth_mm, intr, params, small)
+        return first.other_end
 
     def further(self) -> None:
         """Look for the hands after the first (once; nothing where there is no first hand or one is wanted)."""
         if self.looked_further or self._frame is None:
             return
         self.looked_further = True
+        self.first_other_end()
         depth_mm, small, valid, intr, params = self._frame
         first = self.hands[0]
         search = self._candidates(first, depth_mm, small, valid, intr, params)
@@ -489,6 +503,7 @@ class HandSearch:
         if self._search is None or self._piece_offered or self._frame is None:
             return None
         self._piece_offered = True
+        self.first_other_end()
         depth_mm, small, _, intr, params = self._frame
         pieces = _touching_hands(self.hands[0], small, depth_mm, intr, params)
         return pieces[0] if pieces else None

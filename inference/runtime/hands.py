@@ -20,6 +20,7 @@ forgets them after ``forget_s``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,7 +110,9 @@ class HandTrack:
 
     Attributes:
         track_id: a number that stays with the hand.
-        com_xyz_mm: ``(3,)`` its palm centre when last seen (camera space).
+        com_xyz_mm: ``(3,)`` its palm centre when last seen (camera space): the segmentation's.
+        palm_xyz_mm: ``(3,)`` its crop's centre when last estimated (camera space; the crop re-centres on the palm
+            the network finds, where the segmentation's centre may be at the far end of the arm); None before.
         last_seen_s: the timestamp of that frame.
         present: seen in the current frame.
         in_view_since_s: the timestamp of the first frame of its current stay in view (made, or back after lost).
@@ -146,6 +149,7 @@ class HandTrack:
     not_a_hand: bool = False
     frames_unconfirmed: int = 0
     sure_run: int = 0  # frames in a row whose "a hand" logit reached HandednessSettings.sure_logit
+    palm_xyz_mm: np.ndarray | None = None
     hand_logit: float = -np.inf  # the classifier's last "a hand" logit on this hand's crop (-inf: none yet)
     side_logit: float = 0.0  # and its last side logit
     reads_reused: int = 0  # frames in a row its last reading stood for a new one (see Pipeline._remembered_reads)
@@ -296,10 +300,14 @@ class HandTracks:
         """Empty tracks with the same settings."""
         return HandTracks(self.settings, self.refine_settings, self.smoothing_params, self.max_hands)
 
-    def match(self, centres_xyz_mm: list[np.ndarray], timestamp_s: float) -> list[HandTrack]:
+    def match(self, centres_xyz_mm: list[np.ndarray], timestamp_s: float,
+              covers: Sequence[Callable[[np.ndarray], bool]] | None = None) -> list[HandTrack]:
         """The track of each candidate (palm centres ``(3,)`` mm, nearest hand first): the nearest track seen in the
-        previous frame within ``match_mm``, else the nearest lost one within ``return_mm``, else a new one. Tracks
-        not matched are lost (filters and fit tracks reset); tracks lost longer than ``forget_s`` are dropped."""
+        previous frame within ``match_mm``, else the one hand seen in the previous frame (if it was the only one)
+        when the candidate's blob lies over its palm (``covers[k](xyz)``: the segmentation's centre went to the other
+        end of the same arm, and the crop's re-centring walks back to the hand), else the nearest lost one within
+        ``return_mm``, else a new one. Tracks not matched are lost (filters and fit tracks reset); tracks lost longer
+        than ``forget_s`` are dropped."""
         s = self.settings
         self.tracks = [t for t in self.tracks if t.present or timestamp_s - t.last_seen_s <= s.forget_s]
         out: list[HandTrack | None] = [None] * len(centres_xyz_mm)
@@ -320,6 +328,16 @@ class HandTracks:
                 if dist <= gate and out[k] is None and pool[i].track_id not in taken:
                     out[k] = pool[i]
                     taken.add(pool[i].track_id)
+            # Only a hand followed alone: where two were, the blob of one (crossed arms, touching hands) may lie over
+            # the other's palm.
+            if covers is not None and gate == s.match_mm and len(pool) == 1:
+                for k in range(len(centres_xyz_mm)):
+                    over = [t for t in pool if out[k] is None and t.track_id not in taken
+                            and covers[k](t.com_xyz_mm if t.palm_xyz_mm is None else t.palm_xyz_mm)]
+                    if over:
+                        track = min(over, key=lambda t: float(np.linalg.norm(centres_xyz_mm[k] - t.com_xyz_mm)))
+                        out[k] = track
+                        taken.add(track.track_id)
         returning = {t.track_id for t in out if t is not None and not t.present}
         for k, c in enumerate(centres_xyz_mm):
             if out[k] is None:

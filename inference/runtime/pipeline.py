@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from inference.fit.refiner import STATUS_OK, HandRefiner, Refinement, RefineSett
 from inference.handmodel.palm_convention import palm_middle
 from inference.preprocess.crop import decode_prediction, make_crop
 from inference.preprocess.segmentation import (
+    STEP,
     HandSearch,
     Segmentation,
     SegmentationParams,
@@ -43,7 +44,7 @@ from inference.preprocess.segmentation import (
 )
 from inference.runtime.estimator import Estimator, FrameEstimator, load_estimator, predict_crops
 from inference.runtime.gestures import classify_gesture
-from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTrack, HandTracks
+from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTrack, HandTracks, other_side
 from inference.runtime.mirror import mirror_image, mirror_uvd, mirror_xyz
 from inference.runtime.side_classifier import SideClassifier, load_side_classifier
 from inference.runtime.smoothing import JointSmoother, SmoothingParams
@@ -77,10 +78,11 @@ class PipelineSettings:
         handedness: when a hand's side is held and how hands are followed across frames.
         recheck_every: with two hands, what seldom changes is checked on one frame in this many (1: every frame):
             - while exactly one hand is followed (:meth:`HandTracks.alone`: read surely as a hand on the last frame,
-              the nearest candidate still where it was, no other candidate being weighed and no other hand lost in
-              the last ``_RECENT_LOSS_S``), the search for hands after the nearest: a second hand coming into view
-              is found up to ``recheck_every - 1`` frames later, and one hand in view costs about what the
-              single-hand path does;
+              the nearest candidate, or its blob's other end, still where it was, no other candidate being weighed
+              and no other hand lost in the last ``_RECENT_LOSS_S``), the search for hands after the nearest: a
+              second hand coming into view is found up to ``recheck_every - 1`` frames later (twice that once the
+              hand has been alone for ``_LONG_ALONE_S``), and the frames between cost what the single-hand path's
+              do (:meth:`Pipeline._quiet`: nothing more is looked for or read on them);
             - the classifier's reading of a hand followed, confirmed, its side held and read surely as a hand with
               that side (:meth:`Pipeline._remembered_reads`), and the spare candidate where such a hand reads
               doubtfully (a hand half hidden by the other does for as long as it is);
@@ -185,6 +187,11 @@ _SPARE_LOGIT = 12.0
 _NOT_A_HAND_LOGIT = 0.0
 # A hand other than the followed one lost this recently (s) may come back any frame: look for it on every frame.
 _RECENT_LOSS_S = 1.0
+# A hand followed alone this long (s): the search for more hands runs on one frame in _LONG_ALONE_LOOKS *
+# recheck_every (6: a hand coming into view is found within 0.2 s at 30 fps), as the single-hand path costs on the
+# frames between (measured on the one-hand seed 612: the frames that looked cost 18 ms against 8).
+_LONG_ALONE_S = 1.0
+_LONG_ALONE_LOOKS = 2
 # A candidate cut from the first hand's blob (Segmentation.touching) is a hand only when the classifier reads it as
 # surely one: the piece is more often the first hand's own forearm. Measured on the development sets: the forearm
 # pieces of one-hand frames read -11.2 (median of 125 on a sequence) to 4.2 (the most of 57 on random frames),
@@ -220,6 +227,22 @@ def _surface_near(depth: np.ndarray, centre_uvd: np.ndarray) -> bool:
     ui, vi, r = int(u), int(v), _NEAR_WINDOW_PX
     patch = depth[max(vi - r, 0): vi + r + 1, max(ui - r, 0): ui + r + 1]
     return bool(np.count_nonzero(np.abs(patch.astype(np.float32) - np.float32(d)) <= _NEAR_MM) >= 5)
+
+
+def _covers(seg: Segmentation, depth: np.ndarray, intr: Intrinsics) -> Callable[[np.ndarray], bool]:
+    """Whether ``seg``'s blob lies over a point ``(3,)`` (mm): one of its samples at the point's pixel (or a neighbour
+    on the search grid), the camera seeing a surface there near the point's depth (:func:`_surface_near`)."""
+
+    def covers(xyz_mm: np.ndarray) -> bool:
+        if seg.blob_vu_px is None:
+            return False
+        uvd = xyz_to_uvd(np.asarray(xyz_mm, np.float64), intr)
+        if not _surface_near(depth, uvd):
+            return False
+        cell = np.array([uvd[1], uvd[0]]) // STEP
+        return bool((np.abs(seg.blob_vu_px // STEP - cell).max(axis=1) <= 1).any())
+
+    return covers
 
 
 def _sanitised_depth(depth: np.ndarray) -> np.ndarray | None:
@@ -329,6 +352,7 @@ class Pipeline:
         self._tracks = HandTracks()  # several hands: one track each (used when settings.max_hands > 1)
         self._last_index: int | None = None
         self._since_search = 0  # two hands: frames since the hands after the nearest were last looked for
+        self._alone_since_s: float | None = None  # the first frame of the hand followed alone now (see _quiet)
         self._since_spare = 0  # and since a spare was due for a followed hand that reads doubtfully
         self._reset_pending = False
         self.update_settings(settings or PipelineSettings())
@@ -393,6 +417,7 @@ class Pipeline:
         self._refiner.reset("pipeline reset", sensor=True)
         self._tracks = self._tracks.fresh()
         self._since_search = self._since_spare = 0
+        self._alone_since_s = None
         if self._frame_level:
             self.estimator.reset()
 
@@ -566,13 +591,15 @@ class Pipeline:
         timings = {"capture": float(capture_ms)}
         t0 = time.perf_counter()
         depth = _sanitised_depth(np.asarray(frame.depth_mm))
-        search = None
+        search, quiet = None, False
         if depth is None:
             segs = [Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape "
                                                f"{frame.depth_mm.shape}")]
         else:
-            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands, further=False)
-            if self._look_further(tracks, search.hands[0], frame, settings):
+            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands, further=False,
+                                other_end=False)
+            quiet = self._quiet(tracks, search, frame, settings)
+            if not quiet:
                 search.further()
             segs = search.hands
         t1 = time.perf_counter()
@@ -583,10 +610,11 @@ class Pipeline:
             return FrameResult(frame, HandPose(found=False, timings_ms=timings, hands=[]), None, segs[0], hands=[])
         assert depth is not None
         masked = _MaskedDepths(depth)
-        remembered, settled = self._remembered_reads(tracks, segs, intr, settings)
+        remembered, settled = self._remembered_reads(tracks, segs, intr, settings, quiet)
         segs, logits, classify = self._classify(masked, segs, intr, settings, search, remembered, settled)
         timings["segment"] += classify.search_s * 1e3
-        found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s)
+        found_tracks = tracks.match([uvd_to_xyz(seg.com_uvd, intr) for seg in segs], frame.timestamp_s,
+                                    [_covers(seg, depth, intr) for seg in segs])
         if logits is not None:  # the classifier's votes, before a side decides which hypotheses run
             for track, seg, (side_logit, hand_logit) in zip(found_tracks, segs, logits, strict=True):
                 if id(seg) not in remembered:  # a reading taken this frame
@@ -602,9 +630,9 @@ class Pipeline:
         tracks.settle_pair([t for k, t in enumerate(found_tracks) if k == 0 or t.confirmed])  # held on one side
         color = frame.color if self.estimator.metadata.uses_rgb else None
         jobs: list[list[_Job]] = []
-        for seg, track, own in zip(segs, found_tracks, owns, strict=True):
+        for k, (seg, track, own) in enumerate(zip(segs, found_tracks, owns, strict=True)):
             hand_jobs = []
-            for side in track.hypotheses():
+            for side in self._sides_to_run(k, track, found_tracks[0], settings):
                 if side == LEFT:
                     hand_jobs.append(_Job(LEFT, mirror_image(own, intr, nearest=True), None if color is None else
                                           mirror_image(color, intr, nearest=False), mirror_uvd(seg.com_uvd, intr),
@@ -615,7 +643,7 @@ class Pipeline:
         crop_s, infer_s = self._network([j for hand_jobs in jobs for j in hand_jobs], intr, settings)
         crop_s, infer_s = crop_s + classify.crop_s, infer_s + classify.infer_s
         t3 = time.perf_counter()
-        # The nearest hand, its side held, with no other hand confirmed beside it, is fitted as on the single-hand path.
+        # The nearest hand, with no other hand confirmed beside it, is fitted as on the single-hand path.
         alone = not any(t.confirmed for t in found_tracks[1:])
         for k, (track, hand_jobs) in enumerate(zip(found_tracks, jobs, strict=True)):
             residual = {}
@@ -627,13 +655,17 @@ class Pipeline:
                 # Deciding the side takes both fits; a held side is fitted only when the fit is asked for.
                 if settings.refine or len(hand_jobs) > 1:
                     network = job.xyz_mm, job.uvd
-                    # Turned views only for the nearest hand alone with its side held, as on the single-hand path:
-                    # in two-hand scenes a third of the fits stay above their bar (a hand partly hidden by the
-                    # other), and the views' fits took the fit stage from 14 to 90 ms.
+                    # Turned views only for the nearest hand alone (both its hypotheses while its side is open), as on
+                    # the single-hand path: in two-hand scenes a third of the fits stay above their bar (a hand
+                    # partly hidden by the other), and the views' fits took the fit stage from 14 to 90 ms. A track
+                    # starts from the fit of its first frame, so a poor one there lasts (one-hand sequence: a start
+                    # without the views left the fit 10-58 mm from the single-hand path's for 150 frames).
                     refiner = track.refiner(job.side)
-                    if len(hand_jobs) > 1:  # the side is open: both fits retry (their residuals are its evidence)
+                    # Both fits retry while the side is open (their residuals are its evidence), and the hand alone
+                    # does as on the single-hand path (its results are the single-hand path's).
+                    if len(hand_jobs) > 1 or (k == 0 and alone):
                         refiner.retry_rest = 0
-                    self._fit(job, refiner, frame, views=k == 0 and alone and len(hand_jobs) == 1)
+                    self._fit(job, refiner, frame, views=k == 0 and alone)
                     assert job.fit is not None
                     residual[job.side] = job.fit.residual_mm if job.fit.residual_mm is not None else np.inf
                     if not settings.refine:  # the fit only told the side: report the network's joints
@@ -657,22 +689,58 @@ class Pipeline:
         nearest = dataclasses.replace(first.pose, timings_ms=timings, hands=[h.pose for h in hands])
         return FrameResult(frame, nearest, first.crop, first.segmentation, first.fit, hands=hands)
 
-    def _look_further(self, tracks: HandTracks, first: Segmentation, frame: Frame, settings: PipelineSettings
-                      ) -> bool:
-        """Whether to look for the hands after the nearest this frame (see ``PipelineSettings.recheck_every``): not
-        while one hand is followed alone where the nearest candidate (either end of its blob) lies
-        (:meth:`HandTracks.alone`) and the last
-        look was fewer than ``recheck_every`` frames ago."""
+    def _quiet(self, tracks: HandTracks, search: HandSearch, frame: Frame, settings: PipelineSettings) -> bool:
+        """A quiet frame: one hand is followed alone (:meth:`HandTracks.alone`) at either end of the nearest
+        candidate's blob, and the last look for more hands was fewer than ``recheck_every`` frames ago
+        (``_LONG_ALONE_LOOKS`` times that once it has been alone for ``_LONG_ALONE_S``; see
+        ``PipelineSettings.recheck_every``). Nothing more is looked for or read then: not the hands after the nearest,
+        not the classifier (:meth:`_remembered_reads`); where the hand is at the blob's other end, that end is taken
+        (as the single-hand path takes the end its fit follows). Otherwise the search for more hands runs."""
+        first = search.hands[0]
         if not first.found or first.com_uvd is None:
+            self._alone_since_s = None
             return False
-        ends = [first] if first.other_end is None else [first, first.other_end]  # the hand may be either
-        if self._since_search + 1 < settings.recheck_every and any(tracks.alone(
-                uvd_to_xyz(end.com_uvd, frame.intrinsics), frame.timestamp_s, _SPARE_LOGIT, _SAME_HAND_MM,
-                _RECENT_LOSS_S) for end in ends):
-            self._since_search += 1
+        end: Segmentation | None = first
+        if not self._alone_at(tracks, first, frame, settings):
+            end = search.first_other_end()  # an arm reaching toward the camera: its hand is the far end
+            if end is not None and not self._alone_at(tracks, end, frame, settings):
+                end = None
+        if end is None:
+            self._alone_since_s, self._since_search = None, 0
             return False
-        self._since_search = 0
+        if self._alone_since_s is None:
+            self._alone_since_s = frame.timestamp_s
+        every = settings.recheck_every
+        if frame.timestamp_s - self._alone_since_s >= _LONG_ALONE_S:
+            every *= _LONG_ALONE_LOOKS
+        if self._since_search + 1 >= every:
+            self._since_search = 0
+            return False
+        self._since_search += 1
+        if end is not first:
+            search.hands[0] = _take_other_end(first)
         return True
+
+    @staticmethod
+    def _sides_to_run(k: int, track: HandTrack, first: HandTrack, settings: PipelineSettings) -> tuple[str, ...]:
+        """The side hypotheses to estimate and fit for candidate ``k``: the track's (:meth:`HandTrack.hypotheses`),
+        except that a candidate after the nearest, not confirmed and read only doubtfully as a hand (below
+        ``HandednessSettings.maybe_logit``: clutter, a forearm, a head read so), runs the side opposite the nearest
+        hand's only. Its fit is what may confirm it, and a second fit gives no side evidence where neither fits well;
+        the false candidates of one-hand scenes cost two network passes and two fits on every frame they were looked
+        at."""
+        sides = track.hypotheses()
+        if (k == 0 or track.confirmed or len(sides) == 1 or not np.isfinite(track.hand_logit)  # no reading
+                or track.hand_logit >= settings.handedness.maybe_logit):
+            return sides
+        return (other_side(first.side_shown or first.leaning),)
+
+    @staticmethod
+    def _alone_at(tracks: HandTracks, end: Segmentation, frame: Frame, settings: PipelineSettings) -> bool:
+        """One hand is followed alone at ``end`` (:meth:`HandTracks.alone`), read surely as a hand on its last reading
+        (``HandednessSettings.sure_logit``: a hand turned edge-on reads 10-12 for seconds on end)."""
+        return tracks.alone(uvd_to_xyz(end.com_uvd, frame.intrinsics), frame.timestamp_s,
+                            settings.handedness.sure_logit, _SAME_HAND_MM, _RECENT_LOSS_S)
 
     def _hand_end(self, depth: np.ndarray, seg: Segmentation, intr: Intrinsics, settings: PipelineSettings
                   ) -> Segmentation:
@@ -715,13 +783,14 @@ class Pipeline:
         return self._side_classifier
 
     @staticmethod
-    def _remembered_reads(tracks: HandTracks, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings
-                          ) -> tuple[dict[int, np.ndarray], set[int]]:
+    def _remembered_reads(tracks: HandTracks, segs: list[Segmentation], intr: Intrinsics, settings: PipelineSettings,
+                          quiet: bool = False) -> tuple[dict[int, np.ndarray], set[int]]:
         """The candidates where a hand is followed that is confirmed and its side held (``settled``: ``id(seg)``s),
         and of those, the ones whose classifier reading need not be taken again: read surely as a hand
         (``_SPARE_LOGIT``) fewer than ``recheck_every`` frames ago -> ``{id(seg): its last logits (2,)}`` (they stand
         for this frame's reading, and add no vote). Two hands followed read the classifier on one frame in
-        ``recheck_every``, not on every frame."""
+        ``recheck_every``, not on every frame. A hand followed alone reads it only then too (``quiet``: see
+        :meth:`_quiet`), whatever its side reading said: nothing else in view may take its side."""
         remembered: dict[int, np.ndarray] = {}
         settled: set[int] = set()
         if settings.recheck_every <= 1:
@@ -736,8 +805,8 @@ class Pipeline:
             used.add(track.track_id)
             settled.add(id(seg))
             agrees = track.side_logit if track.held == RIGHT else -track.side_logit  # > 0: the reading says held
-            if (track.hand_logit >= _SPARE_LOGIT and agrees >= settings.handedness.logit_clip
-                    and track.reads_reused + 1 < settings.recheck_every):
+            if quiet or (track.hand_logit >= _SPARE_LOGIT and agrees >= settings.handedness.logit_clip
+                         and track.reads_reused + 1 < settings.recheck_every):
                 track.reads_reused += 1
                 remembered[id(seg)] = np.array([track.side_logit, track.hand_logit], np.float32)
         return remembered, settled
@@ -866,6 +935,7 @@ class Pipeline:
         if job.side == LEFT:
             xyz_mm, com_xyz_mm = mirror_xyz(xyz_mm), mirror_xyz(com_xyz_mm)
             joints36 = None if joints36 is None else mirror_xyz(joints36)
+        track.palm_xyz_mm = com_xyz_mm
         if track.shown_last != job.side:
             track.smoother.reset("side changed")
             track.smoother36.reset("side changed")

@@ -161,3 +161,30 @@ def test_a_hand_that_jumped_is_no_other_hand_lost_beside_the_one_followed() -> N
     back.add_classifier(3.0, 20.0, SETTINGS)
     assert back.track_id == 0 and not there.present
     assert _alone(tracks, centre, 6 / 30)
+
+
+def test_a_candidate_whose_blob_lies_over_the_hand_followed_keeps_its_track() -> None:
+    """The segmentation's centre jumped to the far end of the arm (200 mm from the palm, beyond ``match_mm``): the
+    candidate whose blob lies over the palm reported last frame is that hand, not a new one; one that does not lie
+    over it is a new hand, and a track goes to one candidate only (the one matched by distance first)."""
+    tracks = HandTracks(SETTINGS)
+    (hand,) = tracks.match([np.array([0.0, 0.0, 600.0])], 0.0)
+    hand.palm_xyz_mm = np.array([10.0, 0.0, 600.0])
+    hand.hold(RIGHT)
+    far_end = np.array([0.0, 200.0, 650.0])
+    assert np.linalg.norm(far_end - hand.com_xyz_mm) > SETTINGS.match_mm
+    seen: list[np.ndarray] = []
+
+    def over_palm(xyz: np.ndarray) -> bool:
+        seen.append(xyz)
+        return bool(np.allclose(xyz, hand.palm_xyz_mm))
+
+    (same,) = tracks.match([far_end], 1 / 30, [over_palm])
+    assert same is hand and same.held == RIGHT and same.continued
+    assert np.allclose(seen[-1], [10.0, 0.0, 600.0])  # asked about the palm, not the segmentation's centre
+    (other,) = tracks.match([far_end + np.array([0.0, 400.0, 0.0])], 2 / 30, [lambda xyz: False])
+    assert other is not hand and not hand.present
+    tracks = HandTracks(SETTINGS)
+    (hand,) = tracks.match([np.array([0.0, 0.0, 600.0])], 0.0)
+    near, far = tracks.match([np.array([5.0, 0.0, 600.0]), far_end], 1 / 30, [lambda xyz: True, lambda xyz: True])
+    assert near is hand and far is not hand
