@@ -640,8 +640,12 @@ class Pipeline:
                 else:
                     hand_jobs.append(_Job(RIGHT, own, color, seg.com_uvd, settings.recentre_passes))
             jobs.append(hand_jobs)
+        t2 = time.perf_counter()
         crop_s, infer_s = self._network([j for hand_jobs in jobs for j in hand_jobs], intr, settings)
-        crop_s, infer_s = crop_s + classify.crop_s, infer_s + classify.infer_s
+        # Between the segmentation and the network: the classifier (timed as search, crop and infer), and what
+        # prepares each hand's crops (tracks, sides, the depth without the other hands, mirrored images): crop.
+        prepare_s = (t2 - t1) - classify.search_s - classify.crop_s - classify.infer_s
+        crop_s, infer_s = crop_s + classify.crop_s + prepare_s, infer_s + classify.infer_s
         t3 = time.perf_counter()
         # The nearest hand, with no other hand confirmed beside it, is fitted as on the single-hand path.
         alone = not any(t.confirmed for t in found_tracks[1:])

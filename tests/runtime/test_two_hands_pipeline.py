@@ -288,6 +288,25 @@ def test_the_nearest_hand_without_another_confirmed_beside_it_may_use_the_turned
         assert per_frame == expected, per_frame
 
 
+def test_the_work_that_prepares_each_hands_crops_is_timed_as_crop(estimator: OnnxEstimator,
+                                                                     two_hand_sequence: list,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """What runs between the segmentation and the network with two hands (tracks, sides, the depth without the other
+    hands, mirrored images) counts in the frame's crop stage and total: a bench would otherwise leave it out."""
+    import time
+
+    match = HandTracks.match
+
+    def slow(self, *args, **kwargs):
+        time.sleep(0.05)
+        return match(self, *args, **kwargs)
+
+    monkeypatch.setattr(HandTracks, "match", slow)
+    pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
+    timings = pipeline.process(_frame(two_hand_sequence[0].depth_mm, 0)).pose.timings_ms
+    assert timings["crop"] >= 50.0 and timings["total"] >= 50.0 + timings["infer"] + timings["fit"]
+
+
 def test_a_hand_that_leaves_and_comes_back_gets_its_side_back(estimator: OnnxEstimator,
                                                                one_hand_sequence: list) -> None:
     """A left hand alone (a right-hand sequence mirrored): its side is held; after frames without a hand it comes
