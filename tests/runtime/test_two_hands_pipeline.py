@@ -143,21 +143,26 @@ def test_one_hand_with_max_hands_2_is_the_single_hand_result(estimator: OnnxEsti
     assert double._tracks.tracks[0].held == RIGHT  # decided within the sequence; the left hypothesis stopped
 
 
-def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_frame(
-        estimator: OnnxEstimator, one_hand_sequence: list, two_hand_sequence: list,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """``recheck_every`` = 3: with one hand in view (read as a hand at 15.8; the clutter behind it at -9), the search
-    past the nearest hand runs on frames 0, 3 and 6 only; with two hands in view, on every frame; with 1, always."""
+@pytest.fixture
+def looked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets one item per search past the nearest hand (``HandSearch.further``)."""
     from inference.preprocess.segmentation import HandSearch
 
-    looked: list[int] = []
+    calls: list[int] = []
     further = HandSearch.further
 
     def counting(self: HandSearch) -> None:
-        looked.append(1)
+        calls.append(1)
         further(self)
 
     monkeypatch.setattr(HandSearch, "further", counting)
+    return calls
+
+
+def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_frame(
+        estimator: OnnxEstimator, one_hand_sequence: list, two_hand_sequence: list, looked: list[int]) -> None:
+    """``recheck_every`` = 3: with one hand in view (read as a hand at 15.8; the clutter behind it at -9), the search
+    past the nearest hand runs on frames 0, 3 and 6 only; with two hands in view, on every frame; with 1, always."""
     for every, sequence, expected in ((3, one_hand_sequence, [1, 0, 0, 1, 0, 0, 1, 0]), (1, one_hand_sequence, [1] * 8),
                                       (3, two_hand_sequence, [1] * 8)):
         pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=every))
@@ -171,20 +176,10 @@ def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_f
         PipelineSettings(recheck_every=0)
 
 
-def test_a_hand_followed_alone_for_a_second_is_looked_past_every_sixth_frame(
-        estimator: OnnxEstimator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hand_followed_alone_for_a_second_is_looked_past_every_sixth_frame(estimator: OnnxEstimator,
+                                                                              looked: list[int]) -> None:
     """One hand in view, frames 0.1 s apart: followed alone from frame 1 (t = 0.1 s), so the search past it runs on
     frames 0, 3, 6 and 9, and from t = 1.1 s on (frame 11) on one frame in six: frame 15."""
-    from inference.preprocess.segmentation import HandSearch
-
-    looked: list[int] = []
-    further = HandSearch.further
-
-    def counting(self: HandSearch) -> None:
-        looked.append(1)
-        further(self)
-
-    monkeypatch.setattr(HandSearch, "further", counting)
     pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
     per_frame = []
     for k, spec in enumerate(make_specs("sequence", 16, 78, subject_ids(1, 660))):
