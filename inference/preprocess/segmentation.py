@@ -33,7 +33,7 @@ behind the band, where the first hand's band would also take the forearm alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -236,11 +236,23 @@ def _hand_ends(
     if dist2_root.max() <= reach2:
         return np.ones(len(x), bool), None  # the whole blob is hand-sized: nothing to cut
     # The tip: mean of the farthest 1% (a single flying pixel must not decide it); the other end likewise from it.
-    dist2_tip = dist2_from(dist2_root >= _percentile(dist2_root, 99))
+    dist2_tip = _from_far_end(dist2_root, dist2_from, reach2)
     hand = dist2_tip <= reach2
     if not other_end:
         return hand, None
-    return hand, dist2_from(dist2_tip >= _percentile(dist2_tip, 99)) <= reach2
+    return hand, _from_far_end(dist2_tip, dist2_from, reach2) <= reach2
+
+
+def _from_far_end(dist2: np.ndarray, dist2_from: Callable[[np.ndarray], np.ndarray], reach2: float) -> np.ndarray:
+    """Squared distances (mm^2) of the blob's points to its far end as seen from where ``dist2`` ``(N,)`` was
+    measured: the mean of the farthest 1% (a single flying pixel must not decide it), or the farthest point itself
+    where no point lies within ``reach2`` (a hand's length, squared) of that mean (the farthest points lie in two
+    lobes, a body's shoulders: their mean is in the empty space between them, and nothing would be left as the
+    hand; found on a synthetic two-hand frame, where the search raised)."""
+    from_end = dist2_from(dist2 >= _percentile(dist2, 99))
+    if from_end.min() > reach2:
+        from_end = dist2_from(np.arange(len(dist2)) == int(np.argmax(dist2)))
+    return from_end
 
 
 def _palm_centre(vs: np.ndarray, us: np.ndarray, ds_mm: np.ndarray, depth_offset_mm: float) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from inference.core.geometry import NYU_INTRINSICS, uvd_to_xyz
 from inference.formats.nyu_io import read_depth16_png, read_depth_png
 from inference.preprocess.crop import make_crop
-from inference.preprocess.segmentation import SegmentationParams, segment_hand
+from inference.preprocess.segmentation import SegmentationParams, segment_hand, segment_hands
 from tests.helpers.real_data import SR305_DEPTH_UNIT_MM, SR305_INTRINSICS, nyu_labels, sr305_paths
 
 
@@ -120,3 +120,16 @@ def test_nan_and_inf_in_float_depth_are_ignored() -> None:
     assert not seg.mask[~np.isfinite(noisy)].any()
 
 
+
+
+def test_a_blob_whose_farthest_points_lie_in_two_lobes_still_has_a_hand_end() -> None:
+    """A V of two long arms from the bottom border, 1 m away: the farthest points from the root lie at both tips, and
+    their mean, between the tips, is more than a hand's length from every point. The hand end is then the farthest
+    point's own neighbourhood, at one tip (before, no point was left as the hand and the search raised)."""
+    depth = np.zeros((480, 640), np.uint16)
+    for tip_u in (100, 540):
+        cv2.line(depth, (320, 479), (tip_u, 100), 1000, thickness=12)
+    segs = segment_hands(depth, NYU_INTRINSICS, max_hands=2, spare=1)  # raised ValueError before
+    assert segs[0].found and segs[0].com_uvd is not None
+    u, v, _ = segs[0].com_uvd
+    assert v < 250 and (u < 250 or u > 390)  # at a tip, not at the root nor between the tips
