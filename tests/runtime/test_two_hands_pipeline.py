@@ -161,8 +161,9 @@ def looked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_while_one_hand_is_followed_alone_new_hands_are_looked_for_every_third_frame(
         estimator: OnnxEstimator, one_hand_sequence: list, two_hand_sequence: list, looked: list[int]) -> None:
-    """``recheck_every`` = 3: with one hand in view (read as a hand at 15.8; the clutter behind it at -9), the search
-    past the nearest hand runs on frames 0, 3 and 6 only; with two hands in view, on every frame; with 1, always."""
+    """``recheck_every`` = 3: with one hand in view (read as a hand at 16-18; the clutter behind it at -6 to -7), the
+    search past the nearest hand runs on frames 0, 3 and 6 only; with two hands in view, on every frame; with 1,
+    always."""
     for every, sequence, expected in ((3, one_hand_sequence, [1, 0, 0, 1, 0, 0, 1, 0]), (1, one_hand_sequence, [1] * 8),
                                       (3, two_hand_sequence, [1] * 8)):
         pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=every))
@@ -191,10 +192,10 @@ def test_a_hand_followed_alone_for_a_second_is_looked_past_every_sixth_frame(est
 
 def test_a_hand_followed_surely_is_read_by_the_classifier_every_third_frame(
         estimator: OnnxEstimator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two hands in view (seed 77 of 12 frames, frames 0-5): the left one reads 25 as a hand, is confirmed on frame 1
-    with its side held, so its reading stands for the next two frames (one crop read on frames 2, 3 and 5: the right
-    hand's, which reads 9); with ``recheck_every`` = 1 both are read on every frame. Both hands keep their sides
-    either way."""
+    """Two hands in view (seed 77 of 12 frames, frames 0-5): the left one reads 24 as a hand and -4 to -5 as left, is
+    confirmed on frame 0 with its side held, so its reading stands for the next two frames (one crop read on frames
+    1, 2, 4 and 5: the right hand's, which reads 9-11 as a hand); with ``recheck_every`` = 1 both are read on every
+    frame. Both hands keep their sides either way."""
     crops: list[int] = []
     read = Pipeline._read
 
@@ -204,7 +205,7 @@ def test_a_hand_followed_surely_is_read_by_the_classifier_every_third_frame(
 
     monkeypatch.setattr(Pipeline, "_read", staticmethod(counting))
     frames = [render_frame(s) for s in make_specs("sequence", 12, 77, subject_ids(2, 640), hands=2)[:6]]
-    for every, expected in ((3, [2, 2, 1, 1, 2, 1]), (1, [2] * 6)):
+    for every, expected in ((3, [2, 1, 1, 2, 1, 1]), (1, [2] * 6)):
         pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=every))
         per_frame = []
         for k, rendered in enumerate(frames):
@@ -258,10 +259,11 @@ def test_the_nearest_hand_without_another_confirmed_beside_it_may_use_the_turned
     """The single-hand path's turned views (a poor fit also fits the network's views of the turned crop) cost too
     much for two hands, but the nearest hand with no other hand confirmed beside it gets them as on the single-hand
     path, for both side hypotheses while its side is open (a track starts from its first fit: a poor one there
-    lasted 150 frames on a one-hand sequence). One hand in view: frame 0 fits both hypotheses with the views, the
-    clutter behind it (weighed on every third frame) without; then the held side with them. Two hands in view: only
-    while the second is not confirmed yet (frames 0 and 4: the sequence starts, and cuts to a new scene where both
-    hands start new tracks), and never for the second hand's fits."""
+    lasted 150 frames on a one-hand sequence). One hand in view (its side held at once): the nearest hand with the
+    views on every frame, the clutter behind it (weighed on every third frame) without. Two hands in view: only while
+    the second is not confirmed yet (frames 0 and 4: the sequence starts, and cuts to a new scene where both hands
+    start new tracks; on frame 4 the nearest hand's side is open, and both its hypotheses get them), and never for
+    the second hand's fits."""
     asked: list[bool] = []
     fit = Pipeline._fit
 
@@ -270,8 +272,8 @@ def test_the_nearest_hand_without_another_confirmed_beside_it_may_use_the_turned
         return fit(self, job, refiner, frame, views)
 
     monkeypatch.setattr(Pipeline, "_fit", spying)
-    one = [[True, True, False], [True], [True], [True, False], [True], [True], [True, False], [True]]
-    two = [[True, False, False], [False, False, False], [False, False], [False, False], [True, False, False],
+    one = [[True, False], [True], [True], [True, False], [True], [True], [True, False], [True]]
+    two = [[True, False, False], [False, False], [False, False], [False, False], [True, True, False, False],
            [False, False], [False, False], [False, False]]
     for sequence, expected in ((one_hand_sequence, one), (two_hand_sequence, two)):
         pipeline = Pipeline(estimator, PipelineSettings(max_hands=2))
@@ -328,7 +330,7 @@ def test_reset_is_applied_by_the_processing_thread_before_the_next_frame(estimat
     assert pipeline._tracks is tracks and tracks.tracks  # nothing changes under a frame in flight
     after = pipeline.process(_frame(one_hand_sequence[1].depth_mm, 1))
     assert pipeline._tracks is not tracks and after.hands[0].track_id == first  # fresh tracks, numbered afresh
-    assert pipeline._tracks.tracks[0].frames_open == 1
+    assert pipeline._tracks.tracks[0].in_view_since_s == pytest.approx(1 / FPS)  # a track of frame 1
 
 
 # --- the track bookkeeping alone ---------------------------------------------------------------------------
