@@ -447,20 +447,19 @@ class HandSearch:
         intr: the camera.
         params: the segmentation's settings.
         max_hands: how many hands ``hands`` looks for.
-        further: look past the first hand now; False: ``hands`` is the first one only (with its blob's other end set,
-            and :meth:`deeper_first` available), :meth:`further` looks for the others (a caller that follows one hand
-            and looks for new ones every few frames).
-        other_end: set the first hand's ``other_end`` now; False: only when :meth:`first_other_end` or
-            :meth:`further` asks (a caller that follows one hand where the first one lies needs no other end).
+        further: look past the first hand now; False: ``hands`` is the first one only (:meth:`deeper_first`
+            available, its blob's other end cut only when :meth:`first_other_end` asks), and :meth:`further` looks
+            for the others (a caller that follows one hand and looks for new ones every few frames).
     """
 
     def __init__(self, depth_mm: np.ndarray, intr: Intrinsics, params: SegmentationParams = SegmentationParams(),
-                 max_hands: int = 2, further: bool = True, other_end: bool = True) -> None:
+                 max_hands: int = 2, further: bool = True) -> None:
         first = segment_hand(depth_mm, intr, params)
         self.hands: list[Segmentation] = [first]
         self.max_hands = max_hands
         self.looked_further = False
         self._piece_offered = False
+        self._other_end_set = False
         self._search: Iterator[Segmentation] | None = None
         # the depth, on the decimated grid, its samples in range, the camera, the settings (for deeper_first)
         self._frame: tuple[np.ndarray, np.ndarray, np.ndarray, Intrinsics, SegmentationParams] | None = None
@@ -471,9 +470,6 @@ class HandSearch:
         small = np.ascontiguousarray(depth_mm[::STEP, ::STEP])
         valid = _valid_range(small, params.near_mm, params.far_mm)
         self._frame = depth_mm, small, valid, intr, params
-        self._other_end_set = False
-        if other_end or further:
-            self.first_other_end()
         if further:
             self.further()
 

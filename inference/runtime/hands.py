@@ -331,13 +331,12 @@ class HandTracks:
             # Only a hand followed alone: where two were, the blob of one (crossed arms, touching hands) may lie over
             # the other's palm.
             if covers is not None and gate == s.match_mm and len(pool) == 1:
+                (only,) = pool
+                palm = only.com_xyz_mm if only.palm_xyz_mm is None else only.palm_xyz_mm
                 for k in range(len(centres_xyz_mm)):
-                    over = [t for t in pool if out[k] is None and t.track_id not in taken
-                            and covers[k](t.com_xyz_mm if t.palm_xyz_mm is None else t.palm_xyz_mm)]
-                    if over:
-                        track = min(over, key=lambda t: float(np.linalg.norm(centres_xyz_mm[k] - t.com_xyz_mm)))
-                        out[k] = track
-                        taken.add(track.track_id)
+                    if out[k] is None and only.track_id not in taken and covers[k](palm):
+                        out[k] = only
+                        taken.add(only.track_id)
         returning = {t.track_id for t in out if t is not None and not t.present}
         for k, c in enumerate(centres_xyz_mm):
             if out[k] is None:

@@ -596,8 +596,7 @@ class Pipeline:
             segs = [Segmentation(False, reason=f"depth must be a non-empty 2-D image, got shape "
                                                f"{frame.depth_mm.shape}")]
         else:
-            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands, further=False,
-                                other_end=False)
+            search = HandSearch(depth, intr, settings.segmentation, settings.max_hands, further=False)
             quiet = self._quiet(tracks, search, frame, settings)
             if not quiet:
                 search.further()

@@ -228,8 +228,8 @@ def test_the_first_candidates_blob_grown_deeper_reaches_a_hand_leaning_back_behi
 
 
 def test_a_search_that_looks_further_later_finds_what_it_would_have_found_at_once(two_hand_frames: list) -> None:
-    """``HandSearch(further=False)`` is the first hand alone (its other end set, as with the others); ``further()``
-    then gives the candidates, and the spare after them, that a search looking further at once gives."""
+    """``HandSearch(further=False)`` is the first hand alone (its other end cut on demand, and by ``further()``);
+    ``further()`` then gives the candidates, and the spare after them, that a search looking further at once gives."""
     frames = [*two_hand_frames, render_frame(make_specs("sequence", 300, 1882, [940, 941, 942, 943], hands=2)[78])]
     filled = 0
     for frame in frames:
