@@ -673,7 +673,7 @@ class Pipeline:
                     residual[job.side] = job.fit.residual_mm if job.fit.residual_mm is not None else np.inf
                     if not settings.refine:  # the fit only told the side: report the network's joints
                         job.xyz_mm, job.uvd, job.joints36 = network[0], network[1], None
-            track.add_evidence(residual, settings.handedness)
+            track.add_evidence(residual, settings.handedness, alone=k == 0 and alone)
             track.confirm(residual, settings.handedness)
         # Reported: the nearest candidate (as with one hand), and the others once a hand model has fitted them.
         shown = [k for k, t in enumerate(found_tracks) if k == 0 or t.confirmed]

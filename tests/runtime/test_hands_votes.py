@@ -61,6 +61,28 @@ def test_without_the_classifier_the_fits_decide_as_before() -> None:
     assert track.held == RIGHT and track.vote == 0.0
 
 
+def test_a_good_fit_of_a_hand_alone_outweighs_a_doubtful_classifier_reading() -> None:
+    """Alone in view, one frame's good fits (2.5 mm apart, counted twice) outweigh a classifier reading of -2 (4 mm);
+    beside another hand the same frame counts once and the reading wins."""
+    alone, beside = _track(), _track()
+    for track, is_alone in ((alone, True), (beside, False)):
+        track.add_classifier(-2.0, 15.0, SETTINGS)
+        track.add_evidence({RIGHT: 1.0, LEFT: 3.5}, SETTINGS, alone=is_alone)
+    assert alone.side_mm == 5.0 - 4.0 and alone.leaning == RIGHT
+    assert beside.side_mm == 2.5 - 4.0 and beside.leaning == LEFT
+
+
+def test_fair_fits_tell_the_side_of_a_hand_alone_only() -> None:
+    """Fits within alone_fair_fit_mm (but not good_fit_mm) count at half the weight for a hand alone; beside another
+    hand (half hidden by it, often) they count nothing, and neither do poorer ones."""
+    alone, beside, poor = _track(), _track(), _track()
+    alone.add_evidence({RIGHT: 3.0, LEFT: 5.0}, SETTINGS, alone=True)
+    beside.add_evidence({RIGHT: 3.0, LEFT: 5.0}, SETTINGS, alone=False)
+    poor.add_evidence({RIGHT: 5.5, LEFT: 9.0}, SETTINGS, alone=True)
+    assert alone.evidence_mm == 0.5 * SETTINGS.alone_fit_weight * 2.0
+    assert beside.evidence_mm == 0.0 and poor.evidence_mm == 0.0
+
+
 def test_a_sure_hand_vote_confirms_a_candidate_no_fit_came_close_to() -> None:
     settings = HandednessSettings(hand_vote_mm=10.0)
     track = _track()
