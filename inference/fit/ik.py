@@ -60,16 +60,20 @@ def palm_aligned(joints_mm: np.ndarray, angles_deg: np.ndarray, scale: float, sh
 
 
 def solve_ik(joints_mm: np.ndarray, start: HandParams | None = None, shape: HandShape | None = None,
-             fit_scale: bool = True, prior_weights: np.ndarray | None = None) -> FitResult:
+             fit_scale: bool = True, prior_weights: np.ndarray | None = None, scale: float | None = None) -> FitResult:
     """The pose whose 14 joints best match ``joints_mm (14, 3)`` (mm; each weighted by ``prior_weights (14,)`` when
-    given): from ``start`` (e.g. the previous frame's fit, re-anchored on the palm) or from a relaxed hand."""
+    given): from ``start`` (e.g. the previous frame's fit, re-anchored on the palm) or from a relaxed hand.
+    ``scale``: the hand's size, held (None: the start's, or the network's palm's, freed at the end when
+    ``fit_scale``)."""
     shape = template() if shape is None else shape
     joints = np.asarray(joints_mm, np.float64)
+    if scale is not None:
+        fit_scale = False
     if start is not None:
-        start = palm_aligned(joints, start.angles_deg, start.scale, shape)
+        start = palm_aligned(joints, start.angles_deg, start.scale if scale is None else scale, shape)
         return solve(Problem(shape, None, joints, start, IK_WEIGHTS, fit_scale=fit_scale,
                              prior_weights=prior_weights), start, *IK_TRACKING_STEPS)
-    start = palm_aligned(joints, REST_ANGLES_DEG, _palm_scale(joints, shape), shape)
+    start = palm_aligned(joints, REST_ANGLES_DEG, _palm_scale(joints, shape) if scale is None else scale, shape)
     sized = Problem(shape, None, joints, start, IK_WEIGHTS, fit_scale=False, prior_weights=prior_weights)
     first = solve(sized, start)
     # Only a finger left far from its joints tries the other bends (each try costs an evaluation).

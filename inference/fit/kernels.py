@@ -146,13 +146,15 @@ def _depth_at(depth, u, v):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def silhouette(points, dist_map, grad_u, grad_v, u0, v0, step, fx, fy, cx, cy, depth,
-               occluder_mm):  # pragma: no cover - compiled
+               margin_mm):  # pragma: no cover - compiled
     """Model points ``(M, 3)`` projecting outside the silhouette: a mask ``(M,)``, their distance to it in mm
     ``(M,)`` and the direction ``(M, 3)`` in which moving a point increases that distance.
 
     The distance map's cell ``(i, j)`` sits at image pixel ``(u0 + j step, v0 + i step)`` and holds distances in
-    cells; beyond its edge nothing was looked at (the crop's cube ends there): no constraint. A pixel whose observed
-    depth is ``occluder_mm`` in front of the model point hides it: no constraint there either.
+    cells; beyond its edge, and beyond the image's, nothing was looked at: no constraint. A pixel whose observed
+    surface lies in front of the model point or less than ``margin_mm`` behind it explains the point (an occluder,
+    or the arm beyond the cube's depth range, which the silhouette leaves out): no constraint there either (the
+    free-space test's complement).
     """
     m = points.shape[0]
     use = np.zeros(m, np.bool_)
@@ -163,7 +165,7 @@ def silhouette(points, dist_map, grad_u, grad_v, u0, v0, step, fx, fy, cx, cy, d
         x, y, z = points[k, 0], points[k, 1], max(points[k, 2], 1.0)
         u, v = cx + fx * x / z, cy - fy * y / z
         seen = _depth_at(depth, u, v)
-        if seen > 0.0 and seen < z - occluder_mm:
+        if seen < 0.0 or (seen > 0.0 and seen <= z + margin_mm):
             continue
         ic, jc = int(np.floor((v - v0) / step + 0.5)), int(np.floor((u - u0) / step + 0.5))
         if ic < 0 or jc < 0 or ic >= h or jc >= w:
@@ -238,7 +240,7 @@ def _row(out, k, px, py, pz, vx, vy, vz, chain, gen_axes, gen_moments, dof_weigh
 def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axis_chains, fractions,
              joints14, joint_chains14, targets14, prior_weights14, dist_map, grad_u, grad_v, map_u0, map_v0,
              map_step, fx, fy, cx, cy, depth, gen_axes, gen_moments, dof_weights, translation, with_scale,
-             w_data, c2, w_silhouette, w_free, w_prior, occluder_mm, margin_mm,
+             w_data, c2, w_silhouette, w_free, w_prior, margin_mm,
              lm_points, lm_chains, lm_uv, lm_weights, lm_mm_per_px, w_landmarks, lm_c2, terms):  # pragma: no cover
     """Every residual of the fit's energy and its Jacobian row, in one pass (see fit.solver for the terms).
 
@@ -314,7 +316,7 @@ def assemble(obs_points, caps, ell_centres, ell_axes, ell_semi, prim_chains, axi
                 front[a, j] = ell_centres[e, j] - ell_centres[e, j] / norm * reach
         if (terms & 2) and w_silhouette > 0.0:
             use, r, g = silhouette(axis, dist_map, grad_u, grad_v, map_u0, map_v0, map_step, fx, fy, cx, cy, depth,
-                                   occluder_mm)
+                                   margin_mm)
             scale = w_silhouette / n_axis
             for a in range(n_axis):
                 if use[a]:
@@ -504,10 +506,11 @@ def rotate_left(omega, rotation):  # pragma: no cover - compiled; tested through
 
 
 @njit(cache=True, nogil=True)
-def cube_points(depth, r0, r1, c0, c1, step, centre_d, half, fx, fy, cx, cy, palm, reach):  # pragma: no cover
+def cube_points(depth, r0, r1, c0, c1, step, centre_d, half, fx, fy, cx, cy, palm, reach, margin):  # pragma: no cover
     """The hand's pixels on the grid of every ``step``-th image pixel, rows ``r0:r1``, columns ``c0:c1`` (grid cells):
-    ``inside (r1 - r0, c1 - c0)`` bool, valid depth within ``half`` (mm) of ``centre_d``; and ``(N, 3)`` their points
-    (mm, camera space, row-major cell order) within ``reach`` (mm) of ``palm (3,)`` (see fit.observation.observe)."""
+    ``inside (r1 - r0, c1 - c0)`` bool, valid depth within ``half`` (mm) of ``centre_d``; and ``(N, 3)`` the points
+    (mm, camera space, row-major cell order) of those at least ``margin`` cells from every side (the crop's window
+    inside the mask's) within ``reach`` (mm) of ``palm (3,)`` (see fit.observation.observe)."""
     h, w = r1 - r0, c1 - c0
     inside = np.zeros((h, w), np.bool_)
     points = np.empty((h * w, 3))
@@ -519,6 +522,8 @@ def cube_points(depth, r0, r1, c0, c1, step, centre_d, half, fx, fy, cx, cy, pal
             if not (d > 0.0 and abs(d - centre_d) <= half):  # NaN is not inside
                 continue
             inside[i, j] = True
+            if i < margin[0] or i >= h - margin[1] or j < margin[2] or j >= w - margin[3]:
+                continue
             u = (j + c0) * float(step)
             x, y = (u - cx) * d / fx, (cy - v) * d / fy
             if (x - palm[0]) ** 2 + (y - palm[1]) ** 2 + (d - palm[2]) ** 2 <= reach * reach:

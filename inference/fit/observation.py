@@ -2,10 +2,11 @@
 
 The crop (:class:`inference.core.frame.HandCrop`) is the cube around the hand's centre that the network looked at. The
 image pixels inside it (every ``GRID_STEP``-th), within reach of the palm, back-projected, are the points the
-model is fitted to (subsampled to a fixed count); their mask is the silhouette, kept as a distance map (how far,
-in image pixels, a pixel is from the silhouette; 0 inside) with its gradient, for the term that pulls model parts
-projecting outside back in. Using the crop's cube, not the segmentation's blob, keeps the fit on the hand the
-network found even when the segmentation started on a forearm.
+model is fitted to (subsampled to a fixed count); the mask of the pixels in the cube's depth range, over the window
+and a band beyond it, is the silhouette, kept as a distance map (how far, in image pixels, a pixel is from the
+silhouette; 0 inside) with its gradient, for the term that pulls model parts projecting outside back in. Using the
+crop's cube, not the segmentation's blob, keeps the fit on the hand the network found even when the segmentation
+started on a forearm.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from inference.fit import kernels
 MAX_POINTS = 256
 GRID_STEP = 2  # image pixels between the samples (a hand at 1.5 m still has > 100 of them)
 REACH_MM = 160.0  # no part of a hand lies farther than this from its palm centre (middle fingertip: ~145 mm)
-_MARGIN_PX = 16  # cells of distance map beyond the crop on each side; further out nothing is known
+_BEYOND_CELLS = 16  # cells of silhouette read beyond the crop's window on each side
+_MARGIN_PX = 16  # cells of distance map beyond the silhouette's band on each side; further out nothing is known
 
 
 @dataclass
@@ -73,13 +75,19 @@ def observe(depth_mm: np.ndarray, crop: HandCrop, intr: Intrinsics, palm_mm: np.
     height, width = depth_mm.shape
     u0, v0, u1, v1 = crop.window_px
     g = GRID_STEP
+    cols, rows = (width - 1) // g + 1, (height - 1) // g + 1
     c0, r0 = max(int(np.ceil(u0 / g)), 0), max(int(np.ceil(v0 / g)), 0)
-    c1, r1 = min(int(np.ceil(u1 / g)), (width - 1) // g + 1), min(int(np.ceil(v1 / g)), (height - 1) // g + 1)
+    c1, r1 = min(int(np.ceil(u1 / g)), cols), min(int(np.ceil(v1 / g)), rows)
     if c1 - c0 < 2 or r1 - r0 < 2:
         return "the hand's cube lies outside the image"
     centre = crop.com_xyz_mm if palm_mm is None else np.asarray(palm_mm, np.float64)
+    # The silhouette reaches _BEYOND_CELLS past the window: a hand larger than the cube has fingers there, and a
+    # silhouette cut at the window's edge pushed them in (every large hand was fitted smaller: 1.05-1.09 for 1.12).
+    b = _BEYOND_CELLS
+    m0, m1, m2, m3 = min(b, r0), min(b, rows - r1), min(b, c0), min(b, cols - c1)
+    r0, r1, c0, c1 = r0 - m0, r1 + m1, c0 - m2, c1 + m3
     inside, points = kernels.cube_points(depth_mm, r0, r1, c0, c1, g, float(crop.com_uvd[2]), 0.5 * crop.cube_mm,
-                                         intr.fx, intr.fy, intr.cx, intr.cy, centre, REACH_MM)
+                                         intr.fx, intr.fy, intr.cx, intr.cy, centre, REACH_MM, (m0, m1, m2, m3))
     if len(points) < 10:
         return f"only {len(points)} depth pixels on the hand"
     points = points[np.linspace(0, len(points) - 1, min(max_points, len(points))).astype(np.intp)]  # even spread

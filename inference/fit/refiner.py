@@ -14,9 +14,13 @@ Every frame (:meth:`HandRefiner.refine`):
    network's joints are kept and tracking starts afresh.
 
 The hand's size (one scale of the template) is estimated over the first ``scale_frames`` accepted frames after
-each (re)start, then held. Tracking restarts when the hand is lost, the frame does not follow the previous one,
-or the network's palm jumps farther than a hand moves in one frame. Nothing here reads labels or a subject's
-shape: the model is the template, sized by the fit.
+each (re)start, then held. Every hypothesis is fitted at a held size (the template's at a start, later the median of
+the frames so far): a start fitted with its size free shrinks the hand until wrong fingers explain the depth
+(docs/fitting.md, "The hand's size"). A track's first fit is then fitted again at each of ``start_sizes``, the lowest
+energy wins, and while the size is estimated each frame's winner frees it for a few steps (``size_steps``): that is
+the frame's sample. Tracking restarts when the hand is lost, the frame does not follow the previous one, or the
+network's palm jumps farther than a hand moves in one frame. Nothing here reads labels or a subject's shape: the
+model is the template, sized by the fit.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from inference.fit.ik import CURLED_DEG, OPEN_DEG, SPREAD_DEG, solve_ik
 from inference.fit.landmarks import LandmarkTargets
 from inference.fit.model import HandParams, PosedHand, template
 from inference.fit.observation import Observation
-from inference.fit.solver import FitResult, FitWeights, Problem, fit, retry_fingers
+from inference.fit.solver import FitResult, FitWeights, Problem, fit, retry_fingers, solve
 from inference.handmodel import HandShape
 from inference.handmodel.palm_convention import palm_middle
 
@@ -59,6 +63,11 @@ class RefineSettings:
             frames (1: on every frame above the bar). A hand half hidden by the other stays above the bar frame after
             frame, and its retries (20 energies a frame) then seldom find anything.
         scale_frames: accepted frames after a (re)start over which the hand's size is estimated.
+        size_steps: while the size is estimated, the Gauss-Newton steps with the size free that polish the frame's
+            winning hypothesis (fitted at a held size); its size is that frame's sample (0: the held size is).
+        start_sizes: the sizes (template = 1) a track's first fit is fitted again at, from its pose; the lowest
+            energy picks the size (a hand 9% larger than the template, fitted at each size from the network's start:
+            energy 12 at 1.0, 1.6 at 1.1). Empty: the template's size.
         max_palm_jump_mm: the network's palm moving farther than this between frames restarts tracking.
         try_flip: a frame that starts tracking and fits worse than ``flip_residual_mm`` also fits the network's
             hand turned half a turn about its long axis (:func:`flip_palm`: the palm facing the other way, the thumb
@@ -87,6 +96,8 @@ class RefineSettings:
     retry_steps: int = 3
     retry_every: int = 1
     scale_frames: int = 10
+    size_steps: int = 10
+    start_sizes: tuple[float, ...] = (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15)
     max_palm_jump_mm: float = 150.0
     try_flip: bool = True
     flip_residual_mm: float = 4.0
@@ -175,18 +186,25 @@ class HandRefiner:
         estimating = self.scale is None
         weights = s.weights if self.tracking else s.start_weights
         joints = flip_palm(net) if self.flipped else net
-        result, network_residual = self._fit(obs, joints, weights, estimating, prior_weights, landmarks, retry,
+        size = self._scale()  # every hypothesis is fitted at this size (the template's at a start)
+        result, network_residual = self._fit(obs, joints, weights, size, prior_weights, landmarks, retry,
                                              self.previous)
         if (s.try_flip and not self.tracking and landmarks is None
                 and result.mean_distance_mm > s.flip_residual_mm):
             # An open hand is nearly symmetric about its long axis: the network may have the palm facing the wrong
             # way, the thumb on the wrong side. A start that fits poorly also fits that view; a clearly lower energy
             # wins, and the track follows that view.
-            flipped, _ = self._fit(obs, flip_palm(net), weights, estimating, prior_weights, None, retry, None)
+            flipped, _ = self._fit(obs, flip_palm(net), weights, size, prior_weights, None, retry, None)
             if flipped.energy < s.flip_energy_ratio * result.energy:
                 result, self.flipped = flipped, True
         if views is not None and s.view_angles_deg and landmarks is None and self._asks_for_views(result):
-            result = self._fit_views(obs, net, views, result, estimating, prior_weights, retry)
+            result = self._fit_views(obs, net, views, result, size, prior_weights, retry)
+        if estimating and not self.scale_samples and s.start_sizes:
+            result = self._resized(obs, joints, weights, result, prior_weights, landmarks, retry)
+        if estimating and s.size_steps > 0:
+            problem = Problem(self.shape, obs, joints, result.params, weights, previous=self.previous, fit_scale=True,
+                              prior_weights=prior_weights, landmarks=landmarks)
+            result = solve(problem, result.params, 0, s.size_steps)
         residual = result.mean_distance_mm
         if not np.isfinite(residual) or residual > s.max_residual_mm:
             self.reset(f"fit rejected: residual {residual:.1f} mm")
@@ -201,6 +219,28 @@ class HandRefiner:
         return Refinement(STATUS_OK, result.hand.joints.copy(), float(residual), float(network_residual), result.params,
                           self._scale())
 
+    def _resized(self, obs: Observation, joints: np.ndarray, weights: FitWeights, result: FitResult,
+                 prior_weights: np.ndarray | None, landmarks: LandmarkTargets | None,
+                 retry: tuple[int, ...] | None) -> FitResult:
+        """A track's first fit (its best hypothesis, at the template's size) fitted again from its pose at each of
+        ``start_sizes``, each with the finger retries; the lowest energy wins."""
+        s = self.settings
+        best = result
+        for size in s.start_sizes:
+            if size == result.params.scale:
+                continue
+            params = result.params.copy()
+            params.scale = size
+            problem = Problem(self.shape, obs, joints, params, weights, previous=self.previous, fit_scale=False,
+                              prior_weights=prior_weights, landmarks=landmarks)
+            fitted = fit(problem, params)
+            if s.retry_steps > 0 and fitted.mean_distance_mm > s.retry_residual_mm:
+                fitted = retry_fingers(problem, fitted, [OPEN_DEG, CURLED_DEG, SPREAD_DEG], s.retry_steps,
+                                       fingers=retry)
+            if fitted.energy < best.energy:
+                best = fitted
+        return best
+
     def _asks_for_views(self, result: FitResult) -> bool:
         """Whether a fit is poor enough for the turned views: its residual above ``view_residual_mm`` and above
         ``view_floor_ratio`` times this sensor's floor (the 20th percentile of the recent accepted residuals, once
@@ -214,34 +254,34 @@ class HandRefiner:
         return not residual <= s.view_floor_ratio * float(np.percentile(self.residuals, 20))
 
     def _fit_views(self, obs: Observation, net: np.ndarray, views: Callable[[tuple[float, ...]], np.ndarray],
-                   result: FitResult, estimating: bool, prior_weights: np.ndarray | None,
+                   result: FitResult, size: float, prior_weights: np.ndarray | None,
                    retry: tuple[int, ...] | None) -> FitResult:
         """Each of the network's views afresh, its own too: a track or a start in a wrong basin is left for whichever
         start fits best (the track then follows the network's own, unflipped, view)."""
         s = self.settings
         for joints_view in (net, *views(s.view_angles_deg)):
-            fresh, _ = self._fit(obs, joints_view, s.start_weights, estimating, prior_weights, None, retry, None)
+            fresh, _ = self._fit(obs, joints_view, s.start_weights, size, prior_weights, None, retry, None)
             if fresh.energy < result.energy:
                 result, self.flipped = fresh, False
         return result
 
-    def _fit(self, obs: Observation, joints: np.ndarray, weights: FitWeights, estimating: bool,
+    def _fit(self, obs: Observation, joints: np.ndarray, weights: FitWeights, size: float,
              prior_weights: np.ndarray | None, landmarks: LandmarkTargets | None, retry: tuple[int, ...] | None,
              previous: HandParams | None) -> tuple[FitResult, float]:
-        """One hypothesis: inverse kinematics of ``joints (14, 3)``, the previous fit as a second start, the fit and
-        the finger retries -> (the fit, the data residual of the inverse-kinematics pose in mm)."""
+        """One hypothesis at the hand size ``size``: inverse kinematics of ``joints (14, 3)``, the previous fit as a
+        second start, the fit and the finger retries -> (the fit, the data residual of the inverse-kinematics pose
+        in mm)."""
         s = self.settings
-        ik = solve_ik(joints, previous, self.shape, fit_scale=estimating, prior_weights=prior_weights)
+        ik = solve_ik(joints, previous, self.shape, scale=size, prior_weights=prior_weights)
         candidates = [ik.params]
         if previous is not None:
-            candidates.append(previous)
-        if not estimating:
-            for c in candidates:
-                c.scale = self.scale
+            candidates.append(previous.copy())
+        for c in candidates:
+            c.scale = size
         best = None
         network_residual = np.nan
         for params in candidates:
-            problem = Problem(self.shape, obs, joints, params, weights, previous=previous, fit_scale=estimating,
+            problem = Problem(self.shape, obs, joints, params, weights, previous=previous, fit_scale=False,
                               prior_weights=prior_weights, landmarks=landmarks)
             evaluation = problem.evaluate(params)
             if params is candidates[0]:

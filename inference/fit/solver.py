@@ -6,8 +6,9 @@ Energy (each term a sum of squared residuals in mm, divided by its count, times 
   at ``data_scale_mm``); points whose nearest model surface faces away from the camera are left out (a visible
   point lies on a surface that faces the camera);
 - **silhouette**: points along every model bone that project outside the hand-and-arm silhouette are pulled back
-  in, by their distance to it (image pixels converted to mm at their depth); a pixel whose observed depth is well
-  in front of the model part (an occluder) puts no constraint on it;
+  in, by their distance to it (image pixels converted to mm at their depth); a pixel whose observed surface lies in
+  front of the model point or just behind it (an occluder, the arm beyond the cube's depth range) puts no
+  constraint on it, nor does a point outside the image;
 - **free space**: the camera-facing surface points of every bone whose pixel shows nothing at their depth (the
   observed surface lies well behind them, or there is none: the model is where the camera sees empty space) are
   pulled to the nearest observed point (robust, as the data term);
@@ -195,7 +196,7 @@ class Problem:
             AXIS_CHAINS, AXIS_FRACTIONS, hand.eval_joints, EVAL_JOINT_CHAINS, targets, self.prior_weights, dist_map,
             grad_u, grad_v, grid[0], grid[1], grid[2], fx, fy, cx, cy, depth, hand.axes, hand.moments,
             hand.dof_weights, params.translation_mm, self.fit_scale, w.data, w.data_scale_mm**2, w.silhouette,
-            w.free_space, w.prior, _OCCLUDER_MM, _FREE_MARGIN_MM, lm_points, lm_chains, lm_uv, lm_weights, lm_scale,
+            w.free_space, w.prior, _FREE_MARGIN_MM, lm_points, lm_chains, lm_uv, lm_weights, lm_scale,
             w.landmarks, w.landmark_scale_mm**2, terms,
         )
 
@@ -235,7 +236,6 @@ _NO_TARGETS = np.zeros((14, 3))
 _ONES14 = np.ones(14)
 _NO_LANDMARKS = (np.zeros((0, 3)), np.zeros((0, EVAL_JOINT_CHAINS.shape[1]), bool), np.zeros((0, 2)), np.zeros(0),
                  np.zeros(0))
-_OCCLUDER_MM = 40.0  # observed depth this much in front of a model point: something hides it
 _FREE_MARGIN_MM = 15.0  # observed surface this much behind a model point: the model is in empty space
 
 

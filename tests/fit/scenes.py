@@ -25,10 +25,10 @@ class Scene:
     joints14_mm: np.ndarray  # (14, 3) the true evaluation joints
 
 
-def template_scenes(count: int, seed: int = 42, mode: str = "gestures") -> list[Scene]:
-    """``count`` frames of the template hand whose segmentation found the hand (the fitter's own tests must not
-    depend on the segmentation picking the right blob)."""
-    shape = mean_shape()
+def template_scenes(count: int, seed: int = 42, mode: str = "gestures", size: float = 1.0) -> list[Scene]:
+    """``count`` frames of the template hand (every length times ``size``) whose segmentation found the hand (the
+    fitter's own tests must not depend on the segmentation picking the right blob)."""
+    shape = mean_shape().scaled(size)
     scenes = []
     for spec in make_specs(mode, count * 2, seed, [100, 101]):
         frame = render_frame(spec, shape=shape)
@@ -38,7 +38,7 @@ def template_scenes(count: int, seed: int = 42, mode: str = "gestures") -> list[
             continue  # another blob was taken for the hand
         obs = observe(frame.depth_mm, make_crop(frame.depth_mm, seg.com_uvd, NYU_INTRINSICS), NYU_INTRINSICS)
         assert not isinstance(obs, str), obs
-        truth = HandParams(spec.placement.rotation, spec.placement.wrist_mm, clip_angles(spec.angles_deg), 1.0)
+        truth = HandParams(spec.placement.rotation, spec.placement.wrist_mm, clip_angles(spec.angles_deg), size)
         scenes.append(Scene(frame.depth_mm, obs, truth, joints))
         if len(scenes) == count:
             break

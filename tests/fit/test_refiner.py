@@ -183,7 +183,8 @@ def test_a_poor_fit_takes_the_network_view_that_fits() -> None:
             fit = HandRefiner().refine(scene.obs, wrong, 0, views=given)
             joints = wrong if fit.joints_xyz_mm is None else fit.joints_xyz_mm[list(EVAL_JOINT_IDS)]
             errors.append(np.linalg.norm(joints - scene.joints14_mm, axis=1).mean())
-        assert asked == [RefineSettings().view_angles_deg]
+        # a start that fits from the wrong gesture at once does not ask (one of the eight: 1.8 mm off)
+        assert asked == [RefineSettings().view_angles_deg] or (not asked and with_views[-1] == without[-1] < 8.0)
     assert np.median(with_views) < 8.0 and np.median(without) > 25.0, (with_views, without)
 
 
@@ -245,8 +246,9 @@ def test_retries_that_found_nothing_rest_while_tracking(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(refiner_module, "retry_fingers", counting)
     residuals = {}
-    for every, expected in ((3, [2, 1, 0, 0, 1, 0, 0, 1]), (1, [2, 1, 1, 1, 1, 1, 1, 1])):
-        refiner = HandRefiner(RefineSettings(retry_every=every, view_angles_deg=()))
+    for every, expected in ((3, [1, 1, 0, 0, 1, 0, 0, 1]), (1, [1, 1, 1, 1, 1, 1, 1, 1])):
+        # one size: the first frame's fits at the other sizes retry too
+        refiner = HandRefiner(RefineSettings(retry_every=every, view_angles_deg=(), start_sizes=(1.0,)))
         per_frame, residuals[every] = [], []
         for index in range(8):
             calls.clear()
@@ -256,3 +258,55 @@ def test_retries_that_found_nothing_rest_while_tracking(monkeypatch: pytest.Monk
         assert per_frame == expected, (every, per_frame)
         assert min(residuals[every]) > RefineSettings().retry_residual_mm
     np.testing.assert_allclose(residuals[3], residuals[1])
+
+
+def test_a_start_keeps_the_hands_size_while_its_fingers_are_wrong() -> None:
+    """A start fitted with its size free shrinks the hand until wrong fingers explain the depth (on random test
+    frames: 0.76-0.9 where the right fingers fit at 1.05, with a third of the energy). Fitted at a held size and freed
+    only at the end, random poses of the template hand from a network 12 mm off come within 2.2 mm (median of 12;
+    5.3 mm with the size free from the start)."""
+    rng = np.random.default_rng(0)
+    errors = []
+    for scene in template_scenes(12, seed=5, mode="random"):
+        net = scene.joints14_mm + rng.normal(0.0, 12.0, scene.joints14_mm.shape)
+        fit = HandRefiner().refine(scene.obs, net, 0)
+        joints = net if fit.joints_xyz_mm is None else fit.joints_xyz_mm[list(EVAL_JOINT_IDS)]
+        errors.append(np.linalg.norm(joints - scene.joints14_mm, axis=1).mean())
+    assert np.median(errors) < 3.5, np.round(errors, 1)
+
+
+def test_a_small_hand_is_sized_at_its_first_frame() -> None:
+    """A hand 12% smaller than the template: its first fit is fitted again at each of ``start_sizes`` and the lowest
+    energy picks the size (median 0.885 over 6 random poses, 2.4 mm off). From the template's size alone the fit
+    stays in the basin of a larger hand (sizes 0.90-0.96, 4.5 mm)."""
+    scenes = template_scenes(6, seed=5, mode="random", size=0.88)
+    results = {}
+    for sizes in (RefineSettings().start_sizes, (1.0,)):
+        rng = np.random.default_rng(0)
+        errors, scales = [], []
+        for scene in scenes:
+            net = scene.joints14_mm + rng.normal(0.0, 12.0, scene.joints14_mm.shape)
+            fit = HandRefiner(RefineSettings(start_sizes=sizes)).refine(scene.obs, net, 0)
+            assert fit.joints_xyz_mm is not None
+            errors.append(np.linalg.norm(fit.joints_xyz_mm[list(EVAL_JOINT_IDS)] - scene.joints14_mm, axis=1).mean())
+            scales.append(fit.scale)
+        results[sizes] = (float(np.median(errors)), float(np.median(scales)))
+    (searched, searched_size), (template_only, _) = results[RefineSettings().start_sizes], results[(1.0,)]
+    assert abs(searched_size - 0.88) < 0.03 and searched < 3.5 and template_only > 4.0, results
+
+
+def test_a_hand_larger_than_the_cube_is_fitted_at_its_size() -> None:
+    """A hand 12% larger than the template reaches past the 300 mm crop: its fingertips lie beyond the crop's window.
+    The silhouette reaches past the window, so the tracked size comes to 1.12 and the joints within about 1 mm (with
+    the silhouette cut at the window's edge the fingertips were pushed in: size 1.055, 4.6 mm)."""
+    shape = mean_shape().scaled(1.12)
+    net = NoisyTruth(None, 12.0, np.random.default_rng(3))
+    pipeline = Pipeline(net, PipelineSettings(smoothing=False))
+    frames = []
+    for spec in make_specs("sequence", 16, 5, [300]):
+        rendered = render_frame(spec, shape=shape)
+        frame = Frame(rendered.depth_mm, None, NYU_INTRINSICS, spec.timestamp_s, spec.index)
+        frames.append((frame, rendered.joints_xyz_mm[list(EVAL_JOINT_IDS)]))
+    _, errors = _run(pipeline, net, frames)
+    assert pipeline._refiner.scale is not None and abs(pipeline._refiner.scale - 1.12) < 0.03
+    assert np.mean(errors) < 2.0, np.round(errors, 1)
