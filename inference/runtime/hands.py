@@ -379,6 +379,17 @@ class HandTracks:
             track.present, track.com_xyz_mm, track.last_seen_s = True, np.asarray(c, np.float64), timestamp_s
         return [t for t in out if t is not None]
 
+    def restart_fits(self, reason: str) -> None:
+        """Restart every track's filters and fit tracks (the hand's size is estimated again), keeping which hands are
+        followed, confirmed and their sides: at a scene cut the hands in view are matched to the tracks as on any
+        frame. Forgetting the tracks there too lost the second hand for up to 10 frames after each cut while it was
+        confirmed again (two-hand set F: both found 88.0 -> 83.3%)."""
+        for track in self.tracks:
+            track.smoother.reset(reason)
+            track.smoother36.reset(reason)
+            for refiner in track.refiners.values():
+                refiner.reset(reason)
+
     def lose_all(self) -> None:
         """No hand in this frame."""
         for track in self.tracks:

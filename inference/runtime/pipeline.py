@@ -46,6 +46,7 @@ from inference.runtime.estimator import Estimator, FrameEstimator, load_estimato
 from inference.runtime.gestures import classify_gesture
 from inference.runtime.hands import LEFT, RIGHT, HandednessSettings, HandTrack, HandTracks, other_side
 from inference.runtime.mirror import mirror_image, mirror_uvd, mirror_xyz
+from inference.runtime.scene_cut import SceneCuts
 from inference.runtime.side_classifier import SideClassifier, load_side_classifier
 from inference.runtime.smoothing import JointSmoother, SmoothingParams
 from inference.runtime.turned_views import predict_turned
@@ -351,6 +352,7 @@ class Pipeline:
         self._refiner = HandRefiner()
         self._tracks = HandTracks()  # several hands: one track each (used when settings.max_hands > 1)
         self._last_index: int | None = None
+        self._cuts = SceneCuts()
         self._since_search = 0  # two hands: frames since the hands after the nearest were last looked for
         self._alone_since_s: float | None = None  # the first frame of the hand followed alone now (see _quiet)
         self._since_spare = 0  # and since a spare was due for a followed hand that reads doubtfully
@@ -415,6 +417,7 @@ class Pipeline:
         self._filter.reset("pipeline reset")
         self._filter36.reset("pipeline reset")
         self._refiner.reset("pipeline reset", sensor=True)
+        self._cuts.reset()
         self._tracks = self._tracks.fresh()
         self._since_search = self._since_spare = 0
         self._alone_since_s = None
@@ -431,12 +434,19 @@ class Pipeline:
         """
         with self._lock:
             self._apply_pending_reset()
-            # A frame that does not follow the last one (a loop, a seek back, another source) starts afresh.
-            if self._last_index is not None and frame.index <= self._last_index:
-                self._filter.reset("frame index went back")
-                self._filter36.reset("frame index went back")
-                self._refiner.reset("frame index went back")
-                self._tracks = self._tracks.fresh()
+            # A frame that does not follow the last one (a loop, a seek back, another source, another scene) starts
+            # afresh.
+            went_back = self._last_index is not None and frame.index <= self._last_index
+            cut = frame.depth_mm is not None and self._cuts.is_cut(frame.depth_mm)
+            if went_back or cut:
+                reason = "frame index went back" if went_back else "the scene changed"
+                self._filter.reset(reason)
+                self._filter36.reset(reason)
+                self._refiner.reset(reason)
+                if went_back:
+                    self._tracks = self._tracks.fresh()
+                else:
+                    self._tracks.restart_fits(reason)
             self._last_index = frame.index
         return self._process(frame, float(capture_ms), com_uvd)
 
