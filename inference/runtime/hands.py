@@ -290,6 +290,10 @@ class HandTrack:
         be confirmed again (what comes back where a hand left need not be that hand), one set aside stays so (a
         flickering blob is not estimated again each time it reappears)."""
         self.confirmed = False
+        self.restart_fits(reason)
+
+    def restart_fits(self, reason: str) -> None:
+        """Forget the filters and fit tracks only (the hand's size is estimated again)."""
         self.smoother.reset(reason)
         self.smoother36.reset(reason)
         for r in self.refiners.values():
@@ -385,10 +389,7 @@ class HandTracks:
         frame. Forgetting the tracks there too lost the second hand for up to 10 frames after each cut while it was
         confirmed again (two-hand set F: both found 88.0 -> 83.3%)."""
         for track in self.tracks:
-            track.smoother.reset(reason)
-            track.smoother36.reset(reason)
-            for refiner in track.refiners.values():
-                refiner.reset(reason)
+            track.restart_fits(reason)
 
     def lose_all(self) -> None:
         """No hand in this frame."""

@@ -437,7 +437,7 @@ class Pipeline:
             # A frame that does not follow the last one (a loop, a seek back, another source, another scene) starts
             # afresh.
             went_back = self._last_index is not None and frame.index <= self._last_index
-            cut = frame.depth_mm is not None and self._cuts.is_cut(frame.depth_mm)
+            cut = self._cuts.is_cut(frame.depth_mm)
             if went_back or cut:
                 reason = "frame index went back" if went_back else "the scene changed"
                 self._filter.reset(reason)
