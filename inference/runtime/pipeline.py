@@ -446,7 +446,7 @@ class Pipeline:
                 if went_back:
                     self._tracks = self._tracks.fresh()
                 else:
-                    self._tracks.restart_fits(reason)
+                    self._tracks.restart_at_cut(reason)
             self._last_index = frame.index
         return self._process(frame, float(capture_ms), com_uvd)
 
