@@ -18,6 +18,7 @@ import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl.GLGraphicsItem import GLOptions
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
@@ -111,6 +112,11 @@ class HandScene(GLViewMixin, QOpenGLWindow):
         self.colour_mode = "depth"  # or "rgb"
         self.show_fit = True
         self._fit_rgba = _rgba(np.array([FIT_RGB]), alpha=0.8)  # grown to the number of fitted points once, then reused
+
+    def rect(self) -> QRect:
+        """The viewport in device-independent pixels: pyqtgraph's text items (the hands' L/R letters) project onto
+        ``view().rect()``, which a ``QWindow`` lacks (``QWidget`` has it); without it every label failed to draw."""
+        return QRect(0, 0, self.width(), self.height())
 
     def _show_fit(self, points_mm: np.ndarray | None, centre_mm: np.ndarray) -> None:
         if not self.show_fit or points_mm is None or len(points_mm) == 0:

@@ -68,7 +68,9 @@ def test_2d_view_draws_each_hand_in_its_sides_colour(qtbot, display, two_hand_st
         assert _bone_pixels_match(image, canvas, uv, parent, child, other) < 0.3
 
 
-def test_3d_view_shows_both_skeletons_and_their_letters(qtbot, display, two_hand_state) -> None:
+def test_3d_view_shows_both_skeletons_and_their_letters(qtbot, display, two_hand_state, capfd) -> None:
+    """The letters are drawn, not only made visible: pyqtgraph catches an item's drawing error and prints it (the
+    letters once failed on every frame: the scene, a ``QWindow``, had no ``rect()`` to project them onto)."""
     from app.view3d import HandView3D
 
     state, _ = two_hand_state
@@ -81,6 +83,15 @@ def test_3d_view_shows_both_skeletons_and_their_letters(qtbot, display, two_hand
     assert len(view.scene.bones.pos) == 2 * 2 * len(BONES)  # two hands' bones, two ends each
     shown = [label for label in view.scene.labels if label.visible()]
     assert sorted(label.text for label in shown) == ["L", "R"]
+    qtbot.waitUntil(view.scene.isExposed, timeout=5000)
+    capfd.readouterr()
+    painted: list[str] = []
+    for label in shown:
+        label.paint = lambda label=label, paint=label.paint: (painted.append(label.text), paint())[1]
+    view.scene.update()
+    qtbot.waitUntil(lambda: len(painted) >= 2, timeout=5000)  # the window drew its letters
+    printed = capfd.readouterr()
+    assert "Error while drawing" not in printed.out + printed.err
     view.show_state(type(state)(**{**state.__dict__, "hands": []}))  # back to one hand: no letters left over
     assert not any(label.visible() for label in view.scene.labels)
 
