@@ -29,7 +29,7 @@ class AppSettings:
     smooth_min_cutoff_hz: float = _SMOOTHING.min_cutoff_hz
     smooth_beta_per_mm: float = _SMOOTHING.beta_per_mm
     refine: bool = True  # fit the articulated hand model to the depth after the network (inference.fit)
-    max_hands: int = 1  # 1: the nearest hand; 2: both hands, labelled L/R (inference.runtime.hands; "Two hands")
+    max_hands: int = 2  # 1: the nearest hand; 2: both hands, labelled L/R (inference.runtime.hands; "Two hands")
     cloud_colour: str = "depth"  # "depth" or "rgb"
     show_ground_truth: bool = True
     show_fit: bool = True  # draw the fitted hand model in the 3D view

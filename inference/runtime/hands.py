@@ -409,16 +409,16 @@ class HandTracks:
         track = min(in_view, key=lambda t: float(np.linalg.norm(t.com_xyz_mm - centre_xyz_mm)))
         return track if np.linalg.norm(track.com_xyz_mm - centre_xyz_mm) <= same_mm else None
 
-    def alone(self, centre_xyz_mm: np.ndarray, timestamp_s: float, sure_logit: float, same_mm: float,
+    def alone(self, centre_xyz_mm: np.ndarray, timestamp_s: float, min_logit: float, same_mm: float,
               recent_s: float) -> bool:
         """Whether exactly one hand is followed, at ``centre_xyz_mm`` ``(3,)`` (within ``same_mm``; of the tracks in
-        view last frame that are not set aside as no hand, the nearest to it): it read at least ``sure_logit`` as a
+        view last frame that are not set aside as no hand, the nearest to it): it read at least ``min_logit`` as a
         hand on its last frame, and no other track, not set aside as no hand, was maybe a hand
         (:attr:`HandTrack.last_hand_s`) in the last ``recent_s`` while it was in view (a hand hidden behind it comes
         back any frame; a hand that jumped to where this one is, a cut to a new scene, is no other hand). A caller
         that follows one hand may look for new ones less often (``PipelineSettings.recheck_every``)."""
         main = self.followed(centre_xyz_mm, same_mm)
-        if main is None or main.hand_logit < sure_logit:
+        if main is None or main.hand_logit < min_logit:
             return False
         return not any(t is not main and not t.not_a_hand and t.last_hand_s >= main.in_view_since_s
                        and timestamp_s - t.last_hand_s <= recent_s for t in self.tracks)

@@ -43,17 +43,17 @@ def test_refine_checkbox_emits_and_enables_the_model_view(qtbot) -> None:
     assert panel.read_settings(AppSettings()).show_fit is False
 
 
-def test_two_hands_is_off_by_default_and_the_checkbox_switches_the_pipeline(qtbot) -> None:
+def test_two_hands_is_on_by_default_and_the_checkbox_switches_the_pipeline(qtbot) -> None:
     from app.runtime import pipeline_settings
 
     panel = ControlPanel(AppSettings())
     qtbot.addWidget(panel)
-    assert not panel.two_hands_check.isChecked() and pipeline_settings(AppSettings()).max_hands == 1
+    assert panel.two_hands_check.isChecked() and pipeline_settings(AppSettings()).max_hands == 2
     with qtbot.waitSignal(panel.settings_changed):
-        panel.two_hands_check.setChecked(True)
+        panel.two_hands_check.setChecked(False)
     settings = panel.read_settings(AppSettings())
-    assert settings.max_hands == 2 and pipeline_settings(settings).max_hands == 2
-    assert ControlPanel(settings).two_hands_check.isChecked()  # a stored choice comes back
+    assert settings.max_hands == 1 and pipeline_settings(settings).max_hands == 1
+    assert not ControlPanel(settings).two_hands_check.isChecked()  # a stored choice comes back
 
 
 def test_panel_signals(qtbot) -> None:

@@ -57,9 +57,9 @@ def _run(pipeline: Pipeline, net: NoisyTruth, frames) -> tuple[list, list]:
 
 
 def test_refinement_beats_a_noisy_network_and_gives_36_joints(sequence) -> None:
-    settings = PipelineSettings(smoothing=False)
+    settings = PipelineSettings(smoothing=False, max_hands=1)
     plain = NoisyTruth(None, 15.0, np.random.default_rng(0))
-    raw = _run(Pipeline(plain, PipelineSettings(smoothing=False, refine=False)), plain, sequence)[1]
+    raw = _run(Pipeline(plain, PipelineSettings(smoothing=False, refine=False, max_hands=1)), plain, sequence)[1]
     net = NoisyTruth(None, 15.0, np.random.default_rng(0))
     results, refined = _run(Pipeline(net, settings), net, sequence)
     assert all(r.pose.fit_status == "ok" for r in results[1:])
@@ -72,7 +72,7 @@ def test_refinement_beats_a_noisy_network_and_gives_36_joints(sequence) -> None:
 
 def test_tracking_recovers_after_the_hand_leaves_and_returns(sequence) -> None:
     net = NoisyTruth(None, 10.0, np.random.default_rng(1))
-    pipeline = Pipeline(net, PipelineSettings(smoothing=False))
+    pipeline = Pipeline(net, PipelineSettings(smoothing=False, max_hands=1))
     empty = np.zeros_like(sequence[0][0].depth_mm)
     frames = list(sequence[:8])
     for k in range(8, 11):  # the hand leaves for three frames
@@ -91,7 +91,7 @@ def test_a_reset_from_another_thread_waits_for_the_frame_in_flight(sequence, mon
     import inference.fit.refiner as refiner_module
 
     net = NoisyTruth(None, 5.0, np.random.default_rng(3))
-    pipeline = Pipeline(net, PipelineSettings(smoothing=False))
+    pipeline = Pipeline(net, PipelineSettings(smoothing=False, max_hands=1))
     _run(pipeline, net, sequence[:12])  # long enough for the hand size to be estimated and held
     assert pipeline._refiner.scale is not None
     real_ik = refiner_module.solve_ik
@@ -121,7 +121,7 @@ def test_bad_depth_gives_the_networks_joints_and_says_why(sequence, damage: str)
         depth[:] = 0
         depth[keep] = value
     net = NoisyTruth(truth, 0.0, np.random.default_rng(2))
-    pipeline = Pipeline(net, PipelineSettings(smoothing=False))
+    pipeline = Pipeline(net, PipelineSettings(smoothing=False, max_hands=1))
     if damage == "empty_cube":
         # The network's crop holds the hand, but the fit is handed a frame whose hand pixels are gone.
         from inference.fit.observation import observe
@@ -301,7 +301,7 @@ def test_a_hand_larger_than_the_cube_is_fitted_at_its_size() -> None:
     the silhouette cut at the window's edge the fingertips were pushed in: size 1.055, 4.6 mm)."""
     shape = mean_shape().scaled(1.12)
     net = NoisyTruth(None, 12.0, np.random.default_rng(3))
-    pipeline = Pipeline(net, PipelineSettings(smoothing=False))
+    pipeline = Pipeline(net, PipelineSettings(smoothing=False, max_hands=1))
     frames = []
     for spec in make_specs("sequence", 16, 5, [300]):
         rendered = render_frame(spec, shape=shape)

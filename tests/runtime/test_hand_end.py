@@ -38,7 +38,7 @@ def estimator() -> OnnxEstimator:
 
 
 def _crop_off_mm(estimator: OnnxEstimator, depth: np.ndarray, palm: np.ndarray, side_classifier: bool = True) -> float:
-    pipeline = Pipeline(estimator, PipelineSettings(side_classifier=side_classifier, refine=False))
+    pipeline = Pipeline(estimator, PipelineSettings(side_classifier=side_classifier, refine=False, max_hands=1))
     result = pipeline.process(Frame(depth, None, NYU_INTRINSICS, 0.0, 0))
     assert result.crop is not None
     return float(np.linalg.norm(result.crop.com_xyz_mm - palm))
@@ -91,7 +91,7 @@ def test_a_tracked_hand_is_not_read_again(estimator: OnnxEstimator) -> None:
     counts = {}
     for refine in (True, False):
         classifier = CountingClassifier()
-        pipeline = Pipeline(estimator, PipelineSettings(refine=refine), side_classifier=classifier)  # type: ignore[arg-type]
+        pipeline = Pipeline(estimator, PipelineSettings(refine=refine, max_hands=1), side_classifier=classifier)  # type: ignore[arg-type]
         assert all(pipeline.process(frame).pose.found for frame in frames)
         counts[refine] = classifier.crops
     assert 1 <= counts[True] <= 2 and counts[False] >= 10, counts

@@ -134,7 +134,7 @@ def _followed(logit: float = 20.0) -> tuple[HandTracks, np.ndarray]:
 
 
 def _alone(tracks: HandTracks, centre: np.ndarray, timestamp_s: float) -> bool:
-    return tracks.alone(centre, timestamp_s, sure_logit=12.0, same_mm=80.0, recent_s=1.0)
+    return tracks.alone(centre, timestamp_s, min_logit=12.0, same_mm=80.0, recent_s=1.0)
 
 
 def test_one_hand_followed_alone_where_it_was_read_surely_as_a_hand() -> None:

@@ -1,4 +1,5 @@
-"""The per-frame pipeline: stages, timings, decoding to camera space, smoothing, settings, bad frames."""
+"""The per-frame pipeline (the single-hand path, ``max_hands=1``; two hands: test_two_hands_pipeline.py): stages,
+timings, decoding to camera space, smoothing, settings, bad frames."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_the_crop_walks_to_the_palm_the_network_finds(tiny_depth_model: Path) ->
     frame = blob_frame(0, (0.0, 0.0, 600.0))
     palm = np.array([0.0, 40.0, 590.0])  # on the blob, 40 mm above its centre
     estimator = PalmAtEstimator(meta, palm)
-    result = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False)).process(frame)
+    result = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False, max_hands=1)).process(frame)
     np.testing.assert_allclose(result.crop.com_xyz_mm, palm, atol=1.0)
     assert estimator.calls == 2  # the second crop is centred on the palm already: no third pass
     assert result.pose.timings_ms["infer"] > 0
@@ -70,10 +71,11 @@ def test_the_crop_walks_to_the_palm_the_network_finds(tiny_depth_model: Path) ->
 def test_the_crop_never_walks_into_empty_space(tiny_depth_model: Path) -> None:
     meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
     frame = blob_frame(0, (0.0, 0.0, 600.0))
-    seg_centre = Pipeline(OffsetEstimator(meta), PipelineSettings(recentre_passes=0)).process(frame).crop.com_xyz_mm
+    seg_centre = Pipeline(OffsetEstimator(meta), PipelineSettings(recentre_passes=0, max_hands=1)).process(
+        frame).crop.com_xyz_mm
     for palm in ([0.0, 40.0, 350.0], [400.0, 0.0, 600.0]):  # in front of everything; beside the blob, in the air
         estimator = PalmAtEstimator(meta, np.array(palm))
-        result = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False)).process(frame)
+        result = Pipeline(estimator, PipelineSettings(smoothing=False, refine=False, max_hands=1)).process(frame)
         np.testing.assert_allclose(result.crop.com_xyz_mm, seg_centre)
         assert estimator.calls == 1
 
@@ -85,7 +87,8 @@ def tiny_depth_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_stages_timings_and_outputs(tiny_depth_model: Path) -> None:
     # A random network's palm is anywhere: no re-centring on it, so the crop stays where the segmentation put it.
-    pipeline = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"), PipelineSettings(recentre_passes=0))
+    pipeline = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"),
+                        PipelineSettings(recentre_passes=0, max_hands=1))
     result = pipeline.process(blob_frame(0, (30.0, -20.0, 650.0)), capture_ms=4.5)
     pose = result.pose
     assert pose.found and result.segmentation.found and result.crop is not None
@@ -106,7 +109,7 @@ def test_stages_timings_and_outputs(tiny_depth_model: Path) -> None:
 def test_prediction_is_decoded_around_the_crop_centre(tiny_depth_model: Path) -> None:
     meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
     # the decoding alone: without a prior to the network's joints the fit would fold the hand model onto the blob
-    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=False, refine=False))
+    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=False, refine=False, max_hands=1))
     result = pipeline.process(blob_frame(0, (0.0, 0.0, 700.0)))
     expected = result.crop.com_xyz_mm + OFFSETS * 150.0  # cube 300 mm: one unit = 150 mm
     np.testing.assert_allclose(result.pose.joints_xyz_mm, expected, atol=1e-4)
@@ -116,7 +119,7 @@ def test_prediction_is_decoded_around_the_crop_centre(tiny_depth_model: Path) ->
 
 def test_cube_override_and_settings_between_frames(tiny_depth_model: Path) -> None:
     meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
-    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=False, refine=False))
+    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=False, refine=False, max_hands=1))
     assert pipeline.process(blob_frame(0)).crop.cube_mm == 300.0
     pipeline.update_settings(cube_mm=250.0)
     result = pipeline.process(blob_frame(1))
@@ -129,7 +132,8 @@ def test_cube_override_and_settings_between_frames(tiny_depth_model: Path) -> No
 def test_smoothing_follows_timestamps_and_resets_when_the_hand_is_lost(tiny_depth_model: Path) -> None:
     meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
     params = SmoothingParams(min_cutoff_hz=0.5, beta_per_mm=0.0)
-    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=True, smoothing_params=params, refine=False))
+    pipeline = Pipeline(OffsetEstimator(meta),
+                        PipelineSettings(smoothing=True, smoothing_params=params, refine=False, max_hands=1))
     first = pipeline.process(blob_frame(0, (0.0, 0.0, 600.0))).pose.joints_xyz_mm
     moved = pipeline.process(blob_frame(1, (60.0, 0.0, 600.0)))
     raw = moved.crop.com_xyz_mm + OFFSETS * 150.0
@@ -145,7 +149,8 @@ def test_smoothing_restarts_when_the_frame_index_goes_back(tiny_depth_model: Pat
     """A loop or a seek back must not pull the first frame toward the last one."""
     meta = OnnxEstimator(tiny_depth_model, providers="cpu").metadata
     params = SmoothingParams(min_cutoff_hz=0.5, beta_per_mm=0.0)
-    pipeline = Pipeline(OffsetEstimator(meta), PipelineSettings(smoothing=True, smoothing_params=params, refine=False))
+    pipeline = Pipeline(OffsetEstimator(meta),
+                        PipelineSettings(smoothing=True, smoothing_params=params, refine=False, max_hands=1))
     pipeline.process(blob_frame(4, (0.0, 0.0, 600.0)))
     looped = blob_frame(0, (40.0, 0.0, 600.0))
     looped.timestamp_s = 5 / 30  # the clock alone would not reset: only the index goes back
@@ -166,7 +171,7 @@ def test_smoothing_restarts_when_the_frame_index_goes_back(tiny_depth_model: Pat
     ids=["zeros", "background", "empty", "nan", "inf", "3d"],
 )
 def test_bad_frames_give_not_found_without_raising(tiny_depth_model: Path, depth: np.ndarray) -> None:
-    pipeline = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"))
+    pipeline = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"), PipelineSettings(max_hands=1))
     result = pipeline.process(Frame(depth, None, NYU_INTRINSICS, 0.0, 0))
     assert not result.pose.found and result.pose.joints_xyz_mm is None and result.crop is None
     assert result.segmentation.reason
@@ -178,7 +183,7 @@ def test_nan_and_inf_around_a_hand_are_ignored(tiny_depth_model: Path) -> None:
     depth[:50] = np.nan
     depth[-50:] = np.inf
     depth[200, 300] = np.nan  # inside the hand
-    result = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu")).process(
+    result = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"), PipelineSettings(max_hands=1)).process(
         Frame(depth, None, NYU_INTRINSICS, 0.0, 0)
     )
     assert result.pose.found and np.isfinite(result.pose.joints_xyz_mm).all()
@@ -187,7 +192,7 @@ def test_nan_and_inf_around_a_hand_are_ignored(tiny_depth_model: Path) -> None:
 
 def test_two_input_model_uses_colour(tmp_path: Path) -> None:
     est = OnnxEstimator(make_tiny_model(tmp_path / "fuse.onnx", layout="depth+rgb"), providers="cpu")
-    pipeline = Pipeline(est, PipelineSettings(smoothing=False))
+    pipeline = Pipeline(est, PipelineSettings(smoothing=False, max_hands=1))
     frame = blob_frame(0)
     grey = pipeline.process(frame)
     assert grey.pose.found and grey.crop.rgb is not None and grey.crop.rgb.shape == (3, 128, 128)
@@ -202,13 +207,14 @@ def test_real_nyu_frame_is_found_at_the_labelled_hand(tiny_depth_model: Path, ny
     labels = json.loads((nyu_frame_dir / "labels_frame1.json").read_text())
     palm_xyz = uvd_to_xyz(np.array(labels["gt_uvd"][13]), NYU_INTRINSICS)
     frame = NyuSequence(nyu_frame_dir).frame(1)
-    settings = PipelineSettings(recentre_passes=0)  # the segmentation's own centre (a random network's palm is not)
+    # The segmentation's own centre (a random network's palm is not).
+    settings = PipelineSettings(recentre_passes=0, max_hands=1)
     result = Pipeline(OnnxEstimator(tiny_depth_model, providers="cpu"), settings).process(frame)
     assert result.pose.found
     assert np.linalg.norm(result.crop.com_xyz_mm - palm_xyz) < 40.0
 
 
 def test_from_model_builds_the_onnx_pipeline(tiny_depth_model: Path) -> None:
-    pipeline = Pipeline.from_model(tiny_depth_model, PipelineSettings(smoothing=False), providers="cpu")
+    pipeline = Pipeline.from_model(tiny_depth_model, PipelineSettings(smoothing=False, max_hands=1), providers="cpu")
     assert isinstance(pipeline.estimator, OnnxEstimator) and not pipeline.settings.smoothing
     assert pipeline.process(blob_frame(0)).pose.found

@@ -21,6 +21,8 @@ from tests.helpers.blob_frames import blob_depth, write_blob_sequence
 from tests.helpers.tiny_models import make_tiny_model
 
 _DEPTH = blob_depth()
+# The threads are under test, not the hands: the single-hand path calls the (slowed) network fewest times.
+ONE_HAND = PipelineSettings(max_hands=1)
 
 
 class SlowEstimator:
@@ -90,7 +92,7 @@ def _collect(tracker_args: dict, timeout_s: float = 20.0) -> tuple[Tracker, list
 
 
 def test_replay_delivers_every_frame_in_order_with_a_slow_model(estimator: OnnxEstimator, replay_dir: Path) -> None:
-    pipeline = Pipeline(SlowEstimator(estimator, 0.01), PipelineSettings(smoothing=False))
+    pipeline = Pipeline(SlowEstimator(estimator, 0.01), PipelineSettings(smoothing=False, max_hands=1))
     tracker, results, errors = _collect({"source": open_source(f"replay:{replay_dir}"), "pipeline": pipeline})
     assert not errors
     assert [r.frame.index for r in results] == list(range(12))
@@ -101,7 +103,7 @@ def test_replay_delivers_every_frame_in_order_with_a_slow_model(estimator: OnnxE
 
 def test_live_source_keeps_only_the_latest_frame(estimator: OnnxEstimator) -> None:
     source = CameraLike(period_s=0.002, frames=60)
-    pipeline = Pipeline(SlowEstimator(estimator, 0.02), PipelineSettings(smoothing=False))
+    pipeline = Pipeline(SlowEstimator(estimator, 0.02), PipelineSettings(smoothing=False, max_hands=1))
     tracker, results, errors = _collect({"source": source, "pipeline": pipeline})
     indices = [r.frame.index for r in results]
     assert not errors and indices == sorted(indices)
@@ -111,14 +113,14 @@ def test_live_source_keeps_only_the_latest_frame(estimator: OnnxEstimator) -> No
 
 def test_max_frames(estimator: OnnxEstimator, replay_dir: Path) -> None:
     _, results, _ = _collect(
-        {"source": open_source(f"replay:{replay_dir}"), "pipeline": Pipeline(estimator), "max_frames": 5}
+        {"source": open_source(f"replay:{replay_dir}"), "pipeline": Pipeline(estimator, ONE_HAND), "max_frames": 5}
     )
     assert [r.frame.index for r in results] == [0, 1, 2, 3, 4]
 
 
 def test_pause_step_resume(estimator: OnnxEstimator, replay_dir: Path) -> None:
     results: list[FrameResult] = []
-    tracker = Tracker(open_source(f"replay:{replay_dir}"), Pipeline(estimator), results.append)
+    tracker = Tracker(open_source(f"replay:{replay_dir}"), Pipeline(estimator, ONE_HAND), results.append)
     tracker.pause()
     tracker.start()
     time.sleep(0.3)
@@ -147,7 +149,8 @@ def test_a_frame_in_flight_when_paused_is_delivered_and_then_nothing(estimator: 
     """``in_flight`` is True from the moment a frame leaves the queue until its result was delivered: once a pause
     sees it False, no more results come (what the app's tests wait for on a loaded machine)."""
     results: list[FrameResult] = []
-    tracker = Tracker(open_source(f"replay:{replay_dir}"), Pipeline(SlowEstimator(estimator, 0.3)), results.append)
+    tracker = Tracker(open_source(f"replay:{replay_dir}"), Pipeline(SlowEstimator(estimator, 0.3), ONE_HAND),
+                      results.append)
     assert not tracker.in_flight
     tracker.start()
     deadline = time.monotonic() + 5
@@ -166,7 +169,7 @@ def test_a_frame_in_flight_when_paused_is_delivered_and_then_nothing(estimator: 
 
 def test_stop_mid_stream_joins_threads_and_closes_the_source(estimator: OnnxEstimator) -> None:
     source = CameraLike(period_s=0.005)  # endless
-    tracker = Tracker(source, Pipeline(estimator), lambda r: None)
+    tracker = Tracker(source, Pipeline(estimator, ONE_HAND), lambda r: None)
     tracker.start()
     time.sleep(0.2)
     tracker.stop()
@@ -175,7 +178,7 @@ def test_stop_mid_stream_joins_threads_and_closes_the_source(estimator: OnnxEsti
 
 
 def test_source_failure_is_reported_and_ends_tracking(estimator: OnnxEstimator) -> None:
-    _, results, errors = _collect({"source": CameraLike(fail_after=3), "pipeline": Pipeline(estimator)})
+    _, results, errors = _collect({"source": CameraLike(fail_after=3), "pipeline": Pipeline(estimator, ONE_HAND)})
     assert len(errors) == 1 and isinstance(errors[0], SourceError) and "disconnected" in str(errors[0])
     assert 1 <= len(results) <= 3
 
@@ -184,6 +187,6 @@ def test_corrupt_replay_frame_is_skipped(estimator: OnnxEstimator, tmp_path: Pat
     root = write_blob_sequence(tmp_path / "seq", frames=5, seed=1, with_rgb=False)
     (root / "depth_1_0000003.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     source = open_source(f"replay:{root}")
-    _, results, errors = _collect({"source": source, "pipeline": Pipeline(estimator)})
+    _, results, errors = _collect({"source": source, "pipeline": Pipeline(estimator, ONE_HAND)})
     assert [r.frame.index for r in results] == [0, 1, 3, 4] and not errors
     assert [index for index, _ in source.skipped] == [2]
