@@ -87,7 +87,12 @@ class HandednessSettings:
         forget_s: a lost track is forgotten after this long.
         confirm_mm: a candidate other than the nearest is reported as a hand once one of its fits came this close to
             the depth (on one-hand sequences the false second candidates, background blobs and forearms, never fitted
-            within 6 mm; second hands mostly did, within a few frames); again after the hand was lost.
+            within 6 mm; second hands mostly did, within a few frames); again after the hand was lost. Not while the
+            classifier's last reading of it is below ``confirm_min_logit``.
+        confirm_min_logit: a candidate read below this as a hand is not confirmed by a fit within ``confirm_mm``
+            alone. Since the fit searches the hand's size, blobs that are no hand (reading -5 to -1) fit within 5 mm
+            too: on the 480-frame one-hand sequence one was reported as a left hand on 60 frames and fitted on both
+            sides on each (70-90 ms a frame); second hands read 10-30.
         reject_after_frames: a candidate that has not been confirmed after this many frames is not a hand: it is not
             estimated again while it is followed (it costs nothing more).
     """
@@ -112,6 +117,7 @@ class HandednessSettings:
     return_mm: float = 400.0
     return_prior_mm: float = 3.0
     confirm_mm: float = 5.0
+    confirm_min_logit: float = 0.0
     reject_after_frames: int = 10
     forget_s: float = 5.0
 
@@ -243,7 +249,8 @@ class HandTrack:
             self.hold(self.side_shown or self.leaning)
 
     def confirm(self, residual_mm: dict[str, float], settings: HandednessSettings) -> None:
-        """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it, or one within ``vote_fit_mm``
+        """Whether this candidate is a hand: one fit within ``confirm_mm`` confirms it (unless the classifier's last
+        reading of it is below ``confirm_min_logit``), or one within ``vote_fit_mm``
         while the classifier's hand vote is sure or its readings have been (``sure_logit``, ``sure_frames``);
         ``reject_after_frames`` frames in a row without set it aside
         (:attr:`skip` then says when it is tried again)."""
@@ -251,7 +258,9 @@ class HandTrack:
             self.last_hand_s = self.last_seen_s
             return
         best_mm = min(residual_mm.values(), default=np.inf)
-        if (best_mm <= settings.confirm_mm or (self._surely_a_hand(settings) and best_mm <= settings.vote_fit_mm)
+        doubted = self.hand_logit < settings.confirm_min_logit and np.isfinite(self.hand_logit)  # -inf: no reading
+        if ((best_mm <= settings.confirm_mm and not doubted)
+                or (self._surely_a_hand(settings) and best_mm <= settings.vote_fit_mm)
                 or self.mm_per_logit * self.hand_vote >= settings.hand_sure_mm):
             self.confirmed, self.not_a_hand = True, False
             self.last_hand_s = self.last_seen_s

@@ -94,6 +94,20 @@ def test_a_sure_hand_vote_confirms_a_candidate_no_fit_came_close_to() -> None:
     assert track.confirmed
 
 
+def test_a_close_fit_confirms_a_candidate_unless_the_classifier_reads_it_as_no_hand() -> None:
+    """With the hand's size searched, blobs that are no hand fit within confirm_mm too (a one-hand sequence reported
+    one, reading -2 to -1, as a left hand on 60 frames); without a reading the fit alone decides."""
+    doubted, read, unread = _track(), _track(), _track()
+    doubted.add_classifier(0.0, -1.5, SETTINGS)
+    read.add_classifier(0.0, 3.0, SETTINGS)
+    for track in (doubted, read, unread):
+        track.confirm({LEFT: 4.5}, SETTINGS)
+    assert not doubted.confirmed and read.confirmed and unread.confirmed
+    doubted.add_classifier(0.0, 0.5, SETTINGS)  # read as a hand later: the next close fit confirms it
+    doubted.confirm({LEFT: 4.5}, SETTINGS)
+    assert doubted.confirmed
+
+
 def test_readings_sure_several_frames_in_a_row_confirm_a_candidate_a_fair_fit_came_to() -> None:
     """The leaky vote is clipped per frame (it reaches hand_vote_mm on the sixth sure frame); sure_frames readings
     at or above sure_logit in a row confirm a candidate with a fit within vote_fit_mm (here the third frame)."""
@@ -155,8 +169,8 @@ def test_a_candidate_being_weighed_or_another_hand_lost_beside_it_is_not_alone()
         tracks, centre = _followed()
         _, other = tracks.match([centre, far], 3 / 30)
         other.add_classifier(0.0, logit, SETTINGS)
-        if confirmed:
-            other.confirm({RIGHT: 1.0}, SETTINGS)
+        if confirmed:  # confirmed earlier, when it read as a hand
+            other.confirmed, other.last_hand_s = True, other.last_seen_s
         assert _alone(tracks, centre, 4 / 30) == alone, logit
     # A second hand confirmed beside it, then hidden (lost): it may come back any frame, for a second.
     tracks, centre = _followed()
