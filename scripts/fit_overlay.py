@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             raise HandposeError(f"--frames must be within 0..{len(samples) - 1}, got {args.frames}")
         rows = []
         for i in wanted:  # each frame on its own: no tracking across the set's unrelated frames
-            pipeline = Pipeline.from_model(args.model, PipelineSettings(smoothing=False))
+            pipeline = Pipeline.from_model(args.model, PipelineSettings(smoothing=False, max_hands=1))  # as sim2real
             rows.append(overlay_row(pipeline, samples[i]))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(args.out), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9]):

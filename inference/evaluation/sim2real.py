@@ -160,7 +160,10 @@ def run(model: Path, real_dir: Path, refine: bool = True
         ) -> tuple[dict[str, object], list[tuple[RealSample, FrameResult | None, dict]]]:
     """Run ``model`` on every real frame -> (the JSON report, per frame (sample, result, row) for drawing)."""
     samples = load_samples(real_dir)
-    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=False, refine=refine))
+    # The single-hand path: every frame holds one right hand, and the series of these numbers measures the network
+    # and the fit on real depth. The two-hand default decides each frame's side from that frame alone (README, "Two
+    # hands"): 2 of the 8 SR305 open palms are fitted as left hands there.
+    pipeline = Pipeline.from_model(model, PipelineSettings(smoothing=False, refine=refine, max_hands=1))
     meta = pipeline.estimator.metadata
     if list(meta.joint_ids) != list(EVAL_JOINT_IDS):
         raise ModelError(f"{model}: predicts joints {meta.joint_ids}, the real-frame check needs the 14 eval joints")

@@ -258,8 +258,7 @@ class HandTrack:
             self.last_hand_s = self.last_seen_s
             return
         best_mm = min(residual_mm.values(), default=np.inf)
-        doubted = self.hand_logit < settings.confirm_min_logit and np.isfinite(self.hand_logit)  # -inf: no reading
-        if ((best_mm <= settings.confirm_mm and not doubted)
+        if ((best_mm <= settings.confirm_mm and not self.doubted(settings))
                 or (self._surely_a_hand(settings) and best_mm <= settings.vote_fit_mm)
                 or self.mm_per_logit * self.hand_vote >= settings.hand_sure_mm):
             self.confirmed, self.not_a_hand = True, False
@@ -267,6 +266,11 @@ class HandTrack:
             return
         self.frames_unconfirmed += 1
         self.not_a_hand = self.frames_unconfirmed >= settings.reject_after_frames
+
+    def doubted(self, settings: HandednessSettings) -> bool:
+        """Not confirmed, and the classifier's last reading says no hand (below ``confirm_min_logit``; no reading:
+        not doubted): no fit confirms it (:meth:`confirm`), so it is not fitted."""
+        return not self.confirmed and np.isfinite(self.hand_logit) and self.hand_logit < settings.confirm_min_logit
 
     def _surely_a_hand(self, settings: HandednessSettings) -> bool:
         """The classifier's readings say "a hand": the leaky vote reached ``hand_vote_mm``, or ``sure_frames`` readings

@@ -100,6 +100,7 @@ def test_a_close_fit_confirms_a_candidate_unless_the_classifier_reads_it_as_no_h
     doubted, read, unread = _track(), _track(), _track()
     doubted.add_classifier(0.0, -1.5, SETTINGS)
     read.add_classifier(0.0, 3.0, SETTINGS)
+    assert [t.doubted(SETTINGS) for t in (doubted, read, unread)] == [True, False, False]  # (not fitted)
     for track in (doubted, read, unread):
         track.confirm({LEFT: 4.5}, SETTINGS)
     assert not doubted.confirmed and read.confirmed and unread.confirmed
