@@ -264,11 +264,10 @@ def test_the_nearest_hand_without_another_confirmed_beside_it_may_use_the_turned
     path, for both side hypotheses while its side is open (a track starts from its first fit: a poor one there
     lasted 150 frames on a one-hand sequence). One hand in view (its side held at once): the nearest hand with the
     views on every frame; the clutter behind it (weighed on every third frame) reads as no hand and is not
-    fitted. Two hands in view: only while
-    the second is not confirmed yet (frames 0 and 4: the sequence starts, and cuts to a new scene where both hands
-    start new tracks; on frame 4 the nearest hand's side is open, and both its hypotheses get them), and never for
-    the second hand's fits (on frame 1 both of its hypotheses: its left one fitted 1.7 mm against 0.6 on frame 0, too
-    close to hold its side at once)."""
+    fitted. Two hands in view: only while the second is not confirmed yet (frames 0 and 4: the sequence starts, and
+    cuts to a new scene where both hands start new tracks; on frame 4 the nearest hand's side is open, and both its
+    hypotheses get them), and never for the second hand's fits (on frame 1 both of its hypotheses: its left one
+    fitted 1.7 mm against 0.6 on frame 0, too close to hold its side at once)."""
     asked: list[bool] = []
     fit = Pipeline._fit
 
