@@ -47,8 +47,8 @@ def add_refine_argument(parser: argparse.ArgumentParser) -> None:
                              "refinement, docs/fitting.md; default on); --no-refine keeps the network's joints")
 
 
-# Two hands by default: with one hand in view the two-hand path costs what the single-hand path does (README, "Two
-# hands"); --max-hands 1 is the single-hand path, bit for bit.
+# Two hands by default, as people tracking hands live expect: with one hand in view the two-hand path costs about what
+# the single-hand path does (README, "Two hands"); --max-hands 1 is the single-hand path, bit for bit.
 def add_max_hands_argument(parser: argparse.ArgumentParser, default: int | None = 2) -> None:
     """--max-hands (shared by run, bench, record and soak; default None: as stored, for the app's soak)."""
     shown = "as stored in the app's settings with --app, else 2" if default is None else default

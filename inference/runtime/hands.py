@@ -91,7 +91,7 @@ class HandednessSettings:
             classifier's last reading of it is below ``confirm_min_logit``.
         confirm_min_logit: a candidate read below this as a hand is not confirmed by a fit within ``confirm_mm``
             alone. Since the fit searches the hand's size, blobs that are no hand (reading -5 to -1) fit within 5 mm
-            too: on the 480-frame one-hand sequence one was reported as a left hand on 60 frames and fitted on both
+            too: on the 480-frame one-hand sequence one was reported as a left hand on 67 frames and fitted on both
             sides on each (70-90 ms a frame); second hands read 10-30.
         reject_after_frames: a candidate that has not been confirmed after this many frames is not a hand: it is not
             estimated again while it is followed (it costs nothing more).
