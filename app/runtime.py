@@ -124,7 +124,7 @@ def pipeline_settings(s: AppSettings) -> PipelineSettings:
         smoothing=s.smoothing,
         smoothing_params=SmoothingParams(min_cutoff_hz=s.smooth_min_cutoff_hz, beta_per_mm=s.smooth_beta_per_mm),
         refine=s.refine,
-        max_hands=s.max_hands if s.max_hands in (1, 2) else 2,  # a hand-edited settings file cannot break the app
+        max_hands=s.max_hands if s.max_hands in (1, 2) else AppSettings.max_hands,  # a hand-edited file cannot break it
     )
 
 

@@ -66,7 +66,8 @@ def _soak_runtime(args: argparse.Namespace) -> dict:
         check_source_for(estimator, first)
     finally:
         first.close()
-    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine is not False, max_hands=args.max_hands or 2))
+    max_hands = args.max_hands or PipelineSettings.max_hands
+    pipeline = Pipeline(estimator, PipelineSettings(refine=args.refine is not False, max_hands=max_hands))
     return soak(LoopedSource(lambda: open_source(args.source)), pipeline, args.frames)
 
 

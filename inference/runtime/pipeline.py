@@ -661,18 +661,20 @@ class Pipeline:
         alone = not any(t.confirmed for t in found_tracks[1:])
         for k, (track, hand_jobs) in enumerate(zip(found_tracks, jobs, strict=True)):
             residual = {}
+            # A candidate read as no hand is not fitted (no fit could confirm it: HandTrack.doubted), and a fit track
+            # it had restarts: its first fits ran the size search on each frame the search for hands ran (60-75 ms,
+            # one frame in three of a one-hand sequence). Its network pass stays: its crop's palm keeps the track on
+            # it. Leaving that out too lost a second hand for 12 frames of two-hand sequence 1900.
+            doubted = k > 0 and track.doubted(settings.handedness)
             for job in hand_jobs:
                 assert job.xyz_mm is not None
                 if not np.isfinite(job.xyz_mm).all():
                     residual[job.side] = np.inf
                     continue
-                # A candidate read as no hand is not fitted (no fit could confirm it: HandTrack.doubted): its first
-                # fits ran the size search on each frame the search for hands ran (60-75 ms, one frame in three of a
-                # one-hand sequence). Its network pass stays: its crop's palm keeps the track on it. Leaving that
-                # out too lost a second hand for 12 frames of two-hand sequence 1900.
-                if k > 0 and track.doubted(settings.handedness):
+                if doubted:
                     residual[job.side] = np.inf
-                    track.refiner(job.side).reset("read as no hand")
+                    if job.side in track.refiners:  # (none is made for it)
+                        track.refiners[job.side].reset("read as no hand")
                     continue
                 # Deciding the side takes both fits; a held side is fitted only when the fit is asked for.
                 if settings.refine or len(hand_jobs) > 1:
