@@ -322,10 +322,18 @@ def _cells(depth_mm: np.ndarray, hand_vu_px: np.ndarray, margin_px: int, params:
     vs, us = hand_vu_px[:, 0], hand_vu_px[:, 1]
     v0, u0 = max(int(vs.min()) - margin_px, 0), max(int(us.min()) - margin_px, 0)
     v1, u1 = min(int(vs.max()) + STEP + margin_px, height), min(int(us.max()) + STEP + margin_px, width)
-    box = np.zeros((v1 - v0, u1 - u0), bool)
-    for dv in range(STEP):
-        for du in range(STEP):
-            box[np.minimum(vs + dv, height - 1) - v0, np.minimum(us + du, width - 1) - u0] = True
+    rows, cols = vs - v0, us - u0
+    if (rows % STEP == 0).all() and (cols % STEP == 0).all():  # on the grid from the box's corner (always, so far)
+        # The cells marked on the grid, then each grown to STEP x STEP by repetition: a fifth of the scattered writes'
+        # cost (4 of them per sample).
+        grid = np.zeros((-(-(v1 - v0) // STEP), -(-(u1 - u0) // STEP)), bool)
+        grid[rows // STEP, cols // STEP] = True
+        box = np.ascontiguousarray(grid.repeat(STEP, axis=0).repeat(STEP, axis=1)[:v1 - v0, :u1 - u0])
+    else:
+        box = np.zeros((v1 - v0, u1 - u0), bool)
+        for dv in range(STEP):
+            for du in range(STEP):
+                box[np.minimum(vs + dv, height - 1) - v0, np.minimum(us + du, width - 1) - u0] = True
     box &= _valid_range(depth_mm[v0:v1, u0:u1], params.near_mm, params.far_mm)
     return v0, u0, box
 

@@ -273,3 +273,34 @@ def test_a_piece_of_the_first_blob_is_offered_where_the_search_filled_up_without
     unfilled = HandSearch(render_frame(make_specs("sequence", 150, 701, subject_ids(4, 800), hands=2)[60]).depth_mm,
                           NYU_INTRINSICS, max_hands=2)
     assert unfilled.hands[1].touching and unfilled.piece() is None
+
+
+def test_a_hands_mask_is_the_cells_of_its_samples_in_range(two_hand_frames: list) -> None:
+    """``mask`` and ``grown_mask`` cover exactly the STEP x STEP pixels each hand sample stands for (grown by 2 px
+    for ``grown_mask``), where depth is in range: samples on the decimated grid, and samples off it (the general
+    path)."""
+    import cv2
+
+    from inference.preprocess.segmentation import STEP
+
+    params = SegmentationParams()
+    checked = 0
+    for frame in two_hand_frames:
+        for seg in segment_hands(frame.depth_mm, NYU_INTRINSICS, max_hands=2):
+            for shift in (0, 1):  # off the grid by one pixel: the fallback
+                vu = seg.hand_vu_px + shift
+                expected = np.zeros(frame.depth_mm.shape, bool)
+                for dv in range(STEP):
+                    for du in range(STEP):
+                        expected[np.minimum(vu[:, 0] + dv, expected.shape[0] - 1),
+                                 np.minimum(vu[:, 1] + du, expected.shape[1] - 1)] = True
+                expected &= (frame.depth_mm >= params.near_mm) & (frame.depth_mm <= params.far_mm)
+                moved = type(seg)(True, com_uvd=seg.com_uvd, hand_vu_px=vu, _mask_source=(frame.depth_mm, params))
+                np.testing.assert_array_equal(moved.mask, expected)
+                v0, u0, box = moved.grown_mask
+                grown = np.zeros_like(expected)
+                grown[v0:v0 + box.shape[0], u0:u0 + box.shape[1]] = box
+                np.testing.assert_array_equal(grown, cv2.dilate(expected.view(np.uint8), np.ones((5, 5), np.uint8))
+                                              .view(bool))
+                checked += 1
+    assert checked >= 30

@@ -193,12 +193,13 @@ def test_a_hand_followed_alone_for_a_second_is_looked_past_every_sixth_frame(est
     assert per_frame == [1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1], per_frame
 
 
-def test_a_hand_followed_surely_is_read_by_the_classifier_every_third_frame(
+def test_two_hands_followed_surely_are_read_by_the_classifier_together_every_third_then_sixth_frame(
         estimator: OnnxEstimator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two hands in view (seed 77 of 12 frames, frames 0-5): the left one reads 24 as a hand and -4 to -5 as left, is
-    confirmed on frame 0 with its side held, so its reading stands for the next two frames (one crop read on frames
-    1, 2, 4 and 5: the right hand's, which reads 9-11 as a hand); with ``recheck_every`` = 1 both are read on every
-    frame. Both hands keep their sides either way."""
+    """Two hands in view (seed 77, frames 0-7, 0.2 s apart): the left one reads 23-24 as a hand and -4 to -6 as left
+    and is held on frame 0, the right one reads 9-11 and 1.2-1.7 as right and is held on frame 1. From then on their
+    readings stand for the next frames, both on the same frames (one read costs a classifier batch, two hardly more):
+    read on frame 4, the third after 1, and after that on one frame in six, as both have been in view for 1 s
+    (frame 5). With ``recheck_every`` = 1 both are read on every frame. Both hands keep their sides either way."""
     crops: list[int] = []
     read = Pipeline._read
 
@@ -207,13 +208,13 @@ def test_a_hand_followed_surely_is_read_by_the_classifier_every_third_frame(
         return read(classifier, masked, maskable, segs, which, intr, times)
 
     monkeypatch.setattr(Pipeline, "_read", staticmethod(counting))
-    frames = [render_frame(s) for s in make_specs("sequence", 12, 77, subject_ids(2, 640), hands=2)[:6]]
-    for every, expected in ((3, [2, 1, 1, 2, 1, 1]), (1, [2] * 6)):
+    frames = [render_frame(s) for s in make_specs("sequence", 16, 77, subject_ids(2, 640), hands=2)[:8]]
+    for every, expected in ((3, [2, 2, 0, 0, 2, 0, 0, 0]), (1, [2] * 8)):
         pipeline = Pipeline(estimator, PipelineSettings(max_hands=2, recheck_every=every))
         per_frame = []
         for k, rendered in enumerate(frames):
             crops.clear()
-            hands = pipeline.process(_frame(rendered.depth_mm, k)).hands
+            hands = pipeline.process(Frame(rendered.depth_mm, None, NYU_INTRINSICS, k * 0.2, k)).hands
             per_frame.append(sum(crops))
             assert [h.pose.handedness for h in hands] == [LEFT, RIGHT]
         assert per_frame == expected, (every, per_frame)
@@ -668,3 +669,60 @@ def test_a_replay_that_loops_keeps_the_hands_and_their_sides(estimator: OnnxEsti
     assert counting.batches[0] == 2  # one crop per hand: no side is open again
     assert all(t.refiners[t.held].last_reset == "frame index went back" for t in pipeline._tracks.tracks)
     assert {h.handedness for h in result.pose.hands} == {LEFT, RIGHT}
+
+
+def _settled_pair(timestamp_s: float = 0.0) -> tuple[HandTracks, list[np.ndarray]]:
+    """Two hands followed, confirmed, held (right, left) and read surely with their sides; their palms (mm)."""
+    palms = [np.array([-80.0, 0.0, 600.0]), np.array([90.0, 10.0, 620.0])]
+    tracks = HandTracks()
+    for track, side in zip(tracks.match(palms, timestamp_s), (RIGHT, LEFT), strict=True):
+        track.confirmed = True
+        track.hold(side)
+        track.add_classifier(5.0 if side == RIGHT else -5.0, 20.0, tracks.settings)
+    return tracks, palms
+
+
+def _candidate(xyz_mm: np.ndarray, other_end_xyz_mm: np.ndarray | None = None):
+    from inference.core.geometry import xyz_to_uvd
+    from inference.preprocess.segmentation import Segmentation
+
+    other = None if other_end_xyz_mm is None else _candidate(other_end_xyz_mm)
+    return Segmentation(True, com_uvd=xyz_to_uvd(xyz_mm, NYU_INTRINSICS), other_end=other)
+
+
+def test_settled_hands_reuse_their_readings_together_or_not_at_all() -> None:
+    """Both hands settled: both readings stand (twice, with ``recheck_every`` = 3), then both are read again; a third
+    candidate no track follows makes the frame read all of them (it costs the batch anyway)."""
+    settings = PipelineSettings(max_hands=2)
+    tracks, palms = _settled_pair()
+    reused = []
+    for k in range(3):
+        segs = [_candidate(p) for p in palms]
+        remembered, settled = Pipeline._remembered_reads(tracks, segs, NYU_INTRINSICS, settings, k / FPS)
+        assert settled == {id(s) for s in segs}
+        reused.append(len(remembered))
+    assert reused == [2, 2, 0]
+    tracks, palms = _settled_pair()
+    segs = [*(_candidate(p) for p in palms), _candidate(np.array([0.0, 200.0, 700.0]))]
+    remembered, settled = Pipeline._remembered_reads(tracks, segs, NYU_INTRINSICS, settings, 0.0)
+    assert remembered == {} and settled == {id(s) for s in segs[:2]}
+
+
+def test_a_settled_hand_at_its_blobs_far_end_is_taken_there_and_not_read_again() -> None:
+    """An arm reaching toward the camera: the candidate's end is the forearm 250 mm from the followed left hand, its
+    other end is that hand. The candidate becomes its other end, whose reading stands like any settled hand's; a
+    hand that nothing follows at either end is left as it was."""
+    settings = PipelineSettings(max_hands=2)
+    tracks, palms = _settled_pair()
+    forearm = palms[1] + np.array([0.0, 150.0, -200.0])
+    arm = _candidate(forearm, palms[1])
+    segs = [_candidate(palms[0]), arm]
+    remembered, settled = Pipeline._remembered_reads(tracks, segs, NYU_INTRINSICS, settings, 0.0)
+    assert segs[1] is not arm
+    assert np.allclose(uvd_to_xyz(segs[1].com_uvd, NYU_INTRINSICS), palms[1], atol=1e-6)
+    assert segs[1].other_end is arm  # the forearm's end is the taken hand's other end now
+    assert set(remembered) == settled == {id(s) for s in segs}
+    stranger = _candidate(forearm + np.array([300.0, 0.0, 0.0]), forearm + np.array([400.0, 0.0, 0.0]))
+    segs = [_candidate(palms[0]), stranger]
+    Pipeline._remembered_reads(tracks, segs, NYU_INTRINSICS, settings, 0.0)
+    assert segs[1] is stranger
