@@ -98,6 +98,7 @@ class HandView:
         handedness: ``"right"`` / ``"left"``.
         joints_uv: ``(14, 2)`` joints in image pixels; joints_xyz_mm: ``(14, 3)`` in camera space (mm, y up).
         gesture, gesture_confidence: this hand's gesture.
+        hidden: the other hand hides it on this frame; it is shown at its last pose, in its side's colour dimmed.
     """
 
     handedness: str
@@ -105,10 +106,12 @@ class HandView:
     joints_xyz_mm: np.ndarray
     gesture: str | None = None
     gesture_confidence: float = 0.0
+    hidden: bool = False
 
     @property
     def colour(self) -> tuple[int, int, int]:
-        return SIDE_COLOURS.get(self.handedness, (255, 255, 255))
+        r, g, b = SIDE_COLOURS.get(self.handedness, (255, 255, 255))
+        return (r // 2, g // 2, b // 2) if self.hidden else (r, g, b)
 
     @property
     def letter(self) -> str:
@@ -247,7 +250,7 @@ def build_view_state(
             state.error_mm = mean_joint_error_mm(state.joints_xyz_mm, frame.joints_uvd, intr)
     state.hands = [
         HandView(h.handedness, np.asarray(h.joints_uvd, np.float64)[:, :2], np.asarray(h.joints_xyz_mm, np.float64),
-                 h.gesture, float(h.gesture_confidence or 0.0))
+                 h.gesture, float(h.gesture_confidence or 0.0), h.hidden)
         for h in (pose.hands or []) if h.found and h.handedness in SIDE_COLOURS and h.joints_uvd is not None
     ]
     return state

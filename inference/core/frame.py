@@ -76,6 +76,8 @@ class HandPose:
         joint_confidence: ``(14,)`` per-joint confidence in [0, 1], when the estimator gives one.
         hands: every hand the estimator found, nearest first (this pose is the first), for estimators that
             see several; None for the crop networks (one hand).
+        hidden: a hand the other hand hides on this frame, shown at its last pose (the pipeline's
+            ``hidden_hold_s``); never the nearest hand.
     """
 
     found: bool
@@ -93,3 +95,4 @@ class HandPose:
     score: float | None = None
     joint_confidence: np.ndarray | None = None
     hands: list[HandPose] | None = None
+    hidden: bool = False

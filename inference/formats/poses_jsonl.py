@@ -8,8 +8,9 @@ model-based refinement ``fit_residual_mm`` (mm or null) and ``fit_status``; on r
 default; the MediaPipe teacher) a line adds ``handedness`` ("right"/"left"), ``score`` (0-1; for the crop networks
 how well the fitted hand model explains the depth) and ``joint_confidence`` (14 values, 0-1, or null) for the nearest
 hand, and ``hands``: every hand found, nearest first, each {"handedness", "found", "joints_uvd", "joints_xyz_mm",
-"com_xyz_mm", "score", "joint_confidence", "gesture"}. Fields are only ever added, so every reader of the 14 joints
-keeps working.
+"com_xyz_mm", "score", "joint_confidence", "gesture", "hidden"} (``hidden``: true for a hand the other hand or its
+arm hides on this frame, shown at its last pose for a moment: ``PipelineSettings.hidden_hold_s``). Fields are only
+ever added, so every reader of the 14 joints keeps working.
 Every line is flushed as it is written, so an interrupted run keeps every frame already processed.
 """
 
@@ -62,6 +63,7 @@ def _hand_record(hand: HandPose) -> dict[str, object]:
         "score": None if hand.score is None else round(float(hand.score), 4),
         "joint_confidence": _rounded(hand.joint_confidence, 4),
         "gesture": hand.gesture,
+        "hidden": bool(hand.hidden),
     }
 
 

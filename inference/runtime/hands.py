@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -327,6 +328,9 @@ class HandTracks:
         self.max_hands = max_hands
         self.tracks: list[HandTrack] = []
         self._next_id = 0
+        # The pipeline's last hand shown per track id and when (s): a hand hidden by the other a moment later is
+        # shown at it (Pipeline._hidden). Forgotten at a cut, and with the tracks.
+        self.last_shown: dict[int, tuple[Any, float]] = {}
 
     def fresh(self) -> HandTracks:
         """Empty tracks with the same settings."""
@@ -405,6 +409,7 @@ class HandTracks:
         """
         for track in self.tracks:
             track.reset(reason)
+        self.last_shown.clear()
 
     def lose_all(self) -> None:
         """No hand in this frame."""

@@ -104,3 +104,34 @@ def test_gesture_panel_shows_each_hands_gesture(qtbot, two_hand_state) -> None:
     qtbot.addWidget(panel)
     panel.show_state(state)
     assert panel.per_hand.text() == hands_gesture_text(state) != ""
+
+
+def test_a_hidden_hand_is_drawn_dimmed_and_written_as_hidden(qtbot, display, two_hand_state) -> None:
+    """A hand the other hides, shown at its last pose (``HandPose.hidden``): in the views in its side's colour at half
+    brightness, in the poses JSONL with ``"hidden": true`` (false for the others)."""
+    import dataclasses
+    import json
+
+    from app.views import ImageCanvas
+    from inference.formats.poses_jsonl import pose_record
+
+    _, result = two_hand_state
+    hidden = dataclasses.replace(result.hands[1], pose=dataclasses.replace(result.hands[1].pose, hidden=True))
+    result = dataclasses.replace(result, hands=[result.hands[0], hidden],
+                                 pose=dataclasses.replace(result.pose, hands=[result.hands[0].pose, hidden.pose]))
+    state = build_view_state(result)
+    dim = tuple(c // 2 for c in SIDE_COLOURS[state.hands[1].handedness])
+    assert state.hands[1].hidden and state.hands[1].colour == dim
+    assert not state.hands[0].hidden and state.hands[0].colour == SIDE_COLOURS[state.hands[0].handedness]
+    canvas = ImageCanvas("Depth")
+    qtbot.addWidget(canvas)
+    canvas.resize(960, 720)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.set_content(state.depth_rgb, state.joints_uv, None, None, "", state.hands)
+    image = canvas.grab().toImage()
+    uv = state.hands[1].joints_uv
+    parent, child, _ = max(BONES, key=lambda b: np.linalg.norm(uv[b[0]] - uv[b[1]]))
+    assert _bone_pixels_match(image, canvas, uv, parent, child, dim) >= 0.7
+    record = json.loads(json.dumps(pose_record(0, 0.0, result.pose)))
+    assert [h["hidden"] for h in record["hands"]] == [False, True]

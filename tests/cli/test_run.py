@@ -23,7 +23,7 @@ KEYS = {"index", "timestamp_s", "found", "joints_uvd", "joints_xyz_mm", "com_xyz
 # With up to two hands (--max-hands 2, the default): every hand found, and the nearest one's side at the top level.
 HAND_KEYS = {"hands", "handedness", "score", "joint_confidence"}
 HAND_ENTRY_KEYS = {"handedness", "found", "joints_uvd", "joints_xyz_mm", "com_xyz_mm", "score", "joint_confidence",
-                   "gesture"}
+                   "gesture", "hidden"}
 
 
 @pytest.fixture(scope="module")

@@ -531,7 +531,8 @@ def test_a_spare_candidate_is_searched_for_only_where_a_candidate_may_be_an_arm(
     for only where a candidate does not read surely as a hand. Sequence seed 79 (subjects 640-641): on frames 0-3
     both candidates read as hands and no spare is searched for; on 4-7 one does not, and a spare is found and read.
     On frame 6 the second candidate reads -3.9 as a hand and is none (its palm 151 mm from both labelled ones): a fit
-    within 5 mm reported it before ``HandednessSettings.confirm_min_logit``."""
+    within 5 mm reported it before ``HandednessSettings.confirm_min_logit``. The left hand, shown on frame 5, is not
+    found on 6 and lies behind a nearer surface there: it is shown at its last pose, hidden (``hidden_hold_s``)."""
     from inference.preprocess.segmentation import HandSearch
 
     asked: list[bool] = []
@@ -549,7 +550,8 @@ def test_a_spare_candidate_is_searched_for_only_where_a_candidate_may_be_an_arm(
         asked.clear()
         result = pipeline.process(_frame(render_frame(spec).depth_mm, k))
         per_frame.append((len(result.hands), list(asked)))
-    assert per_frame == [(2, [])] * 4 + [(2, [True])] * 2 + [(1, [True]), (2, [True])]
+        assert [h.pose.hidden for h in result.hands] == [False, k == 6][:len(result.hands)]
+    assert per_frame == [(2, [])] * 4 + [(2, [True])] * 4
 
 
 @pytest.mark.slow
@@ -726,3 +728,66 @@ def test_a_settled_hand_at_its_blobs_far_end_is_taken_there_and_not_read_again()
     segs = [_candidate(palms[0]), stranger]
     Pipeline._remembered_reads(tracks, segs, NYU_INTRINSICS, settings, 0.0)
     assert segs[1] is stranger
+
+
+def _shown_hand(track_id: int, side: str, palm_xyz_mm: np.ndarray):
+    from inference.core.frame import HandPose
+    from inference.core.geometry import xyz_to_uvd
+    from inference.preprocess.segmentation import Segmentation
+    from inference.runtime.pipeline import HandResult
+
+    joints = palm_xyz_mm + np.linspace(-40.0, 40.0, 42).reshape(14, 3)
+    pose = HandPose(True, joints, xyz_to_uvd(joints, NYU_INTRINSICS), palm_xyz_mm, handedness=side, score=0.8)
+    return HandResult(pose, None, Segmentation(True, com_uvd=xyz_to_uvd(palm_xyz_mm, NYU_INTRINSICS)), None, track_id)
+
+
+def test_a_hand_hidden_by_the_other_is_shown_at_its_last_pose_for_a_moment() -> None:
+    """Two hands shown on frame 0; on the next frames only the right one is found. The left one is shown at its last
+    pose (``hidden``, score halved) while a surface 200 mm in front of its palm hides it, for ``hidden_hold_s``
+    after it was last shown; not where its palm's depth shows no nearer surface (it moved away or was missed), not
+    after a cut, not with a hold of 0, not where it was last shown alone."""
+    from inference.core.geometry import xyz_to_uvd
+
+    right_palm, left_palm = np.array([-100.0, 0.0, 700.0]), np.array([100.0, 0.0, 700.0])
+    u, v, _ = xyz_to_uvd(left_palm, NYU_INTRINSICS)
+    open_view = np.zeros((480, 640), np.float32)
+    hidden_view = open_view.copy()
+    hidden_view[int(v) - 20:int(v) + 20, int(u) - 20:int(u) + 20] = 500.0  # the other arm, 200 mm in front
+    settings = PipelineSettings(max_hands=2)
+
+    def frames(depths: list[np.ndarray], found_left: list[bool] | None = None, cut_at: int | None = None,
+               **changes: float) -> list[list]:
+        tracks = HandTracks()
+        out = []
+        for k, depth in enumerate(depths):
+            if k == cut_at:
+                tracks.restart_at_cut("the scene changed")
+            palms = [right_palm, left_palm] if k == 0 or (found_left and found_left[k]) else [right_palm]
+            matched = tracks.match(palms, k / FPS)
+            sides = (RIGHT, LEFT)[:len(palms)]
+            shown = [_shown_hand(t.track_id, side, p) for t, side, p in zip(matched, sides, palms, strict=True)]
+            frame = Frame(depth, None, NYU_INTRINSICS, k / FPS, k)
+            out.append(Pipeline._hidden(tracks, shown, depth, frame, dataclasses.replace(settings, **changes)))
+        return out
+
+    held = frames([open_view] + [hidden_view] * 12)
+    assert [len(h) for h in held] == [0] + [1] * 9 + [0] * 3  # 0.3 s at 30 fps after frame 0
+    hand = held[1][0]
+    assert hand.track_id == 1 and hand.pose.hidden and hand.pose.handedness == LEFT
+    assert hand.pose.score == pytest.approx(0.4) and hand.fit is None
+    np.testing.assert_array_equal(hand.pose.joints_xyz_mm, _shown_hand(1, LEFT, left_palm).pose.joints_xyz_mm)
+    assert [len(h) for h in frames([open_view] * 3)] == [0, 0, 0]  # nothing in front of it: no hold
+    assert [len(h) for h in frames([open_view] + [hidden_view] * 3, hidden_hold_s=0.0)] == [0, 0, 0, 0]
+    assert [len(h) for h in frames([open_view] + [hidden_view] * 3, cut_at=2)] == [0, 1, 0, 0]
+    assert [len(h) for h in frames([open_view, hidden_view], found_left=[True, True])] == [0, 0]  # found: not held
+    # One hand shown alone whose track is lost (a blob that jumped to a new track): not another hand hidden.
+    tracks = HandTracks()
+    (alone,) = tracks.match([left_palm], 0.0)
+    assert Pipeline._hidden(tracks, [_shown_hand(alone.track_id, LEFT, left_palm)], open_view,
+                            Frame(open_view, None, NYU_INTRINSICS, 0.0, 0), settings) == []
+    (jumped,) = tracks.match([right_palm], 1 / FPS)
+    assert jumped is not alone
+    assert Pipeline._hidden(tracks, [_shown_hand(jumped.track_id, RIGHT, right_palm)], hidden_view,
+                            Frame(hidden_view, None, NYU_INTRINSICS, 1 / FPS, 1), settings) == []
+    with pytest.raises(ValueError, match="hidden_hold_s"):
+        PipelineSettings(hidden_hold_s=-1.0)
