@@ -77,10 +77,10 @@ class PipelineSettings:
             (:mod:`inference.runtime.hands`; crop networks with the 14 NYU joints only; other models take the
             single-hand path). ``pose.hands`` lists them, nearest first; the pose itself is the nearest. With one
             hand in view it costs about what the single-hand path does (``recheck_every``; on a one-hand sequence
-            1.01-1.07x its median frame, 1.3x its mean).
+            1.01-1.11x its median frame, 1.3x its mean; the demo 1.12x and 1.2x).
         handedness: when a hand's side is held and how hands are followed across frames.
         recheck_every: with two hands, what seldom changes is checked on one frame in this many (1: every frame):
-            - while exactly one hand is followed (:meth:`HandTracks.alone`: read surely as a hand on the last frame,
+            - while exactly one hand is followed (:meth:`HandTracks.alone`: read as a hand on the last frame,
               the nearest candidate, or its blob's other end, still where it was, no other candidate being weighed
               and no other hand lost in the last ``_RECENT_LOSS_S``), the search for hands after the nearest: a
               second hand coming into view is found up to ``recheck_every - 1`` frames later (twice that once the
@@ -818,13 +818,14 @@ class Pipeline:
 
     @staticmethod
     def _alone_at(tracks: HandTracks, end: Segmentation, frame: Frame, settings: PipelineSettings) -> bool:
-        """One hand is followed alone at ``end`` (:meth:`HandTracks.alone`), read surely as a hand on its last reading
-        (``HandednessSettings.sure_logit``: a hand turned edge-on reads 10-12 for seconds on end). The lower bar
-        ``maybe_logit`` made the demo's hand (it reads 7-11) cost 1.14x the single-hand path's mean frame instead of
-        1.25x, but on the 480-frame one-hand sequence a candidate that read -3 to -5 as a hand, found on a frame the
-        search ran, was reported for 16 frames as the nearest hand (3.38 -> 4.69 mm)."""
+        """One hand is followed alone at ``end`` (:meth:`HandTracks.alone`), read as a hand on its last reading
+        (``HandednessSettings.maybe_logit``, 7). The bar was ``sure_logit`` (10): the demo's hand reads 7-11, so it was
+        looked past on 38% of its frames, at 1.5x the single-hand path's median frame (now 1.12x). Bar 7 was tried
+        before and reported a candidate reading -3 to -5 as the nearest hand for 16 frames of the 480-frame one-hand
+        sequence; since candidates read as no hand are neither fitted nor confirmed (``confirm_min_logit``), the
+        poses of every development set, one hand or two, are the same with either bar (2026-12-01)."""
         return tracks.alone(uvd_to_xyz(end.com_uvd, frame.intrinsics), frame.timestamp_s,
-                            settings.handedness.sure_logit, _SAME_HAND_MM, _RECENT_LOSS_S)
+                            settings.handedness.maybe_logit, _SAME_HAND_MM, _RECENT_LOSS_S)
 
     def _hand_end(self, depth: np.ndarray, seg: Segmentation, intr: Intrinsics, settings: PipelineSettings
                   ) -> Segmentation:

@@ -791,3 +791,17 @@ def test_a_hand_hidden_by_the_other_is_shown_at_its_last_pose_for_a_moment() -> 
                             Frame(hidden_view, None, NYU_INTRINSICS, 1 / FPS, 1), settings) == []
     with pytest.raises(ValueError, match="hidden_hold_s"):
         PipelineSettings(hidden_hold_s=-1.0)
+
+
+def test_a_hand_read_as_one_by_7_or_more_is_followed_alone() -> None:
+    """The bar for following one hand alone (and skipping the search past it on most frames) is
+    ``HandednessSettings.maybe_logit`` (7): the demo's hand reads 7-11 as a hand. Below it, more hands are looked for
+    on every frame."""
+    settings = PipelineSettings(max_hands=2)
+    palm = np.array([0.0, 0.0, 600.0])
+    for reading, alone in ((8.0, True), (6.0, False)):
+        tracks = HandTracks()
+        (track,) = tracks.match([palm], 0.0)
+        track.add_classifier(4.0, reading, tracks.settings)
+        frame = Frame(np.zeros((480, 640), np.float32), None, NYU_INTRINSICS, 1 / FPS, 1)
+        assert Pipeline._alone_at(tracks, _candidate(palm), frame, settings) is alone
