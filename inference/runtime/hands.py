@@ -411,6 +411,15 @@ class HandTracks:
             track.reset(reason)
         self.last_shown.clear()
 
+    def shift_clock(self, shift_s: float) -> None:
+        """Move every time the tracks hold by ``shift_s`` (s): the source's clock restarted (a replay's loop, a seek
+        back), and their times stay in step with the frames'."""
+        for track in self.tracks:
+            track.last_seen_s += shift_s
+            track.in_view_since_s += shift_s
+            track.last_hand_s += shift_s  # (-inf: never a hand, stays so)
+        self.last_shown = {k: (hand, shown_s + shift_s) for k, (hand, shown_s) in self.last_shown.items()}
+
     def lose_all(self) -> None:
         """No hand in this frame."""
         for track in self.tracks:

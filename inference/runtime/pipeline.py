@@ -379,6 +379,8 @@ class Pipeline:
         self._refiner = HandRefiner()
         self._tracks = HandTracks()  # several hands: one track each (used when settings.max_hands > 1)
         self._last_index: int | None = None
+        self._last_timestamp_s: float | None = None
+        self._frame_step_s = 1.0 / 30.0  # the last interval between frames (s)
         self._cuts = SceneCuts()
         self._since_search = 0  # two hands: frames since the hands after the nearest were last looked for
         self._alone_since_s: float | None = None  # the first frame of the hand followed alone now (see _quiet)
@@ -434,7 +436,7 @@ class Pipeline:
         """
         with self._lock:
             self._reset_pending = True
-            self._last_index = None
+            self._last_index = self._last_timestamp_s = None
 
     def _apply_pending_reset(self) -> None:
         """Called with the lock held, by the processing thread, before a frame."""
@@ -473,7 +475,17 @@ class Pipeline:
                 self._filter36.reset(reason)
                 self._refiner.reset(reason)
                 self._tracks.restart_at_cut(reason)
-            self._last_index = frame.index
+            if went_back and self._last_timestamp_s is not None:
+                # A loop or a seek back restarts the source's clock too (ReplaySource): the hands' times move with it,
+                # as if this frame came one step after the last (else a track from before would stay "recent" and
+                # unforgotten until the clock caught up with it).
+                shift = frame.timestamp_s - (self._last_timestamp_s + self._frame_step_s)
+                self._tracks.shift_clock(shift)
+                if self._alone_since_s is not None:
+                    self._alone_since_s += shift
+            elif self._last_timestamp_s is not None and frame.timestamp_s > self._last_timestamp_s:
+                self._frame_step_s = frame.timestamp_s - self._last_timestamp_s
+            self._last_index, self._last_timestamp_s = frame.index, frame.timestamp_s
         return self._process(frame, float(capture_ms), com_uvd)
 
     def _smooth_and_classify(self, xyz_mm: np.ndarray, joints36: np.ndarray | None, frame: Frame,

@@ -658,16 +658,21 @@ def test_a_replay_that_loops_keeps_the_hands_and_their_sides(estimator: OnnxEsti
                                                              two_hand_sequence: list) -> None:
     """Going back to a replay's first frame restarts the fits and filters but not which hands are followed and their
     sides (forgetting them made every loop of the demo fit both sides of its first frame with the size search:
-    170-250 ms every 40 frames); the hand after the nearest is confirmed again."""
+    170-250 ms every 40 frames); the hand after the nearest is confirmed again. The loop restarts the source's clock:
+    the tracks' times move with it, the loop's first frame one frame step after the last (times from before would
+    otherwise lie in the future: never forgotten, "recent" until the clock caught up)."""
     counting = CountingEstimator(estimator)
     pipeline = Pipeline(counting, PipelineSettings(max_hands=2))
     for k, rendered in enumerate(two_hand_sequence[:4]):
         pipeline.process(_frame(rendered.depth_mm, k))
     tracks = {t.track_id: t.held for t in pipeline._tracks.tracks if t.present}
     assert sorted(s for s in tracks.values() if s) == [LEFT, RIGHT]
+    since = {t.track_id: 3 / FPS - t.in_view_since_s for t in pipeline._tracks.tracks}  # in view for (s)
     counting.batches.clear()
-    result = pipeline.process(_frame(two_hand_sequence[0].depth_mm, 0))  # the loop's first frame again
+    result = pipeline.process(_frame(two_hand_sequence[0].depth_mm, 0))  # the loop's first frame again, at t = 0
     assert {t.track_id: t.held for t in pipeline._tracks.tracks if t.present} == tracks
+    for t in pipeline._tracks.tracks:
+        assert t.last_seen_s == 0.0 and -t.in_view_since_s == pytest.approx(since[t.track_id] + 1 / FPS)
     assert counting.batches[0] == 2  # one crop per hand: no side is open again
     assert all(t.refiners[t.held].last_reset == "frame index went back" for t in pipeline._tracks.tracks)
     assert {h.handedness for h in result.pose.hands} == {LEFT, RIGHT}
