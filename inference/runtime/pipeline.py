@@ -236,9 +236,20 @@ def _surface_near(depth: np.ndarray, centre_uvd: np.ndarray) -> bool:
     height, width = depth.shape
     if not (np.isfinite(u) and np.isfinite(v) and d > 0 and 0 <= u < width and 0 <= v < height):
         return False
-    ui, vi, r = int(u), int(v), _NEAR_WINDOW_PX
-    patch = depth[max(vi - r, 0): vi + r + 1, max(ui - r, 0): ui + r + 1]
+    patch = _window(depth, int(u), int(v))
     return bool(np.count_nonzero(np.abs(patch.astype(np.float32) - np.float32(d)) <= _NEAR_MM) >= 5)
+
+
+def _window(depth: np.ndarray, u: int, v: int) -> np.ndarray:
+    """The depth within ``_NEAR_WINDOW_PX`` of pixel ``(u, v)`` (inside the image), cut at the image's border."""
+    r = _NEAR_WINDOW_PX
+    return depth[max(v - r, 0): v + r + 1, max(u - r, 0): u + r + 1]
+
+
+def _looks_every(settings: PipelineSettings, followed_s: float) -> int:
+    """What seldom changes is checked on one frame in this many, for a hand followed ``followed_s`` (s):
+    ``recheck_every``, ``_LONG_ALONE_LOOKS`` times that from ``_LONG_ALONE_S`` on."""
+    return settings.recheck_every * (_LONG_ALONE_LOOKS if followed_s >= _LONG_ALONE_S else 1)
 
 
 _HIDDEN_MM = 30.0  # a hand is behind a surface this much nearer than its palm
@@ -251,8 +262,7 @@ def _behind_nearer_surface(depth: np.ndarray, palm_uvd: np.ndarray) -> bool:
     h, w = depth.shape
     if not (0 <= u < w and 0 <= v < h):
         return False
-    r = _NEAR_WINDOW_PX
-    window = depth[max(v - r, 0):v + r + 1, max(u - r, 0):u + r + 1]
+    window = _window(depth, u, v)
     values = window[window > 0]
     return values.size > window.size // 2 and float(np.median(values)) < d - _HIDDEN_MM
 
@@ -803,10 +813,7 @@ class Pipeline:
             return False
         if self._alone_since_s is None:
             self._alone_since_s = frame.timestamp_s
-        every = settings.recheck_every
-        if frame.timestamp_s - self._alone_since_s >= _LONG_ALONE_S:
-            every *= _LONG_ALONE_LOOKS
-        if self._since_search + 1 >= every:
+        if self._since_search + 1 >= _looks_every(settings, frame.timestamp_s - self._alone_since_s):
             self._since_search = 0
             return False
         self._since_search += 1
@@ -900,7 +907,7 @@ class Pipeline:
         if settings.recheck_every <= 1:
             return remembered, settled
         used: set[int] = set()
-        spare: list[tuple[Segmentation, HandTrack]] = []
+        standing: list[tuple[Segmentation, HandTrack]] = []
         for k, seg in enumerate(segs):
             if not seg.found or seg.com_uvd is None or seg.touching:
                 continue
@@ -916,16 +923,13 @@ class Pipeline:
             used.add(track.track_id)
             settled.add(id(seg))
             agrees = track.side_logit if track.held == RIGHT else -track.side_logit  # > 0: the reading says held
-            every = settings.recheck_every  # (twice that for a hand in view for _LONG_ALONE_S, as when alone)
-            if timestamp_s - track.in_view_since_s >= _LONG_ALONE_S:
-                every *= _LONG_ALONE_LOOKS
-            if quiet or (track.hand_logit >= settings.handedness.maybe_logit and agrees >= 1.0
-                         and track.reads_reused + 1 < every):
-                spare.append((seg, track))
+            if quiet or (track.hand_logit >= settings.handedness.maybe_logit and agrees >= 1.0 and track.reads_reused
+                         + 1 < _looks_every(settings, timestamp_s - track.in_view_since_s)):
+                standing.append((seg, track))
         # All or none: one candidate read costs the frame a classifier batch, two hardly more; hands read on the same
         # frames spare the others all of it.
-        if quiet or len(spare) == sum(seg.found for seg in segs):
-            for seg, track in spare:
+        if quiet or len(standing) == sum(seg.found for seg in segs):
+            for seg, track in standing:
                 track.reads_reused += 1
                 remembered[id(seg)] = np.array([track.side_logit, track.hand_logit], np.float32)
         return remembered, settled

@@ -49,23 +49,32 @@ def test_one_hand_keeps_the_finger_colours_and_no_per_hand_gestures(two_hand_sta
     assert hands_gesture_text(one) == ""
 
 
-def test_2d_view_draws_each_hand_in_its_sides_colour(qtbot, display, two_hand_state) -> None:
+def _drawn_2d(qtbot, state):
+    """The 2D view showing ``state``'s hands: ``(canvas, its image)``."""
     from app.views import ImageCanvas
 
-    state, _ = two_hand_state
     canvas = ImageCanvas("Depth")
     qtbot.addWidget(canvas)
     canvas.resize(960, 720)
     canvas.show()
     qtbot.waitExposed(canvas)
     canvas.set_content(state.depth_rgb, state.joints_uv, None, None, "", state.hands)
-    image = canvas.grab().toImage()
+    return canvas, canvas.grab().toImage()
+
+
+def _longest_bone_match(image, canvas, uv: np.ndarray, colour) -> float:
+    """The share of the pixels along the hand's longest bone (joints ``uv``, image pixels) drawn in ``colour``."""
+    parent, child, _ = max(BONES, key=lambda b: np.linalg.norm(uv[b[0]] - uv[b[1]]))
+    return _bone_pixels_match(image, canvas, uv, parent, child, colour)
+
+
+def test_2d_view_draws_each_hand_in_its_sides_colour(qtbot, display, two_hand_state) -> None:
+    state, _ = two_hand_state
+    canvas, image = _drawn_2d(qtbot, state)
     for hand in state.hands:
-        uv = hand.joints_uv
-        parent, child, _ = max(BONES, key=lambda b: np.linalg.norm(uv[b[0]] - uv[b[1]]))
-        assert _bone_pixels_match(image, canvas, uv, parent, child, SIDE_COLOURS[hand.handedness]) >= 0.7
+        assert _longest_bone_match(image, canvas, hand.joints_uv, SIDE_COLOURS[hand.handedness]) >= 0.7
         other = SIDE_COLOURS["left" if hand.handedness == "right" else "right"]
-        assert _bone_pixels_match(image, canvas, uv, parent, child, other) < 0.3
+        assert _longest_bone_match(image, canvas, hand.joints_uv, other) < 0.3
 
 
 def test_3d_view_shows_both_skeletons_and_their_letters(qtbot, display, two_hand_state, capfd) -> None:
@@ -112,7 +121,6 @@ def test_a_hidden_hand_is_drawn_dimmed_and_written_as_hidden(qtbot, display, two
     import dataclasses
     import json
 
-    from app.views import ImageCanvas
     from inference.formats.poses_jsonl import pose_record
 
     _, result = two_hand_state
@@ -123,15 +131,7 @@ def test_a_hidden_hand_is_drawn_dimmed_and_written_as_hidden(qtbot, display, two
     dim = tuple(c // 2 for c in SIDE_COLOURS[state.hands[1].handedness])
     assert state.hands[1].hidden and state.hands[1].colour == dim
     assert not state.hands[0].hidden and state.hands[0].colour == SIDE_COLOURS[state.hands[0].handedness]
-    canvas = ImageCanvas("Depth")
-    qtbot.addWidget(canvas)
-    canvas.resize(960, 720)
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    canvas.set_content(state.depth_rgb, state.joints_uv, None, None, "", state.hands)
-    image = canvas.grab().toImage()
-    uv = state.hands[1].joints_uv
-    parent, child, _ = max(BONES, key=lambda b: np.linalg.norm(uv[b[0]] - uv[b[1]]))
-    assert _bone_pixels_match(image, canvas, uv, parent, child, dim) >= 0.7
+    canvas, image = _drawn_2d(qtbot, state)
+    assert _longest_bone_match(image, canvas, state.hands[1].joints_uv, dim) >= 0.7
     record = json.loads(json.dumps(pose_record(0, 0.0, result.pose)))
     assert [h["hidden"] for h in record["hands"]] == [False, True]
