@@ -77,7 +77,7 @@ class PipelineSettings:
             (:mod:`inference.runtime.hands`; crop networks with the 14 NYU joints only; other models take the
             single-hand path). ``pose.hands`` lists them, nearest first; the pose itself is the nearest. With one
             hand in view it costs about what the single-hand path does (``recheck_every``; on a one-hand sequence
-            1.01-1.11x its median frame, 1.3x its mean; the demo 1.12x and 1.2x).
+            1.04-1.11x its median frame, 1.25-1.35x its mean; the demo 1.11-1.13x and 1.17-1.22x).
         handedness: when a hand's side is held and how hands are followed across frames.
         recheck_every: with two hands, what seldom changes is checked on one frame in this many (1: every frame):
             - while exactly one hand is followed (:meth:`HandTracks.alone`: read as a hand on the last frame,
